@@ -1,0 +1,19 @@
+// The tcpkit native addon: capture engines that fill record batches.
+#include <napi.h>
+
+#include "batch.h"
+#include "pcap_file.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("PcapFileReader", tcpkit::PcapFileReader::Init(env));
+  exports.Set("RECORD_HDR_LEN", Napi::Number::New(env, TK_RECORD_HDR_LEN));
+  exports.Set("RECORD_ALIGN", Napi::Number::New(env, TK_RECORD_ALIGN));
+  exports.Set("pcapVersion", Napi::String::New(env, pcap_lib_version()));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tcpkit, Init)

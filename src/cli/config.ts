@@ -1,0 +1,170 @@
+// The command line, validated into one typed config. Commander declares the
+// flags (cli/main.ts); zod checks their values here and every problem becomes
+// one line for the user.
+import { z } from 'zod';
+import { parseIp } from '../connections/address';
+import type { Endpoint } from '../connections/table';
+
+export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Modes whose decoders exist today; the others say so instead of doing nothing. */
+const READY_MODES: readonly Mode[] = ['raw', 'redis'];
+
+/** A mode's usual port, used when -p is not given. */
+const DEFAULT_PORT: Record<Mode, number | undefined> = {
+  raw: undefined,
+  redis: 6379,
+  memcached: 11211,
+  http: 80,
+  dns: 53,
+};
+
+export class UsageError extends Error {
+  readonly code = 'EUSAGE';
+}
+
+export interface Config {
+  mode: Mode;
+  ports: number[];
+  servers: Endpoint[];
+  readFile: string | undefined;
+  iface: string;
+  thresholdMs: number;
+  udp: boolean;
+  outputFile: string | undefined;
+  timeoutSec: number;
+  maxConnections: number;
+}
+
+/** What commander hands over: strings and booleans as typed. */
+export interface RawOptions {
+  server?: string;
+  port?: string;
+  statsPort?: string;
+  interface?: string;
+  daemon?: boolean;
+  read?: string;
+  threshold?: string;
+  mode?: string;
+  write?: string;
+  script?: string;
+  buffer?: string;
+  output?: string;
+  udp?: boolean;
+  ebpf?: boolean;
+  json?: boolean;
+  timeout?: string;
+  maxConnections?: string;
+}
+
+const portList = z
+  .string()
+  .transform((s, ctx) => {
+    const ports: number[] = [];
+    for (const part of s.split(',')) {
+      const t = part.trim();
+      if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 65535) {
+        ctx.addIssue({ code: 'custom', message: `-p: '${t}' is not a port (1-65535)` });
+        return z.NEVER;
+      }
+      ports.push(Number(t));
+    }
+    return ports;
+  });
+
+const serverList = z.string().transform((s, ctx) => {
+  const servers: Endpoint[] = [];
+  for (const part of s.split(',')) {
+    const t = part.trim();
+    const ip = parseIp(t);
+    if (ip === null) {
+      ctx.addIssue({ code: 'custom', message: `-s: '${t}' is not an IPv4 or IPv6 address` });
+      return z.NEVER;
+    }
+    servers.push({ family: ip.family, words: ip.words });
+  }
+  return servers;
+});
+
+function number(flag: string, min: number, max: number, integer: boolean) {
+  return z.string().transform((s, ctx) => {
+    const n = Number(s);
+    if (s.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      ctx.addIssue({ code: 'custom', message: `${flag}: '${s}' is not ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+const schema = z.object({
+  server: serverList.optional(),
+  port: portList.optional(),
+  statsPort: number('-P', 1, 65535, true).optional(),
+  interface: z.string().optional(),
+  daemon: z.boolean().optional(),
+  read: z.string().min(1).optional(),
+  threshold: number('-t', 0, 86_400_000, false).optional(),
+  mode: z
+    .string()
+    .refine((m): m is Mode => (MODES as readonly string[]).includes(m), (m) => ({
+      message: `-m: unknown mode '${m}' (modes: ${MODES.join(', ')})`,
+    }))
+    .optional(),
+  write: z.string().optional(),
+  script: z.string().optional(),
+  buffer: number('-B', 1, 4_194_304, true).optional(),
+  output: z.string().min(1).optional(),
+  udp: z.boolean().optional(),
+  ebpf: z.boolean().optional(),
+  json: z.boolean().optional(),
+  timeout: number('--timeout', 0.001, 86_400, false).optional(),
+  maxConnections: number('--max-connections', 1, 100_000_000, true).optional(),
+});
+
+/** Flags whose features have not landed: refused, never silently ignored. */
+const NOT_YET: [keyof RawOptions, string][] = [
+  ['statsPort', '-P (stats port)'],
+  ['daemon', '-d (daemon mode)'],
+  ['write', '-w (write a capture)'],
+  ['script', '-S (Lua scripts)'],
+  ['buffer', '-B (capture buffer size)'],
+  ['ebpf', '--ebpf (eBPF capture)'],
+  ['json', '--json (NDJSON output)'],
+];
+
+export function buildConfig(raw: RawOptions): Config {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
+  }
+  const o = parsed.data;
+  for (const [key, what] of NOT_YET) {
+    if (raw[key] !== undefined && raw[key] !== false) throw new UsageError(`${what} is not supported yet`);
+  }
+  if (o.read === undefined) {
+    throw new UsageError(`live capture${o.interface ? ` on ${o.interface}` : ''} is not supported yet; read a capture file with -r FILE`);
+  }
+  let mode: Mode | undefined = o.mode as Mode | undefined;
+  if (mode === undefined && o.port !== undefined) {
+    // No -m: a well-known port says which protocol it speaks; otherwise raw.
+    mode = (Object.keys(DEFAULT_PORT) as Mode[]).find((m) => o.port!.includes(DEFAULT_PORT[m] ?? -1)) ?? 'raw';
+  }
+  if (mode === undefined) throw new UsageError('say which port to watch (-p PORT) or which protocol (-m MODE)');
+  if (!READY_MODES.includes(mode)) throw new UsageError(`-m ${mode} is not supported yet (modes today: ${READY_MODES.join(', ')})`);
+  if (mode === 'redis' && o.udp) throw new UsageError('-u: redis runs over TCP; -u is for raw mode over UDP');
+  const ports = o.port ?? [DEFAULT_PORT[mode] as number];
+  return {
+    mode,
+    ports,
+    servers: o.server ?? [],
+    readFile: o.read,
+    iface: o.interface ?? 'any',
+    thresholdMs: o.threshold ?? 0,
+    udp: o.udp ?? false,
+    outputFile: o.output,
+    timeoutSec: o.timeout ?? 10,
+    maxConnections: o.maxConnections ?? 1_000_000,
+  };
+}

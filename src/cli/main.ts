@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+// The tcpkit command. Declares the flags, builds the run, and is the one place
+// that exits the process.
+import { Command, CommanderError } from 'commander';
+import { buildConfig, MODES, UsageError, type Config, type RawOptions } from './config';
+import { PcapFileEngine } from '../engine/pcap-file';
+import { Pipeline } from '../pipeline';
+import { respParser } from '../protocol/resp';
+import { LineOutput } from '../output/lines';
+import { RawPacketOutput } from '../output/raw';
+import { LatencyStats, renderSummary } from '../output/summary';
+import { FdWriter } from '../output/writer';
+import type { Output } from '../output/output';
+import type { ParserFactory } from '../protocol/parser';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION: string = require('../../../package.json').version;
+
+function program(): Command {
+  return new Command('tcpkit')
+    .description('Capture TCP/UDP, pair each request with its response, print the slow ones.')
+    .option('-s, --server <ips>', 'server addresses to watch, e.g. 10.0.0.5,fd00::5 (needed on the client side)')
+    .option('-p, --port <ports>', 'server ports to watch, e.g. 6379,6380 (default: the mode\'s usual port)')
+    .option('-P, --stats-port <port>', 'stats listen port')
+    .option('-i, --interface <name>', 'network interface to capture on (default: any)')
+    .option('-d, --daemon', 'run in the background')
+    .option('-r, --read <file>', 'read packets from a pcap or pcapng file')
+    .option('-t, --threshold <ms>', 'print only requests this slow or slower, in milliseconds (default: 0, all)')
+    .option('-m, --mode <mode>', `protocol: ${MODES.join(', ')}`)
+    .option('-w, --write <file>', 'write captured packets to a pcap file')
+    .option('-S, --script <file>', 'Lua script called for every packet')
+    .option('-B, --buffer <KiB>', 'capture buffer size, in KiB')
+    .option('-o, --output <file>', 'write lines to this file instead of standard output')
+    .option('-u, --udp', 'watch UDP instead of TCP')
+    .option('--ebpf', 'capture with eBPF: ports are filtered in the kernel')
+    .option('--json', 'one JSON object per transaction')
+    .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
+    .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
+    .version(VERSION, '-v, --version')
+    .helpOption('-h, --help')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} });
+}
+
+async function run(config: Config): Promise<number> {
+  const engine = new PcapFileEngine(config.readFile!);
+  const writer = config.outputFile ? FdWriter.toFile(config.outputFile) : new FdWriter(1);
+  const stats = new LatencyStats(config.thresholdMs);
+  const outputs: Output[] = [stats];
+  let parserFactory: ParserFactory | null = null;
+  let raw: RawPacketOutput | null = null;
+  if (config.mode === 'raw') {
+    raw = new RawPacketOutput(writer);
+  } else {
+    parserFactory = respParser;
+    outputs.push(new LineOutput(writer, config.thresholdMs));
+  }
+  const pipeline = new Pipeline(config, outputs, parserFactory, raw);
+
+  let signalled = false;
+  const stop = (): void => {
+    signalled = true;
+    engine.stop();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  const started = process.hrtime.bigint();
+  await engine.run(pipeline.onBatch);
+  pipeline.finish();
+  for (const o of outputs) o.close();
+  raw?.close();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+  const c = pipeline.counters;
+  const pc = pipeline.pairer.counters;
+  const tc = pipeline.table.counters;
+  const header = [
+    `tcpkit: ${engine.name} ${config.readFile}: ${c.records} packets in ${seconds.toFixed(2)} s, ` +
+      `${c.matched} to or from ${config.mode === 'raw' ? 'the watched ports' : `${config.mode} on port ${config.ports.join(',')}`}, ` +
+      `${tc.opened} connections`,
+  ];
+  const counters: string[] = [];
+  const undecoded = c.undecoded.reduce((a, b) => a + b, 0);
+  if (undecoded) counters.push(`${undecoded} packets not decoded`);
+  if (pc.orphanResponses) counters.push(`${pc.orphanResponses} responses without a request`);
+  if (pc.malformed) counters.push(`${pc.malformed} parser resets on malformed data`);
+  if (pc.gaps) counters.push(`${pc.gaps} gaps in streams`);
+  if (pc.pushes) counters.push(`${pc.pushes} server pushes`);
+  if (pc.overflow) counters.push(`${pc.overflow} requests dropped (too many waiting)`);
+  if (tc.refused) counters.push(`${tc.refused} connections refused (table full)`);
+  if (tc.expired) counters.push(`${tc.expired} idle connections expired`);
+  if (config.mode !== 'raw' || counters.length > 0) {
+    const summary = config.mode === 'raw' ? header.concat(counters).join('\n') + '\n' : renderSummary(stats, header, counters);
+    process.stderr.write(summary);
+  }
+  if (engine.endError !== null && !signalled) {
+    process.stderr.write(`tcpkit: ${config.readFile}: the file is cut short (${engine.endError}); reported what was whole\n`);
+    return 1;
+  }
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const cmd = program();
+  try {
+    cmd.parse(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0; // --help, --version
+      process.stderr.write(`tcpkit: ${err.message.replace(/^error: /, '')}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const config = buildConfig(cmd.opts<RawOptions>());
+  return run(config);
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: NodeJS.ErrnoException) => {
+    if (err instanceof UsageError) {
+      for (const line of err.message.split('\n')) process.stderr.write(`tcpkit: ${line}\n`);
+      process.exitCode = 2;
+    } else if (err.code === 'ENOENT' || err.code === 'EBADCAPTURE' || err.code === 'EISDIR' || err.code === 'EIO' || err.code === 'ENOADDON' || err.code === 'EACCES') {
+      process.stderr.write(`tcpkit: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`tcpkit: internal error: ${err.message}\n`);
+      if (process.env.TCPKIT_DEBUG) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,48 @@
+// One TCP connection or UDP flow between a client and a monitored server.
+import type { StreamParser } from '../protocol/parser';
+import { RequestQueue } from '../pairing/queue';
+import { TcpStream } from './stream';
+import { formatEndpoint } from './address';
+
+export class Connection {
+  family = 0;
+  proto = 0;
+  c0 = 0;
+  c1 = 0;
+  c2 = 0;
+  c3 = 0;
+  cport = 0;
+  s0 = 0;
+  s1 = 0;
+  s2 = 0;
+  s3 = 0;
+  sport = 0;
+  /** The table's hash of the 5-tuple, and the next entry in its bucket. */
+  hash = 0;
+  nextInBucket: Connection | null = null;
+  /** Capture time of the last packet, seconds. */
+  lastSeen = 0;
+  /** FIN or RST seen from this side. */
+  clientClosed = false;
+  serverClosed = false;
+
+  readonly toServer = new TcpStream();
+  readonly toClient = new TcpStream();
+  requestParser: StreamParser | null = null;
+  responseParser: StreamParser | null = null;
+  readonly pending = new RequestQueue();
+
+  private clientText: string | null = null;
+  private serverText: string | null = null;
+
+  /** "10.0.0.2:54484", formatted once. */
+  client(): string {
+    if (this.clientText === null) this.clientText = formatEndpoint(this.family, this.c0, this.c1, this.c2, this.c3, this.cport);
+    return this.clientText;
+  }
+
+  server(): string {
+    if (this.serverText === null) this.serverText = formatEndpoint(this.family, this.s0, this.s1, this.s2, this.s3, this.sport);
+    return this.serverText;
+  }
+}

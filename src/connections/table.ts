@@ -1,0 +1,210 @@
+// The connection table: finds a packet's connection and its direction.
+//
+// Lookups hash the 5-tuple's numbers (no string keys per packet) into a Map of
+// numbers; colliding connections chain through `nextInBucket`. The table is
+// bounded: idle connections expire, and past the cap new ones are refused and
+// counted.
+import { IpProto, TcpFlag, type Packet } from '../decode/packet';
+import { Connection } from './connection';
+
+export interface Endpoint {
+  family: number;
+  words: [number, number, number, number];
+}
+
+export interface TableOptions {
+  /** Monitored ports. */
+  ports: readonly number[];
+  /** Server addresses (-s); empty means any address on a monitored port. */
+  servers: readonly Endpoint[];
+  /** Most connections held at once. */
+  maxConnections: number;
+  /** Seconds without a packet before a connection is forgotten. */
+  idleSeconds: number;
+}
+
+export interface TableCounters {
+  opened: number;
+  closed: number;
+  expired: number;
+  refused: number;
+}
+
+/** Called for each connection leaving the table, so pairing can settle what it waits for. */
+export type EvictHandler = (conn: Connection, reason: 'closed' | 'expired') => void;
+
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0x9e3779b1);
+  return (h << 13) | (h >>> 19);
+}
+
+export class ConnectionTable {
+  private readonly buckets = new Map<number, Connection>();
+  private readonly monitored = new Uint8Array(65536);
+  private readonly servers: readonly Endpoint[];
+  private readonly opts: TableOptions;
+  private size = 0;
+  private lastSweep = 0;
+  readonly counters: TableCounters = { opened: 0, closed: 0, expired: 0, refused: 0 };
+  /** Set by lookup(): true when the packet goes from client to server. */
+  fromClient = false;
+
+  constructor(opts: TableOptions, private readonly onEvict: EvictHandler) {
+    this.opts = opts;
+    for (const p of opts.ports) this.monitored[p] = 1;
+    this.servers = opts.servers;
+  }
+
+  get connections(): number {
+    return this.size;
+  }
+
+  private isServer(family: number, a: number, b: number, c: number, d: number): boolean {
+    const list = this.servers;
+    if (list.length === 0) return true;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      const w = s.words;
+      if (s.family === family && w[3] === d && w[2] === c && w[1] === b && w[0] === a) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The packet's connection, created if it starts one, or null if the packet
+   * is not to a monitored server. Sets `fromClient`.
+   */
+  lookup(p: Packet): Connection | null {
+    const dstIsServer = this.monitored[p.dport] === 1 && this.isServer(p.family, p.d0, p.d1, p.d2, p.d3);
+    const srcIsServer = this.monitored[p.sport] === 1 && this.isServer(p.family, p.s0, p.s1, p.s2, p.s3);
+    if (dstIsServer && !srcIsServer) return this.find(p, true);
+    if (srcIsServer && !dstIsServer) return this.find(p, false);
+    if (!dstIsServer) return null;
+    // Both ends look like servers (two monitored ports talking): keep an
+    // existing orientation, else trust the handshake, else the lower port.
+    const existing = this.find(p, true, false) ?? this.find(p, false, false);
+    if (existing !== null) return existing;
+    const syn = (p.flags & (TcpFlag.Syn | TcpFlag.Ack)) === TcpFlag.Syn;
+    const synAck = (p.flags & (TcpFlag.Syn | TcpFlag.Ack)) === (TcpFlag.Syn | TcpFlag.Ack);
+    const toServer = syn ? true : synAck ? false : p.dport <= p.sport;
+    return this.find(p, toServer);
+  }
+
+  private find(p: Packet, toServer: boolean, create = true): Connection | null {
+    let c0, c1, c2, c3, cport, s0, s1, s2, s3, sport;
+    if (toServer) {
+      c0 = p.s0; c1 = p.s1; c2 = p.s2; c3 = p.s3; cport = p.sport;
+      s0 = p.d0; s1 = p.d1; s2 = p.d2; s3 = p.d3; sport = p.dport;
+    } else {
+      c0 = p.d0; c1 = p.d1; c2 = p.d2; c3 = p.d3; cport = p.dport;
+      s0 = p.s0; s1 = p.s1; s2 = p.s2; s3 = p.s3; sport = p.sport;
+    }
+    let h = mix(p.proto, (cport << 16) | sport);
+    h = mix(h, c3);
+    h = mix(h, s3);
+    if (p.family === 6) {
+      h = mix(mix(mix(h, c0), c1), c2);
+      h = mix(mix(mix(h, s0), s1), s2);
+    }
+    h |= 0;
+    const head = this.buckets.get(h);
+    for (let c = head ?? null; c !== null; c = c.nextInBucket) {
+      if (
+        c.cport === cport && c.sport === sport && c.c3 === c3 && c.s3 === s3 &&
+        c.c2 === c2 && c.s2 === s2 && c.c1 === c1 && c.s1 === s1 && c.c0 === c0 && c.s0 === s0 &&
+        c.proto === p.proto && c.family === p.family
+      ) {
+        this.fromClient = toServer;
+        c.lastSeen = p.tsSec;
+        return c;
+      }
+    }
+    if (!create) return null;
+    // A TCP connection begins with a SYN, or with data when the capture joined
+    // it midway; a lone ACK, FIN or RST (often the last of a closed one) does not.
+    if (p.proto === IpProto.Tcp && (p.flags & TcpFlag.Syn) === 0 && (p.payloadLen === 0 || (p.flags & TcpFlag.Rst) !== 0)) return null;
+    if (this.size >= this.opts.maxConnections) {
+      this.sweep(p.tsSec, true);
+      if (this.size >= this.opts.maxConnections) {
+        this.counters.refused++;
+        return null;
+      }
+    }
+    const c = new Connection();
+    c.family = p.family;
+    c.proto = p.proto;
+    c.c0 = c0; c.c1 = c1; c.c2 = c2; c.c3 = c3; c.cport = cport;
+    c.s0 = s0; c.s1 = s1; c.s2 = s2; c.s3 = s3; c.sport = sport;
+    c.hash = h;
+    c.lastSeen = p.tsSec;
+    c.nextInBucket = head ?? null;
+    this.buckets.set(h, c);
+    this.size++;
+    this.counters.opened++;
+    this.fromClient = toServer;
+    return c;
+  }
+
+  /** Removes a connection whose both sides closed (or that was reset). */
+  remove(conn: Connection): void {
+    const head = this.buckets.get(conn.hash);
+    if (head === undefined) return;
+    if (head === conn) {
+      if (conn.nextInBucket === null) this.buckets.delete(conn.hash);
+      else this.buckets.set(conn.hash, conn.nextInBucket);
+    } else {
+      let prev = head;
+      while (prev.nextInBucket !== null && prev.nextInBucket !== conn) prev = prev.nextInBucket;
+      if (prev.nextInBucket !== conn) return;
+      prev.nextInBucket = conn.nextInBucket;
+    }
+    conn.nextInBucket = null;
+    this.size--;
+    this.counters.closed++;
+    this.onEvict(conn, 'closed');
+  }
+
+  /**
+   * Forgets connections idle for idleSeconds (capture time). Runs at most once a
+   * second of capture time unless `force` (the table is full: then the idle
+   * limit is halved, down to one second, until there is room).
+   */
+  sweep(nowSec: number, force = false): void {
+    if (!force && nowSec - this.lastSweep < 1) return;
+    this.lastSweep = nowSec;
+    let idle = this.opts.idleSeconds;
+    for (;;) {
+      const limit = nowSec - idle;
+      for (const [h, head] of this.buckets) {
+        let keep: Connection | null = null;
+        let tail: Connection | null = null;
+        for (let c: Connection | null = head; c !== null; ) {
+          const next: Connection | null = c.nextInBucket;
+          if (c.lastSeen < limit) {
+            c.nextInBucket = null;
+            this.size--;
+            this.counters.expired++;
+            this.onEvict(c, 'expired');
+          } else {
+            if (tail === null) keep = c;
+            else tail.nextInBucket = c;
+            tail = c;
+            c.nextInBucket = null;
+          }
+          c = next;
+        }
+        if (keep === null) this.buckets.delete(h);
+        else if (keep !== head) this.buckets.set(h, keep);
+      }
+      if (!force || this.size < this.opts.maxConnections || idle <= 1) return;
+      idle = Math.max(1, idle / 2);
+    }
+  }
+
+  /** Every connection, for the end of the input. */
+  *all(): IterableIterator<Connection> {
+    for (const head of this.buckets.values()) {
+      for (let c: Connection | null = head; c !== null; c = c.nextInBucket) yield c;
+    }
+  }
+}

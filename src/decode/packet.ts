@@ -1,0 +1,217 @@
+// Link, IP and transport headers, decoded in place from a batch buffer into
+// one reused Packet: no allocation per packet.
+import { LinkType } from '../engine/record';
+
+export const enum IpProto {
+  Tcp = 6,
+  Udp = 17,
+}
+
+/** TCP flags in the original tool's numbering (also the wire's low bits). */
+export const enum TcpFlag {
+  Fin = 1,
+  Syn = 2,
+  Rst = 4,
+  Psh = 8,
+  Ack = 16,
+  Urg = 32,
+}
+
+/** Why a record was not decoded; 0 means it was. */
+export const enum DecodeResult {
+  Ok = 0,
+  UnknownLink, // a link type we do not decode
+  NotIp, // ARP, LLDP, ...
+  Truncated, // headers cut short by snaplen or a broken packet
+  Fragment, // a non-first IP fragment (or a first one whose rest we cannot see)
+  OtherProto, // ICMP, SCTP, ...
+}
+
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_IPV6 = 0x86dd;
+const ETHERTYPE_VLAN = 0x8100; // 802.1Q
+const ETHERTYPE_QINQ = 0x88a8; // 802.1ad
+const ETHERTYPE_QINQ_OLD = 0x9100;
+const ETH_HDR_LEN = 14;
+const VLAN_TAG_LEN = 4;
+const SLL_HDR_LEN = 16; // protocol at byte 14
+const SLL2_HDR_LEN = 20; // protocol at byte 0
+const NULL_HDR_LEN = 4;
+const IPV6_HDR_LEN = 40;
+const UDP_HDR_LEN = 8;
+const TCP_MIN_HDR_LEN = 20;
+
+/** One decoded packet. Addresses are four 32-bit words; IPv4 uses only the last. */
+export class Packet {
+  tsSec = 0;
+  tsNsec = 0;
+  family = 0; // 4 or 6
+  proto = 0; // IpProto
+  s0 = 0;
+  s1 = 0;
+  s2 = 0;
+  s3 = 0;
+  d0 = 0;
+  d1 = 0;
+  d2 = 0;
+  d3 = 0;
+  sport = 0;
+  dport = 0;
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  /** Where the payload starts in the batch buffer. */
+  payloadOff = 0;
+  /** Payload bytes present in the capture. */
+  payloadCap = 0;
+  /** Payload bytes on the wire (payloadCap is less when snaplen cut the packet). */
+  payloadLen = 0;
+}
+
+function u16(b: Buffer, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+
+function u32(b: Buffer, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+/**
+ * Decodes the record data at buf[off, off+capLen) of the given link type into `p`.
+ * Returns DecodeResult.Ok or why it could not.
+ */
+export function decodePacket(buf: Buffer, off: number, capLen: number, linkType: number, p: Packet): DecodeResult {
+  const end = off + capLen;
+  let ip = off;
+  let ethertype = 0;
+  switch (linkType) {
+    case LinkType.Ethernet: {
+      if (capLen < ETH_HDR_LEN) return DecodeResult.Truncated;
+      ethertype = u16(buf, off + 12);
+      ip = off + ETH_HDR_LEN;
+      while (ethertype === ETHERTYPE_VLAN || ethertype === ETHERTYPE_QINQ || ethertype === ETHERTYPE_QINQ_OLD) {
+        if (ip + VLAN_TAG_LEN > end) return DecodeResult.Truncated;
+        ethertype = u16(buf, ip + 2);
+        ip += VLAN_TAG_LEN;
+      }
+      break;
+    }
+    case LinkType.LinuxSll:
+      if (capLen < SLL_HDR_LEN) return DecodeResult.Truncated;
+      ethertype = u16(buf, off + 14);
+      ip = off + SLL_HDR_LEN;
+      break;
+    case LinkType.LinuxSll2:
+      if (capLen < SLL2_HDR_LEN) return DecodeResult.Truncated;
+      ethertype = u16(buf, off);
+      ip = off + SLL2_HDR_LEN;
+      break;
+    case LinkType.Null:
+    case LinkType.Loop: {
+      if (capLen < NULL_HDR_LEN) return DecodeResult.Truncated;
+      // The family is in the writer's byte order (NULL) or network order (LOOP):
+      // 2 is IPv4 everywhere; 24, 28 and 30 are IPv6 on the BSDs and macOS.
+      const fam = buf[off] !== 0 ? buf[off] : buf[off + 3];
+      ethertype = fam === 2 ? ETHERTYPE_IPV4 : fam === 24 || fam === 28 || fam === 30 ? ETHERTYPE_IPV6 : 0;
+      ip = off + NULL_HDR_LEN;
+      break;
+    }
+    case LinkType.Raw:
+    case LinkType.RawAlt:
+    case LinkType.Ipv4:
+    case LinkType.Ipv6:
+      if (capLen < 1) return DecodeResult.Truncated;
+      ethertype = buf[off] >> 4 === 4 ? ETHERTYPE_IPV4 : buf[off] >> 4 === 6 ? ETHERTYPE_IPV6 : 0;
+      break;
+    default:
+      return DecodeResult.UnknownLink;
+  }
+
+  let l4: number;
+  let l4End: number; // end of the transport segment on the wire, relative to buf
+  let proto: number;
+  if (ethertype === ETHERTYPE_IPV4) {
+    if (ip + 20 > end) return DecodeResult.Truncated;
+    const ihl = (buf[ip] & 0x0f) << 2;
+    if (buf[ip] >> 4 !== 4 || ihl < 20) return DecodeResult.Truncated;
+    const fragField = u16(buf, ip + 6);
+    if ((fragField & 0x1fff) !== 0 || (fragField & 0x2000) !== 0) return DecodeResult.Fragment;
+    let total = u16(buf, ip + 2);
+    // Segmentation offload can leave 0 in a captured length; trust the capture then.
+    if (total === 0) total = end - ip;
+    if (total < ihl) return DecodeResult.Truncated;
+    proto = buf[ip + 9];
+    p.family = 4;
+    p.s0 = p.s1 = p.s2 = 0;
+    p.d0 = p.d1 = p.d2 = 0;
+    p.s3 = u32(buf, ip + 12);
+    p.d3 = u32(buf, ip + 16);
+    l4 = ip + ihl;
+    l4End = ip + total;
+  } else if (ethertype === ETHERTYPE_IPV6) {
+    if (ip + IPV6_HDR_LEN > end) return DecodeResult.Truncated;
+    if (buf[ip] >> 4 !== 6) return DecodeResult.Truncated;
+    let payloadLen = u16(buf, ip + 4);
+    if (payloadLen === 0) payloadLen = end - ip - IPV6_HDR_LEN; // jumbogram or offload
+    proto = buf[ip + 6];
+    p.family = 6;
+    p.s0 = u32(buf, ip + 8);
+    p.s1 = u32(buf, ip + 12);
+    p.s2 = u32(buf, ip + 16);
+    p.s3 = u32(buf, ip + 20);
+    p.d0 = u32(buf, ip + 24);
+    p.d1 = u32(buf, ip + 28);
+    p.d2 = u32(buf, ip + 32);
+    p.d3 = u32(buf, ip + 36);
+    l4 = ip + IPV6_HDR_LEN;
+    l4End = l4 + payloadLen;
+    // Walk the extension headers to the transport header.
+    for (let hops = 0; hops < 8; hops++) {
+      if (proto === 0 || proto === 43 || proto === 60) {
+        if (l4 + 8 > end) return DecodeResult.Truncated;
+        proto = buf[l4];
+        l4 += (buf[l4 + 1] + 1) << 3;
+      } else if (proto === 44) {
+        if (l4 + 8 > end) return DecodeResult.Truncated;
+        const fragField = u16(buf, l4 + 2);
+        if ((fragField & 0xfff8) !== 0 || (fragField & 1) !== 0) return DecodeResult.Fragment;
+        proto = buf[l4];
+        l4 += 8;
+      } else {
+        break;
+      }
+    }
+  } else {
+    return DecodeResult.NotIp;
+  }
+
+  p.proto = proto;
+  let payload: number;
+  if (proto === IpProto.Tcp) {
+    if (l4 + TCP_MIN_HDR_LEN > end) return DecodeResult.Truncated;
+    const hdrLen = (buf[l4 + 12] >> 4) << 2;
+    if (hdrLen < TCP_MIN_HDR_LEN) return DecodeResult.Truncated;
+    p.sport = u16(buf, l4);
+    p.dport = u16(buf, l4 + 2);
+    p.seq = u32(buf, l4 + 4);
+    p.ack = u32(buf, l4 + 8);
+    p.flags = buf[l4 + 13] & 0x3f;
+    payload = l4 + hdrLen;
+  } else if (proto === IpProto.Udp) {
+    if (l4 + UDP_HDR_LEN > end) return DecodeResult.Truncated;
+    p.sport = u16(buf, l4);
+    p.dport = u16(buf, l4 + 2);
+    p.seq = 0;
+    p.ack = 0;
+    p.flags = 0;
+    payload = l4 + UDP_HDR_LEN;
+  } else {
+    return DecodeResult.OtherProto;
+  }
+  const wire = l4End - payload;
+  p.payloadOff = payload;
+  p.payloadLen = wire > 0 ? wire : 0;
+  const present = end - payload;
+  p.payloadCap = present <= 0 ? 0 : present < p.payloadLen ? present : p.payloadLen;
+  return DecodeResult.Ok;
+}

@@ -1,0 +1,21 @@
+// What every capture engine offers the pipeline: batches of records, nothing else.
+
+/** Called once per batch: `buf[0, used)` holds records laid out as in bpf/record.h. */
+export type BatchHandler = (buf: Buffer, used: number) => void;
+
+export interface EngineCounters {
+  /** Packets the engine delivered to user space. */
+  packets: number;
+  /** Packets the engine could not deliver (ring or buffer full), where it knows. */
+  dropped: number;
+}
+
+export interface Engine {
+  readonly name: string;
+  /** Runs until the input ends or stop() is called; resolves then. */
+  run(onBatch: BatchHandler): Promise<void>;
+  stop(): void;
+  counters(): EngineCounters;
+  /** Why the input ended early (a truncated file), if it did. */
+  readonly endError: string | null;
+}

@@ -1,0 +1,159 @@
+// Pairs each response with the oldest request waiting on its connection.
+//
+// Latency is from the request's first byte to the response's first byte (the
+// original tool's definition); the time to the response's last byte is kept too.
+import type { Connection } from '../connections/connection';
+import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/parser';
+import { Transaction, TxStatus, type TransactionSink } from './transaction';
+
+export interface PairingCounters {
+  requests: number;
+  responses: number;
+  paired: number;
+  /** Responses with no request waiting (the capture began mid-conversation, or a parser reset). */
+  orphanResponses: number;
+  /** Requests given up on: timed out, or their connection or the capture ended first. */
+  unanswered: number;
+  /** Server pushes (pub/sub messages, RESP3 pushes): not responses. */
+  pushes: number;
+  /** Requests that expect no response. */
+  noReply: number;
+  /** Parser resets because of malformed data, and because of gaps in the capture. */
+  malformed: number;
+  gaps: number;
+  /** Requests dropped because one connection had too many waiting. */
+  overflow: number;
+}
+
+function ns(sec: number, nsec: number, fromSec: number, fromNsec: number): number {
+  return (sec - fromSec) * 1e9 + (nsec - fromNsec);
+}
+
+export class Pairer implements MessageSink {
+  private readonly tx = new Transaction();
+  readonly counters: PairingCounters = {
+    requests: 0,
+    responses: 0,
+    paired: 0,
+    orphanResponses: 0,
+    unanswered: 0,
+    pushes: 0,
+    noReply: 0,
+    malformed: 0,
+    gaps: 0,
+    overflow: 0,
+  };
+
+  constructor(
+    private readonly protocol: string,
+    private readonly out: TransactionSink,
+    /** Seconds a request may wait for its response before it is reported unanswered. */
+    private readonly timeoutSec: number,
+  ) {}
+
+  message(conn: Connection, fromClient: boolean, info: MessageInfo): void {
+    const c = this.counters;
+    if (fromClient) {
+      if (info.kind === MessageKind.NoReply) {
+        c.noReply++;
+        return;
+      }
+      c.requests++;
+      const slot = conn.pending.push();
+      if (conn.pending.droppedOnPush) c.overflow++;
+      slot.startSec = info.startSec;
+      slot.startNsec = info.startNsec;
+      slot.endSec = info.endSec;
+      slot.endNsec = info.endNsec;
+      slot.bytes = info.bytes;
+      // Swap buffers rather than copy the request text.
+      const spare = slot.preview;
+      slot.preview = info.preview;
+      slot.previewLen = info.previewLen;
+      info.preview = spare;
+      info.previewLen = 0;
+      return;
+    }
+    if (info.kind === MessageKind.Push) {
+      c.pushes++;
+      return;
+    }
+    c.responses++;
+    const req = conn.pending.shift();
+    if (req === null) {
+      c.orphanResponses++;
+      return;
+    }
+    c.paired++;
+    const tx = this.tx;
+    tx.conn = conn;
+    tx.protocol = this.protocol;
+    tx.status = info.isError ? TxStatus.Error : TxStatus.Ok;
+    tx.reqSec = req.startSec;
+    tx.reqNsec = req.startNsec;
+    tx.rspSec = info.startSec;
+    tx.rspNsec = info.startNsec;
+    tx.latencyNs = ns(info.startSec, info.startNsec, req.startSec, req.startNsec);
+    tx.completeNs = ns(info.endSec, info.endNsec, req.startSec, req.startNsec);
+    tx.reqBytes = req.bytes;
+    tx.rspBytes = info.bytes;
+    tx.preview = req.preview;
+    tx.previewLen = req.previewLen;
+    this.out.transaction(tx);
+  }
+
+  reset(conn: Connection, fromClient: boolean, reason: ResetReason): void {
+    if (reason === ResetReason.Gap) this.counters.gaps++;
+    else this.counters.malformed++;
+    // Responses can no longer be matched to requests on this connection:
+    // what waits is given up on (counted), and pairing starts afresh.
+    this.counters.unanswered += conn.pending.count;
+    conn.pending.clear();
+    // The other direction may be mid-message; it resynchronises on its own.
+    void fromClient;
+  }
+
+  /** Reports requests waiting longer than the timeout at capture time `nowSec`. */
+  expire(conn: Connection, nowSec: number, nowNsec: number): void {
+    for (let req = conn.pending.peek(); req !== null; req = conn.pending.peek()) {
+      if (nowSec - req.startSec < this.timeoutSec) return;
+      conn.pending.shift();
+      this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec);
+    }
+  }
+
+  /** Reports every request still waiting on a connection that is going away. */
+  drain(conn: Connection, nowSec: number, nowNsec: number): void {
+    for (let req = conn.pending.shift(); req !== null; req = conn.pending.shift()) {
+      this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec);
+    }
+  }
+
+  private giveUp(
+    conn: Connection,
+    sec: number,
+    nsec: number,
+    bytes: number,
+    preview: Buffer,
+    previewLen: number,
+    nowSec: number,
+    nowNsec: number,
+  ): void {
+    this.counters.unanswered++;
+    const tx = this.tx;
+    tx.conn = conn;
+    tx.protocol = this.protocol;
+    tx.status = TxStatus.NoResponse;
+    tx.reqSec = sec;
+    tx.reqNsec = nsec;
+    tx.rspSec = nowSec;
+    tx.rspNsec = nowNsec;
+    tx.latencyNs = ns(nowSec, nowNsec, sec, nsec);
+    tx.completeNs = tx.latencyNs;
+    tx.reqBytes = bytes;
+    tx.rspBytes = 0;
+    tx.preview = preview;
+    tx.previewLen = previewLen;
+    this.out.transaction(tx);
+  }
+}

@@ -1,0 +1,44 @@
+// A request paired with its response: what every output receives.
+import type { Connection } from '../connections/connection';
+
+export const enum TxStatus {
+  Ok = 0,
+  /** The server answered with an error (Redis -ERR, ...). */
+  Error = 1,
+  /** No response came within the timeout, or before the connection or capture ended. */
+  NoResponse = 2,
+}
+
+/**
+ * One transaction. Pairing reuses a single instance: an output that keeps
+ * anything past its call copies it.
+ */
+export class Transaction {
+  conn!: Connection;
+  protocol = '';
+  status: TxStatus = TxStatus.Ok;
+  /** First byte of the request. */
+  reqSec = 0;
+  reqNsec = 0;
+  /** First byte of the response (or, for NoResponse, when it was given up on). */
+  rspSec = 0;
+  rspNsec = 0;
+  /** First byte of the request to first byte of the response, ns (the seed's latency). */
+  latencyNs = 0;
+  /** First byte of the request to last byte of the response, ns. */
+  completeNs = 0;
+  reqBytes = 0;
+  rspBytes = 0;
+  /** Request text for display: args joined by spaces, long ones shortened. */
+  preview: Buffer = Buffer.alloc(0);
+  previewLen = 0;
+
+  requestText(): string {
+    const text = this.preview.toString('utf8', 0, this.previewLen);
+    return this.previewLen >= this.preview.length ? `${text}...` : text;
+  }
+}
+
+export interface TransactionSink {
+  transaction(tx: Transaction): void;
+}

@@ -1,0 +1,57 @@
+// What every protocol parser offers, and what it reports to pairing.
+import type { Connection } from '../connections/connection';
+
+/** What a completed message is, for pairing. */
+export const enum MessageKind {
+  /** A request that expects a response, or a response. */
+  Normal = 0,
+  /** Server-initiated data that answers no request (RESP3 push, pub/sub message). */
+  Push = 1,
+  /** A request that gets no response (noreply, quiet opcodes, REPLCONF ACK). */
+  NoReply = 2,
+}
+
+/** Longest request text kept for output; longer requests are shortened. */
+export const PREVIEW_MAX = 256;
+
+/**
+ * The facts of the message a parser just completed. The parser reuses one of
+ * these; pairing copies what it keeps (and swaps `preview` buffers, so the
+ * request text is never copied).
+ */
+export class MessageInfo {
+  startSec = 0;
+  startNsec = 0;
+  endSec = 0;
+  endNsec = 0;
+  bytes = 0;
+  kind: MessageKind = MessageKind.Normal;
+  isError = false;
+  preview: Buffer = Buffer.allocUnsafe(PREVIEW_MAX);
+  previewLen = 0;
+}
+
+/** Receives parser events; pairing implements it. */
+export interface MessageSink {
+  /** A message finished; `info` is valid only during the call. */
+  message(conn: Connection, fromClient: boolean, info: MessageInfo): void;
+  /** The parser lost its place (malformed data or a gap): pairing on this connection restarts. */
+  reset(conn: Connection, fromClient: boolean, reason: ResetReason): void;
+}
+
+export const enum ResetReason {
+  Malformed = 0,
+  Gap = 1,
+}
+
+/** A streaming parser for one direction of one connection. */
+export interface StreamParser {
+  /** Parses buf[start, end), captured at the given time. State survives across calls. */
+  feed(buf: Buffer, start: number, end: number, tsSec: number, tsNsec: number): void;
+  /** `n` bytes of the stream were not captured (snaplen). Returns false if the parser had to reset. */
+  skip(n: number): boolean;
+  /** Forget any partial message. */
+  reset(): void;
+}
+
+export type ParserFactory = (conn: Connection, fromClient: boolean, sink: MessageSink) => StreamParser;

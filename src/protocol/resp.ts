@@ -1,0 +1,383 @@
+// RESP (Redis serialization protocol), RESP2 and RESP3, as a streaming parser.
+//
+// Requests are arrays of bulk strings (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`) or
+// inline commands (`PING\r\n`). Responses are any RESP value. The parser keeps
+// its place across chunks in a few numbers, never buffers a value (a 200 KB
+// bulk string is skipped by counting), and copies at most PREVIEW_MAX bytes of
+// a request's arguments for output.
+import type { Connection } from '../connections/connection';
+import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type StreamParser } from './parser';
+
+const enum Ch {
+  LF = 10, // '\n'
+  CR = 13, // '\r'
+  SPACE = 32,
+  TAB = 9,
+  MINUS = 45, // '-'
+  ZERO = 48,
+  NINE = 57,
+  ARRAY = 42, // '*'
+  BULK = 36, // '$'
+  SIMPLE = 43, // '+'
+  ERROR = 45, // '-'
+  INTEGER = 58, // ':'
+  NULL = 95, // '_'  RESP3
+  BOOLEAN = 35, // '#'  RESP3
+  DOUBLE = 44, // ','  RESP3
+  BIGNUM = 40, // '('  RESP3
+  BLOB_ERROR = 33, // '!'  RESP3
+  VERBATIM = 61, // '='  RESP3
+  MAP = 37, // '%'  RESP3
+  SET = 126, // '~'  RESP3
+  ATTRIBUTE = 124, // '|'  RESP3
+  PUSH = 62, // '>'  RESP3
+  DOT = 46,
+}
+
+const enum State {
+  /** Expecting a type byte (or, for a request at top level, an inline command). */
+  Type,
+  /** Reading the rest of a header line: a length, or a simple value. */
+  Line,
+  /** Inside a bulk string's data and its CRLF. */
+  Bulk,
+  /** Reading an inline command line. */
+  Inline,
+  /** After malformed data: skipping to the start of a line that can start a message. */
+  Resync,
+}
+
+/** Deepest nesting of aggregates we follow; deeper is treated as malformed. */
+const MAX_DEPTH = 32;
+/** Largest bulk string length accepted (Redis' proto-max-bulk-len default is 512 MB). */
+const MAX_BULK = 512 * 1024 * 1024;
+/** Argument bytes shown per argument before it is shortened with "...". */
+const ARG_PREVIEW = 64;
+const ELLIPSIS = [Ch.DOT, Ch.DOT, Ch.DOT];
+
+export class RespParser implements StreamParser {
+  private state = State.Type;
+  private inMessage = false;
+  private lineType = 0;
+  private num = 0;
+  private neg = false;
+  private digits = 0;
+  private lineBad = false;
+  /** Bulk bytes left to consume, CRLF included. */
+  private remaining = 0;
+  /** Of those, data bytes (not the CRLF). */
+  private dataLeft = 0;
+  private depth = 0;
+  private readonly left = new Float64Array(MAX_DEPTH);
+  private readonly isAttr = new Uint8Array(MAX_DEPTH);
+  private argShown = 0;
+  private inlineSpace = false;
+  private inlineAny = false;
+  private readonly info = new MessageInfo();
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly request: boolean,
+    private readonly sink: MessageSink,
+  ) {}
+
+  reset(): void {
+    this.state = State.Type;
+    this.inMessage = false;
+    this.depth = 0;
+    this.remaining = 0;
+  }
+
+  skip(n: number): boolean {
+    if (this.state === State.Bulk && n <= this.dataLeft) {
+      this.dataLeft -= n;
+      this.remaining -= n;
+      this.info.bytes += n;
+      if (this.request && this.argShown < ARG_PREVIEW) this.appendEllipsis();
+      this.argShown = ARG_PREVIEW + 1;
+      return true;
+    }
+    this.fail(ResetReason.Gap);
+    return false;
+  }
+
+  feed(buf: Buffer, start: number, end: number, tsSec: number, tsNsec: number): void {
+    let pos = start;
+    const info = this.info;
+    while (pos < end) {
+      switch (this.state) {
+        case State.Type: {
+          if (!this.inMessage) {
+            this.inMessage = true;
+            info.startSec = tsSec;
+            info.startNsec = tsNsec;
+            info.bytes = 0;
+            info.kind = MessageKind.Normal;
+            info.isError = false;
+            info.previewLen = 0;
+          }
+          const c = buf[pos];
+          if (this.request && this.depth === 0 && c !== Ch.ARRAY) {
+            this.state = State.Inline;
+            this.inlineSpace = false;
+            this.inlineAny = false;
+            this.argShown = 0;
+            continue;
+          }
+          if (!this.validType(c)) {
+            this.fail(ResetReason.Malformed);
+            continue;
+          }
+          pos++;
+          info.bytes++;
+          this.lineType = c;
+          this.num = 0;
+          this.neg = false;
+          this.digits = 0;
+          this.lineBad = false;
+          if (this.depth === 0 && (c === Ch.ERROR || c === Ch.BLOB_ERROR)) info.isError = true;
+          this.state = State.Line;
+          break;
+        }
+        case State.Line: {
+          const numeric = this.isLengthType(this.lineType);
+          while (pos < end) {
+            const b = buf[pos++];
+            info.bytes++;
+            if (b === Ch.LF) {
+              this.state = State.Type;
+              this.endOfHeader(tsSec, tsNsec);
+              break;
+            }
+            if (!numeric || b === Ch.CR) continue;
+            if (b >= Ch.ZERO && b <= Ch.NINE) {
+              this.num = this.num * 10 + (b - Ch.ZERO);
+              this.digits++;
+            } else if (b === Ch.MINUS && this.digits === 0 && !this.neg) {
+              this.neg = true;
+            } else {
+              this.lineBad = true;
+            }
+          }
+          break;
+        }
+        case State.Bulk: {
+          const avail = end - pos;
+          const n = avail < this.remaining ? avail : this.remaining;
+          if (this.request && this.depth === 1 && this.dataLeft > 0) this.copyArg(buf, pos, n);
+          this.dataLeft = this.dataLeft > n ? this.dataLeft - n : 0;
+          this.remaining -= n;
+          pos += n;
+          info.bytes += n;
+          if (this.remaining === 0) {
+            this.state = State.Type;
+            this.elementDone(tsSec, tsNsec);
+          }
+          break;
+        }
+        case State.Inline: {
+          while (pos < end) {
+            const b = buf[pos++];
+            info.bytes++;
+            if (b === Ch.LF) {
+              this.state = State.Type;
+              if (this.inlineAny) {
+                this.complete(tsSec, tsNsec);
+              } else {
+                this.inMessage = false; // an empty line is no command
+              }
+              break;
+            }
+            if (b === Ch.CR) continue;
+            if (b === Ch.SPACE || b === Ch.TAB) {
+              this.inlineSpace = this.inlineAny;
+              continue;
+            }
+            if (this.inlineSpace) {
+              this.appendByte(Ch.SPACE);
+              this.inlineSpace = false;
+              this.argShown = 0;
+            }
+            this.inlineAny = true;
+            if (this.argShown < ARG_PREVIEW) this.appendByte(b);
+            else if (this.argShown === ARG_PREVIEW) this.appendEllipsis();
+            this.argShown++;
+          }
+          break;
+        }
+        case State.Resync: {
+          // Skip to the end of the line, then look for a line that can start a message.
+          const lf = buf.indexOf(Ch.LF, pos);
+          if (lf < 0 || lf >= end) {
+            pos = end;
+            break;
+          }
+          pos = lf + 1;
+          if (pos < end && this.canStartMessage(buf[pos])) {
+            this.state = State.Type;
+            this.inMessage = false;
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  private validType(c: number): boolean {
+    switch (c) {
+      case Ch.ARRAY:
+      case Ch.BULK:
+        return true;
+      case Ch.SIMPLE:
+      case Ch.ERROR:
+      case Ch.INTEGER:
+      case Ch.NULL:
+      case Ch.BOOLEAN:
+      case Ch.DOUBLE:
+      case Ch.BIGNUM:
+      case Ch.BLOB_ERROR:
+      case Ch.VERBATIM:
+      case Ch.MAP:
+      case Ch.SET:
+      case Ch.ATTRIBUTE:
+      case Ch.PUSH:
+        return !this.request; // a request holds only arrays of bulk strings
+      default:
+        return false;
+    }
+  }
+
+  private isLengthType(c: number): boolean {
+    return (
+      c === Ch.ARRAY ||
+      c === Ch.BULK ||
+      c === Ch.MAP ||
+      c === Ch.SET ||
+      c === Ch.PUSH ||
+      c === Ch.ATTRIBUTE ||
+      c === Ch.BLOB_ERROR ||
+      c === Ch.VERBATIM
+    );
+  }
+
+  private canStartMessage(c: number): boolean {
+    return this.request ? c === Ch.ARRAY : this.validType(c);
+  }
+
+  /** A header line ended: act on its type and length. */
+  private endOfHeader(tsSec: number, tsNsec: number): void {
+    const t = this.lineType;
+    if (!this.isLengthType(t)) {
+      this.elementDone(tsSec, tsNsec);
+      return;
+    }
+    if (this.lineBad || this.digits === 0 || (this.neg && this.num !== 1)) {
+      this.fail(ResetReason.Malformed);
+      return;
+    }
+    if (this.neg) {
+      // *-1 and $-1: RESP2 nulls
+      this.elementDone(tsSec, tsNsec);
+      return;
+    }
+    const n = this.num;
+    if (t === Ch.BULK || t === Ch.BLOB_ERROR || t === Ch.VERBATIM) {
+      if (n > MAX_BULK || (this.request && this.depth !== 1)) {
+        this.fail(ResetReason.Malformed);
+        return;
+      }
+      this.remaining = n + 2;
+      this.dataLeft = n;
+      if (this.request) this.startArg();
+      this.state = State.Bulk;
+      return;
+    }
+    // An aggregate.
+    if (this.request && this.depth !== 0) {
+      this.fail(ResetReason.Malformed);
+      return;
+    }
+    if (this.depth === 0 && t === Ch.PUSH) this.info.kind = MessageKind.Push;
+    const count = t === Ch.MAP || t === Ch.ATTRIBUTE ? n * 2 : n;
+    if (count === 0) {
+      if (t === Ch.ATTRIBUTE) return; // an empty attribute: the value follows
+      if (this.request && this.depth === 0) {
+        this.inMessage = false; // `*0` is no command
+        return;
+      }
+      this.elementDone(tsSec, tsNsec);
+      return;
+    }
+    if (this.depth === MAX_DEPTH) {
+      this.fail(ResetReason.Malformed);
+      return;
+    }
+    this.left[this.depth] = count;
+    this.isAttr[this.depth] = t === Ch.ATTRIBUTE ? 1 : 0;
+    this.depth++;
+  }
+
+  /** A value finished: count it against its enclosing aggregates. */
+  private elementDone(tsSec: number, tsNsec: number): void {
+    for (;;) {
+      if (this.depth === 0) {
+        this.complete(tsSec, tsNsec);
+        return;
+      }
+      const d = this.depth - 1;
+      if (--this.left[d] > 0) return;
+      this.depth--;
+      // An attribute annotates the value that follows it; it is not a value itself.
+      if (this.isAttr[d] === 1) return;
+    }
+  }
+
+  private complete(tsSec: number, tsNsec: number): void {
+    const info = this.info;
+    info.endSec = tsSec;
+    info.endNsec = tsNsec;
+    this.inMessage = false;
+    this.sink.message(this.conn, this.request, info);
+  }
+
+  private fail(reason: ResetReason): void {
+    this.reset();
+    this.state = State.Resync;
+    this.sink.reset(this.conn, this.request, reason);
+  }
+
+  private startArg(): void {
+    if (this.info.previewLen > 0) this.appendByte(Ch.SPACE);
+    this.argShown = 0;
+  }
+
+  private copyArg(buf: Buffer, pos: number, n: number): void {
+    const take = n < this.dataLeft ? n : this.dataLeft;
+    for (let i = 0; i < take; i++) {
+      if (this.argShown < ARG_PREVIEW) {
+        this.appendByte(buf[pos + i]);
+      } else {
+        if (this.argShown === ARG_PREVIEW) this.appendEllipsis();
+        this.argShown++;
+        return; // the rest of this argument is not shown
+      }
+      this.argShown++;
+    }
+  }
+
+  private appendByte(b: number): void {
+    const info = this.info;
+    if (info.previewLen < PREVIEW_MAX) {
+      // Control bytes would break the one-line output; show them as '.'.
+      info.preview[info.previewLen++] = b < 0x20 || b === 0x7f ? Ch.DOT : b;
+    }
+  }
+
+  private appendEllipsis(): void {
+    for (const b of ELLIPSIS) this.appendByte(b);
+  }
+}
+
+export function respParser(conn: Connection, fromClient: boolean, sink: MessageSink): StreamParser {
+  return new RespParser(conn, fromClient, sink);
+}
