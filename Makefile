@@ -1,0 +1,73 @@
+# tcpkit: one Makefile for the Debian packages, the native addon, the eBPF
+# program and the TypeScript. Quiet unless V=1.
+#
+#   make setup   Debian packages (as root), npm packages, and every build step
+#   make demo    setup, then tcpkit on the capture that ships in test/fixtures
+#   make test    setup, then the whole test suite
+#   make bench   setup, then the benchmarks (they print their numbers)
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+Q := $(if $(V),,@)
+SHELL := /bin/bash
+
+# What the build, the tests and the benchmarks run. Debian 12 names.
+DEBIAN_PACKAGES := build-essential python3 pkg-config clang llvm libbpf-dev bpftool libpcap-dev libelf-dev \
+	zlib1g-dev redis-server redis-tools memcached nginx-light dnsmasq-base tcpdump tshark iproute2 \
+	dnsutils libcap2-bin curl procps
+
+NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) bpf/record.h binding.gyp
+TS_SOURCES := $(shell find src test -name '*.ts' 2>/dev/null) tsconfig.json
+ADDON := build/Release/tcpkit.node
+DIST := dist/.built
+
+.PHONY: all setup deps build demo test bench install clean
+
+all: build
+
+setup: deps build install
+
+# Installs the Debian packages that are missing. Services that Debian would
+# start on install (redis, memcached, nginx) are kept from starting: tests run
+# their own, in their own network namespaces.
+deps:
+	$(Q)missing=""; for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:$$missing" >&2; exit 1; fi; \
+		echo "Installing Debian packages:$$missing"; \
+		blocker=0; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; blocker=1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; rc=$$?; \
+		[ $$blocker = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	$(Q)npm ci --no-audit --no-fund --loglevel=error
+
+build: $(ADDON) $(DIST)
+
+$(ADDON): $(NATIVE_SOURCES) node_modules/.package-lock.json
+	$(Q)npx --no-install node-gyp rebuild $(if $(V),,>/dev/null)
+
+$(DIST): $(TS_SOURCES) node_modules/.package-lock.json
+	$(Q)npx --no-install tsc -p tsconfig.json
+	$(Q)chmod +x dist/src/cli/main.js
+	$(Q)touch $@
+
+# `tcpkit` on the PATH, pointing at this checkout.
+install: build
+	$(Q)if [ -w /usr/local/bin ]; then ln -sf "$(CURDIR)/dist/src/cli/main.js" /usr/local/bin/tcpkit; fi
+
+demo: setup
+	$(Q)echo '$$ tcpkit -r test/fixtures/redis-demo.pcap -p 6379 -m redis'
+	$(Q)node dist/src/cli/main.js -r test/fixtures/redis-demo.pcap -p 6379 -m redis
+
+test: setup
+	$(Q)TZ=UTC node --test --test-concurrency=1 dist/test/
+
+bench: setup
+	$(Q)bash test/bench/offline-redis.sh
+
+clean:
+	$(Q)rm -rf build dist

@@ -1,0 +1,58 @@
+// Runs the built tcpkit CLI the way a user would, and parses its seed-format lines.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+/** The repository root (tests run from dist/test/...). */
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+/** ../shared/corpus beside the checkout, when it exists. */
+export const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function tcpkit(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): RunResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, TZ: 'UTC', ...opts.env },
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One seed-format line: `time client => server | 0.270 ms | GET k`. */
+export interface TxLine {
+  time: string;
+  client: string;
+  server: string;
+  /** Milliseconds, or null for `no response`. */
+  latencyMs: number | null;
+  request: string;
+  error: boolean;
+}
+
+const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) (\S+) => (\S+) \| (?:([\d.]+) ms|no response) \| (.*?)( \| error)?$/;
+
+export function parseLines(stdout: string): TxLine[] {
+  const out: TxLine[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line === '') continue;
+    const m = LINE.exec(line);
+    if (!m) throw new Error(`not a tcpkit line: ${JSON.stringify(line)}`);
+    out.push({
+      time: m[1],
+      client: m[2],
+      server: m[3],
+      latencyMs: m[4] === undefined ? null : Number(m[4]),
+      request: m[5],
+      error: m[6] !== undefined,
+    });
+  }
+  return out;
+}
