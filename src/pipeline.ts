@@ -135,7 +135,7 @@ export class Pipeline {
       if (start < capEnd) parser.feed(buf, start, capEnd, p.tsSec, p.tsNsec);
       // Bytes snaplen cut off: a parser that knows the message length steps over them.
       const missing = p.payloadLen - (skip > p.payloadCap ? skip : p.payloadCap);
-      if (missing > 0) parser.skip(missing);
+      if (missing > 0) parser.skip(missing, p.tsSec, p.tsNsec);
     }
     if (fin) {
       if (fromClient) conn.clientClosed = true;

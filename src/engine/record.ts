@@ -37,3 +37,16 @@ export const enum Direction {
 export function nextRecord(off: number, capLen: number): number {
   return off + ((RECORD_HDR_LEN + capLen + RECORD_ALIGN - 1) & ~(RECORD_ALIGN - 1));
 }
+
+/** The layout as a value, for the test that checks it against bpf/record.h. */
+export const RECORD_LAYOUT = {
+  size: RECORD_HDR_LEN,
+  align: RECORD_ALIGN,
+  ts_sec: RecordField.TsSec,
+  ts_nsec: RecordField.TsNsec,
+  ifindex: RecordField.Ifindex,
+  orig_len: RecordField.OrigLen,
+  cap_len: RecordField.CapLen,
+  link_type: RecordField.LinkType,
+  direction: RecordField.Direction,
+} as const;

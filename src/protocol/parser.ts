@@ -49,7 +49,7 @@ export interface StreamParser {
   /** Parses buf[start, end), captured at the given time. State survives across calls. */
   feed(buf: Buffer, start: number, end: number, tsSec: number, tsNsec: number): void;
   /** `n` bytes of the stream were not captured (snaplen). Returns false if the parser had to reset. */
-  skip(n: number): boolean;
+  skip(n: number, tsSec: number, tsNsec: number): boolean;
   /** Forget any partial message. */
   reset(): void;
 }

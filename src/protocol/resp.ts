@@ -88,13 +88,20 @@ export class RespParser implements StreamParser {
     this.remaining = 0;
   }
 
-  skip(n: number): boolean {
-    if (this.state === State.Bulk && n <= this.dataLeft) {
-      this.dataLeft -= n;
+  skip(n: number, tsSec: number, tsNsec: number): boolean {
+    // Only inside a bulk string does the parser know what the missing bytes were.
+    if (this.state === State.Bulk && n <= this.remaining) {
+      if (this.request && this.depth === 1 && this.dataLeft > 0 && this.argShown <= ARG_PREVIEW) {
+        this.appendEllipsis();
+        this.argShown = ARG_PREVIEW + 1;
+      }
+      this.dataLeft = this.dataLeft > n ? this.dataLeft - n : 0;
       this.remaining -= n;
       this.info.bytes += n;
-      if (this.request && this.argShown < ARG_PREVIEW) this.appendEllipsis();
-      this.argShown = ARG_PREVIEW + 1;
+      if (this.remaining === 0) {
+        this.state = State.Type;
+        this.elementDone(tsSec, tsNsec);
+      }
       return true;
     }
     this.fail(ResetReason.Gap);
@@ -104,6 +111,8 @@ export class RespParser implements StreamParser {
   feed(buf: Buffer, start: number, end: number, tsSec: number, tsNsec: number): void {
     let pos = start;
     const info = this.info;
+    // After a reset, a new segment that starts like a message most likely is one.
+    if (this.state === State.Resync && pos < end && this.canStartMessage(buf[pos])) this.state = State.Type;
     while (pos < end) {
       switch (this.state) {
         case State.Type: {

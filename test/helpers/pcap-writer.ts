@@ -1,0 +1,195 @@
+// Builds small pcap files for tests: TCP conversations over IPv4 or IPv6 with
+// the link layer of your choice, sequence numbers kept for you.
+import fs from 'node:fs';
+
+export type Link = 'ethernet' | 'vlan' | 'sll' | 'sll2' | 'raw' | 'null';
+const DLT: Record<Link, number> = { ethernet: 1, vlan: 1, sll: 113, sll2: 276, raw: 101, null: 0 };
+
+export interface Frame {
+  /** Microseconds since the epoch. */
+  tsUs: number;
+  data: Buffer;
+  /** Bytes kept (snaplen); the rest are on the wire only. */
+  capLen?: number;
+}
+
+function ipWords(ip: string): Buffer {
+  if (ip.includes(':')) {
+    const [h, t = ''] = ip.split('::');
+    const head = h ? h.split(':') : [];
+    const tail = t ? t.split(':') : [];
+    const groups = [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail];
+    const b = Buffer.alloc(16);
+    groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+    return b;
+  }
+  return Buffer.from(ip.split('.').map(Number));
+}
+
+function linkHeader(link: Link, v6: boolean): Buffer {
+  const ethertype = v6 ? 0x86dd : 0x0800;
+  switch (link) {
+    case 'ethernet': {
+      const b = Buffer.alloc(14);
+      b.writeUInt16BE(ethertype, 12);
+      return b;
+    }
+    case 'vlan': {
+      const b = Buffer.alloc(18);
+      b.writeUInt16BE(0x8100, 12);
+      b.writeUInt16BE(42, 14);
+      b.writeUInt16BE(ethertype, 16);
+      return b;
+    }
+    case 'sll': {
+      const b = Buffer.alloc(16);
+      b.writeUInt16BE(ethertype, 14);
+      return b;
+    }
+    case 'sll2': {
+      const b = Buffer.alloc(20);
+      b.writeUInt16BE(ethertype, 0);
+      return b;
+    }
+    case 'null': {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(v6 ? 30 : 2, 0);
+      return b;
+    }
+    case 'raw':
+      return Buffer.alloc(0);
+  }
+}
+
+export const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
+
+export function tcpPacket(link: Link, src: string, sport: number, dst: string, dport: number, seq: number, ack: number, flags: number, payload: Buffer): Buffer {
+  const v6 = src.includes(':');
+  const tcp = Buffer.alloc(20);
+  tcp.writeUInt16BE(sport, 0);
+  tcp.writeUInt16BE(dport, 2);
+  tcp.writeUInt32BE(seq >>> 0, 4);
+  tcp.writeUInt32BE(ack >>> 0, 8);
+  tcp[12] = 5 << 4;
+  tcp[13] = flags;
+  tcp.writeUInt16BE(65535, 14);
+  let ip: Buffer;
+  if (v6) {
+    ip = Buffer.alloc(40);
+    ip[0] = 0x60;
+    ip.writeUInt16BE(20 + payload.length, 4);
+    ip[6] = 6;
+    ip[7] = 64;
+    ipWords(src).copy(ip, 8);
+    ipWords(dst).copy(ip, 24);
+  } else {
+    ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(20 + 20 + payload.length, 2);
+    ip[8] = 64;
+    ip[9] = 6;
+    ipWords(src).copy(ip, 12);
+    ipWords(dst).copy(ip, 16);
+  }
+  return Buffer.concat([linkHeader(link, v6), ip, tcp, payload]);
+}
+
+/** A TCP conversation between one client and one server, tracking sequence numbers. */
+export class Conversation {
+  frames: Frame[] = [];
+  private cseq = 1000;
+  private sseq = 5000;
+  constructor(
+    readonly link: Link,
+    readonly client: string,
+    readonly cport: number,
+    readonly server: string,
+    readonly sport: number,
+  ) {}
+
+  handshake(tsUs: number): this {
+    this.push(tsUs, true, SYN, Buffer.alloc(0));
+    this.cseq++;
+    this.push(tsUs + 10, false, SYN | ACK, Buffer.alloc(0));
+    this.sseq++;
+    this.push(tsUs + 20, true, ACK, Buffer.alloc(0));
+    return this;
+  }
+
+  /** Client sends `data` at tsUs (in segments of `mss` bytes, 1 µs apart). */
+  request(tsUs: number, data: string | Buffer, mss = 65000): this {
+    return this.send(true, tsUs, data, mss);
+  }
+
+  response(tsUs: number, data: string | Buffer, mss = 65000): this {
+    return this.send(false, tsUs, data, mss);
+  }
+
+  /** Sends a segment without advancing the sequence number: a retransmission. */
+  retransmit(tsUs: number, fromClient: boolean, data: string | Buffer, back: number): this {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    const seq = (fromClient ? this.cseq : this.sseq) - back;
+    this.frames.push({ tsUs, data: this.packet(fromClient, seq, PSH | ACK, buf) });
+    return this;
+  }
+
+  /** Advances the sequence without emitting: the capture lost these bytes. */
+  lose(fromClient: boolean, n: number): this {
+    if (fromClient) this.cseq += n;
+    else this.sseq += n;
+    return this;
+  }
+
+  close(tsUs: number): this {
+    this.push(tsUs, true, FIN | ACK, Buffer.alloc(0));
+    this.cseq++;
+    this.push(tsUs + 10, false, FIN | ACK, Buffer.alloc(0));
+    this.sseq++;
+    this.push(tsUs + 20, true, ACK, Buffer.alloc(0));
+    return this;
+  }
+
+  private send(fromClient: boolean, tsUs: number, data: string | Buffer, mss: number): this {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let off = 0, i = 0; off < buf.length; off += mss, i++) {
+      const seg = buf.subarray(off, off + mss);
+      this.push(tsUs + i, fromClient, PSH | ACK, seg);
+      if (fromClient) this.cseq += seg.length;
+      else this.sseq += seg.length;
+    }
+    return this;
+  }
+
+  private push(tsUs: number, fromClient: boolean, flags: number, payload: Buffer): void {
+    this.frames.push({ tsUs, data: this.packet(fromClient, fromClient ? this.cseq : this.sseq, flags, payload) });
+  }
+
+  private packet(fromClient: boolean, seq: number, flags: number, payload: Buffer): Buffer {
+    return fromClient
+      ? tcpPacket(this.link, this.client, this.cport, this.server, this.sport, seq, this.sseq, flags, payload)
+      : tcpPacket(this.link, this.server, this.sport, this.client, this.cport, seq, this.cseq, flags, payload);
+  }
+}
+
+/** Writes frames (sorted by time) as a microsecond pcap file. */
+export function writePcap(file: string, link: Link, frames: Frame[], snaplen = 262144): void {
+  const sorted = [...frames].sort((a, b) => a.tsUs - b.tsUs);
+  const parts: Buffer[] = [];
+  const gh = Buffer.alloc(24);
+  gh.writeUInt32LE(0xa1b2c3d4, 0);
+  gh.writeUInt16LE(2, 4);
+  gh.writeUInt16LE(4, 6);
+  gh.writeUInt32LE(snaplen, 16);
+  gh.writeUInt32LE(DLT[link], 20);
+  parts.push(gh);
+  for (const f of sorted) {
+    const cap = Math.min(f.capLen ?? f.data.length, f.data.length, snaplen);
+    const rh = Buffer.alloc(16);
+    rh.writeUInt32LE(Math.floor(f.tsUs / 1e6), 0);
+    rh.writeUInt32LE(f.tsUs % 1e6, 4);
+    rh.writeUInt32LE(cap, 8);
+    rh.writeUInt32LE(f.data.length, 12);
+    parts.push(rh, f.data.subarray(0, cap));
+  }
+  fs.writeFileSync(file, Buffer.concat(parts));
+}

@@ -1,0 +1,76 @@
+// Mistakes a user can make: one clear line on stderr, a non-zero exit, no stack trace.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FIXTURES, tcpkit } from '../helpers/run';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-cli-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const notCapture = path.join(dir, 'notes.txt');
+fs.writeFileSync(notCapture, 'these are not packets\n');
+const cutShort = path.join(dir, 'short.pcap');
+const demo = path.join(FIXTURES, 'redis-demo.pcap');
+
+const cases: [string, string[], number, RegExp][] = [
+  ['a port out of range', ['-r', notCapture, '-p', '99999'], 2, /^tcpkit: -p: '99999' is not a port \(1-65535\)$/],
+  ['a port that is not a number', ['-r', notCapture, '-p', 'six'], 2, /^tcpkit: -p: 'six' is not a port/],
+  ['an unknown mode', ['-r', notCapture, '-m', 'gopher'], 2, /^tcpkit: -m: unknown mode 'gopher' \(modes: raw, redis, memcached, http, dns\)$/],
+  ['a server that is not an address', ['-r', notCapture, '-p', '6379', '-s', 'redis.local'], 2, /^tcpkit: -s: 'redis\.local' is not an IPv4 or IPv6 address$/],
+  ['a negative threshold', ['-r', notCapture, '-p', '6379', '-t', '-1'], 2, /^tcpkit: -t: '-1' is not a number from 0/],
+  ['an unknown option', ['--frobnicate'], 2, /^tcpkit: unknown option '--frobnicate'$/],
+  ['a missing file', ['-r', path.join(dir, 'nope.pcap'), '-p', '6379'], 1, /^tcpkit: .*nope\.pcap: No such file or directory$/],
+  ['a file that is not a capture', ['-r', notCapture, '-p', '6379'], 1, /^tcpkit: .*notes\.txt: not a capture libpcap can read/],
+  ['a directory', ['-r', dir, '-p', '6379'], 1, /is a directory, not a capture file$/],
+  ['neither port nor mode', ['-r', notCapture], 2, /^tcpkit: say which port to watch \(-p PORT\) or which protocol \(-m MODE\)$/],
+  ['redis over UDP', ['-r', notCapture, '-m', 'redis', '-u'], 2, /^tcpkit: -u: redis runs over TCP/],
+  ['a mode not built yet', ['-r', notCapture, '-m', 'http'], 2, /^tcpkit: -m http is not supported yet/],
+  ['the stats port, not built yet', ['-r', notCapture, '-p', '6379', '-P', '33333'], 2, /^tcpkit: -P \(stats port\) is not supported yet$/],
+  ['eBPF, not built yet', ['--ebpf', '-p', '6379'], 2, /^tcpkit: --ebpf \(eBPF capture\) is not supported yet$/],
+  ['a Lua script, not built yet', ['-r', notCapture, '-p', '6379', '-S', 'x.lua'], 2, /^tcpkit: -S \(Lua scripts\) is not supported yet$/],
+  ['-w, not built yet', ['-r', notCapture, '-p', '6379', '-w', 'x.pcap'], 2, /^tcpkit: -w \(write a capture\) is not supported yet$/],
+  ['-d, not built yet', ['-r', notCapture, '-p', '6379', '-d'], 2, /^tcpkit: -d \(daemon mode\) is not supported yet$/],
+  ['-B, not built yet', ['-r', notCapture, '-p', '6379', '-B', '1024'], 2, /^tcpkit: -B \(capture buffer size\) is not supported yet$/],
+  ['--json, not built yet', ['-r', notCapture, '-p', '6379', '--json'], 2, /^tcpkit: --json \(NDJSON output\) is not supported yet$/],
+  ['live capture, not built yet', ['-i', 'eth0', '-p', '6379'], 2, /^tcpkit: live capture on eth0 is not supported yet; read a capture file with -r FILE$/],
+];
+
+for (const [what, args, code, message] of cases) {
+  test(`${what}: exit ${code}, one line`, () => {
+    const r = tcpkit(args);
+    assert.equal(r.code, code, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], message);
+    assert.equal(r.stdout, '');
+  });
+}
+
+test('a file cut short: what was whole is reported, then the cut is named, exit 1', () => {
+  const whole = fs.readFileSync(demo);
+  fs.writeFileSync(cutShort, whole.subarray(0, Math.floor(whole.length * 0.6)));
+  const r = tcpkit(['-r', cutShort, '-p', '6379', '-m', 'redis']);
+  assert.equal(r.code, 1);
+  assert.ok(r.stdout.split('\n').length > 3, 'lines from the whole part');
+  assert.match(r.stderr, /the file is cut short .*; reported what was whole\n$/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('-v prints the version; -h lists every flag and the modes', () => {
+  assert.match(tcpkit(['-v']).stdout, /^\d+\.\d+\.\d+\n$/);
+  const help = tcpkit(['-h']);
+  assert.equal(help.code, 0);
+  for (const flag of ['-s', '-p', '-P', '-i', '-d', '-r', '-t', '-m', '-w', '-S', '-B', '-o', '-u', '-v', '-h', '--ebpf', '--json']) {
+    assert.match(help.stdout, new RegExp(`(^|[ ,])${flag}[ ,]`, 'm'), flag);
+  }
+  assert.match(help.stdout, /raw, redis, memcached, http, dns/);
+});
+
+test('-o writes the lines to a file', () => {
+  const out = path.join(dir, 'lines.log');
+  const r = tcpkit(['-r', demo, '-p', '6379', '-o', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(fs.readFileSync(out, 'utf8'), / => .*:6379 \| \d+\.\d{3} ms \| /);
+});
