@@ -34,11 +34,18 @@ export class Connection {
 
   private clientText: string | null = null;
   private serverText: string | null = null;
+  private pairText: string | null = null;
 
   /** "10.0.0.2:54484", formatted once. */
   client(): string {
     if (this.clientText === null) this.clientText = formatEndpoint(this.family, this.c0, this.c1, this.c2, this.c3, this.cport);
     return this.clientText;
+  }
+
+  /** "10.0.0.2:54484 => 10.0.0.1:6379", the middle of every line, formatted once. */
+  endpoints(): string {
+    if (this.pairText === null) this.pairText = `${this.client()} => ${this.server()}`;
+    return this.pairText;
   }
 
   server(): string {

@@ -21,7 +21,8 @@ export class WallClockFormatter {
 
   /** With microseconds: "2020-02-06 23:01:39.706782". */
   format(sec: number, nsec: number): string {
-    const us = Math.floor(nsec / 1000);
-    return `${this.seconds(sec)}.${us.toString().padStart(6, '0')}`;
+    // 1e6 + µs has seven digits; dropping the leading 1 pads to six.
+    const us = 1_000_000 + Math.floor(nsec / 1000);
+    return `${this.seconds(sec)}.${String(us).slice(1)}`;
   }
 }

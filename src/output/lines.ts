@@ -25,7 +25,7 @@ export class LineOutput implements Output {
       latency = `${(tx.latencyNs / 1e6).toFixed(3)} ms`;
       if (tx.status === TxStatus.Error) tail = ' | error';
     }
-    this.writer.write(`${time} ${conn.client()} => ${conn.server()} | ${latency} | ${tx.requestText()}${tail}\n`);
+    this.writer.write(`${time} ${conn.endpoints()} | ${latency} | ${tx.requestText()}${tail}\n`);
   }
 
   flush(): void {

@@ -3,11 +3,15 @@
 // ends output quietly instead of raising EPIPE.
 import fs from 'node:fs';
 
-const FLUSH_AT = 64 * 1024;
+/** Bytes gathered before a write; a line longer than the rest of it goes out on its own. */
+const ARENA_BYTES = 256 * 1024;
+/** Most bytes one UTF-16 code unit can take in UTF-8. */
+const MAX_UTF8_PER_UNIT = 3;
 
 export class FdWriter {
-  private parts: string[] = [];
-  private size = 0;
+  /** Lines are encoded straight into this arena: no array of strings, no join. */
+  private readonly arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  private used = 0;
   /** The reader went away; further writes are dropped. */
   closedByReader = false;
 
@@ -19,22 +23,27 @@ export class FdWriter {
 
   write(text: string): void {
     if (this.closedByReader) return;
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= FLUSH_AT) this.flush();
+    const worst = text.length * MAX_UTF8_PER_UNIT;
+    if (this.used + worst > ARENA_BYTES) {
+      this.flush();
+      if (worst > ARENA_BYTES) {
+        this.writeAll(Buffer.from(text, 'utf8'));
+        return;
+      }
+    }
+    this.used += this.arena.write(text, this.used, 'utf8');
   }
 
   flush(): void {
-    if (this.size === 0 || this.closedByReader) {
-      this.parts.length = 0;
-      this.size = 0;
-      return;
-    }
-    const data = Buffer.from(this.parts.join(''), 'utf8');
-    this.parts.length = 0;
-    this.size = 0;
+    if (this.used === 0) return;
+    const n = this.used;
+    this.used = 0;
+    if (!this.closedByReader) this.writeAll(this.arena.subarray(0, n));
+  }
+
+  private writeAll(data: Buffer): void {
     let off = 0;
-    while (off < data.length) {
+    while (off < data.length && !this.closedByReader) {
       try {
         off += fs.writeSync(this.fd, data, off, data.length - off);
       } catch (err) {
