@@ -14,7 +14,7 @@ SHELL := /bin/bash
 # What the build, the tests and the benchmarks run. Debian 12 names.
 DEBIAN_PACKAGES := build-essential python3 pkg-config clang llvm libbpf-dev bpftool libpcap-dev libelf-dev \
 	zlib1g-dev redis-server redis-tools memcached nginx-light dnsmasq-base tcpdump tshark iproute2 \
-	dnsutils libcap2-bin curl procps
+	dnsutils libcap2-bin ethtool curl procps
 
 NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) bpf/record.h binding.gyp
 TS_SOURCES := $(shell find src test -name '*.ts' 2>/dev/null) tsconfig.json
@@ -63,8 +63,9 @@ demo: setup
 	$(Q)echo '$$ tcpkit -r test/fixtures/redis-demo.pcap -p 6379 -m redis'
 	$(Q)node dist/src/cli/main.js -r test/fixtures/redis-demo.pcap -p 6379 -m redis
 
+# Only *.test.js files are tests: helpers under dist/test are not.
 test: setup
-	$(Q)TZ=UTC node --test --test-concurrency=1 dist/test/
+	$(Q)TZ=UTC node --test --test-concurrency=1 $$(find dist/test -name '*.test.js' | sort)
 
 bench: setup
 	$(Q)bash test/bench/offline-redis.sh

@@ -16,11 +16,14 @@ import type { ParserFactory } from '../protocol/parser';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../../package.json').version;
 
+/** -s and -p may be given more than once; the values add up. */
+const list = (value: string, previous?: string): string => (previous === undefined ? value : `${previous},${value}`);
+
 function program(): Command {
   return new Command('tcpkit')
     .description('Capture TCP/UDP, pair each request with its response, print the slow ones.')
-    .option('-s, --server <ips>', 'server addresses to watch, e.g. 10.0.0.5,fd00::5 (needed on the client side)')
-    .option('-p, --port <ports>', 'server ports to watch, e.g. 6379,6380 (default: the mode\'s usual port)')
+    .option('-s, --server <ips>', 'server addresses to watch, e.g. 10.0.0.5,fd00::5 (needed on the client side)', list)
+    .option('-p, --port <ports>', 'server ports to watch, e.g. 6379,6380 (default: the mode\'s usual port)', list)
     .option('-P, --stats-port <port>', 'stats listen port')
     .option('-i, --interface <name>', 'network interface to capture on (default: any)')
     .option('-d, --daemon', 'run in the background')
