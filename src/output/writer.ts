@@ -18,7 +18,7 @@ export class FdWriter {
   constructor(private fd: number, private readonly ownsFd = false) {}
 
   static toFile(file: string): FdWriter {
-    return new FdWriter(fs.openSync(file, 'a'), true);
+    return new FdWriter(fs.openSync(file, 'w'), true);
   }
 
   write(text: string): void {
