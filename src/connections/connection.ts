@@ -35,6 +35,7 @@ export class Connection {
   private clientText: string | null = null;
   private serverText: string | null = null;
   private pairText: string | null = null;
+  private pairBytes: Buffer | null = null;
 
   /** "10.0.0.2:54484", formatted once. */
   client(): string {
@@ -46,6 +47,12 @@ export class Connection {
   endpoints(): string {
     if (this.pairText === null) this.pairText = `${this.client()} => ${this.server()}`;
     return this.pairText;
+  }
+
+  /** endpoints() as UTF-8 bytes, encoded once. */
+  endpointsBytes(): Buffer {
+    if (this.pairBytes === null) this.pairBytes = Buffer.from(this.endpoints(), 'utf8');
+    return this.pairBytes;
   }
 
   server(): string {

@@ -8,6 +8,9 @@ function pad2(n: number): string {
 export class WallClockFormatter {
   private sec = -1;
   private prefix = '';
+  /** `prefix` as bytes, for writeTime(); formatted per second too. */
+  private bytesSec = -1;
+  private prefixBytes = Buffer.alloc(0);
 
   /** Seconds part: "2020-02-06 23:01:39". */
   seconds(sec: number): string {
@@ -24,5 +27,26 @@ export class WallClockFormatter {
     // 1e6 + µs has seven digits; dropping the leading 1 pads to six.
     const us = 1_000_000 + Math.floor(nsec / 1000);
     return `${this.seconds(sec)}.${String(us).slice(1)}`;
+  }
+
+  /**
+   * Writes format(sec, nsec) into buf at off as bytes; returns the offset after
+   * it. Needs prefix length + 7 bytes of room.
+   */
+  writeTime(buf: Buffer, off: number, sec: number, nsec: number): number {
+    if (sec !== this.bytesSec) {
+      this.prefixBytes = Buffer.from(this.seconds(sec), 'utf8');
+      this.bytesSec = sec;
+    }
+    const pre = this.prefixBytes;
+    for (let i = 0; i < pre.length; i++) buf[off++] = pre[i];
+    // As format(): the last six digits of 1e6 + µs (nsec < 2^32 keeps it seven digits).
+    let us = Math.floor(nsec / 1000) % 1_000_000;
+    buf[off++] = 46; // '.'
+    for (let i = off + 5; i >= off; i--) {
+      buf[i] = 48 + (us % 10);
+      us = Math.floor(us / 10);
+    }
+    return off + 6;
   }
 }

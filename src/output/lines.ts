@@ -1,9 +1,35 @@
 // The original tool's line, one per request at or above the slow threshold:
 // 2020-02-06 23:01:39.706782 127.0.0.1:54484 => 127.0.0.1:6379 | 0.270 ms | GET test_key
+//
+// Lines are formatted as bytes straight into the writer's arena: no strings per
+// line. The rare line the byte path cannot produce exactly as the string path
+// would (non-ASCII request text, a negative or huge latency, a latency that
+// ends in exactly half a microsecond) takes the string path.
 import { TxStatus, type Transaction } from '../pairing/transaction';
 import { WallClockFormatter } from './clock';
 import type { Output } from './output';
 import type { FdWriter } from './writer';
+
+const enum Ch {
+  SPACE = 32,
+  DOT = 46,
+  ZERO = 48,
+  BAR = 124,
+  LF = 10,
+}
+
+const NO_RESPONSE = Buffer.from('no response', 'latin1');
+const ERROR_TAIL = Buffer.from(' | error', 'latin1');
+const MS_TAIL = Buffer.from(' ms', 'latin1');
+/** Latencies below this (ns) format exactly through integer microseconds. */
+const FAST_LATENCY_NS = 1e15;
+/** Room for a line but for its endpoints: time, separators, latency, request text, "...", " | error", LF. */
+const LINE_ROOM = 64 + 3 + 32 + 3 + 256 + 3 + 8 + 1 + 64;
+
+function put(buf: Buffer, off: number, bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; i++) buf[off++] = bytes[i];
+  return off;
+}
 
 export class LineOutput implements Output {
   private readonly clock = new WallClockFormatter();
@@ -15,6 +41,75 @@ export class LineOutput implements Output {
 
   transaction(tx: Transaction): void {
     if (tx.latencyNs < this.thresholdNs) return;
+    const ep = tx.conn.endpointsBytes();
+    const previewLen = tx.previewLen;
+    const w = this.writer;
+    if (previewLen > 256 || !w.reserve(LINE_ROOM + ep.length)) {
+      if (previewLen > 256) this.slow(tx);
+      return;
+    }
+    const a = w.arena;
+    let o = this.clock.writeTime(a, w.used, tx.rspSec, tx.rspNsec);
+    a[o++] = Ch.SPACE;
+    o = put(a, o, ep);
+    a[o++] = Ch.SPACE;
+    a[o++] = Ch.BAR;
+    a[o++] = Ch.SPACE;
+    if (tx.status === TxStatus.NoResponse) {
+      o = put(a, o, NO_RESPONSE);
+    } else {
+      // (ns / 1e6).toFixed(3) is ns rounded to whole µs, unless ns is exactly
+      // half-way between two (then the double's error decides): string path.
+      const ns = tx.latencyNs;
+      if (!(ns >= 0 && ns < FAST_LATENCY_NS) || Math.floor(ns) !== ns || ns % 1000 === 500) {
+        this.slow(tx);
+        return;
+      }
+      const us = Math.round(ns / 1000);
+      let msInt = Math.floor(us / 1000);
+      const frac = us - msInt * 1000;
+      // Integer milliseconds, most significant digit first.
+      let digits = 1;
+      for (let t = msInt; t >= 10; t = Math.floor(t / 10)) digits++;
+      for (let i = o + digits - 1; i >= o; i--) {
+        a[i] = Ch.ZERO + (msInt % 10);
+        msInt = Math.floor(msInt / 10);
+      }
+      o += digits;
+      a[o++] = Ch.DOT;
+      a[o++] = Ch.ZERO + Math.floor(frac / 100);
+      a[o++] = Ch.ZERO + (Math.floor(frac / 10) % 10);
+      a[o++] = Ch.ZERO + (frac % 10);
+      o = put(a, o, MS_TAIL);
+    }
+    a[o++] = Ch.SPACE;
+    a[o++] = Ch.BAR;
+    a[o++] = Ch.SPACE;
+    // Request text: ASCII is the same bytes after a UTF-8 round trip; anything
+    // else (where invalid sequences would become U+FFFD) takes the string path.
+    const pv = tx.preview;
+    let any = 0;
+    for (let i = 0; i < previewLen; i++) {
+      const b = pv[i];
+      any |= b;
+      a[o++] = b;
+    }
+    if ((any & 0x80) !== 0) {
+      this.slow(tx);
+      return;
+    }
+    if (previewLen >= pv.length) {
+      a[o++] = Ch.DOT;
+      a[o++] = Ch.DOT;
+      a[o++] = Ch.DOT;
+    }
+    if (tx.status === TxStatus.Error) o = put(a, o, ERROR_TAIL);
+    a[o++] = Ch.LF;
+    w.used = o;
+  }
+
+  /** The line as a string: what the byte path produces, for the lines it leaves out. */
+  private slow(tx: Transaction): void {
     const time = this.clock.format(tx.rspSec, tx.rspNsec);
     const conn = tx.conn;
     let latency: string;

@@ -9,9 +9,13 @@ const ARENA_BYTES = 256 * 1024;
 const MAX_UTF8_PER_UNIT = 3;
 
 export class FdWriter {
-  /** Lines are encoded straight into this arena: no array of strings, no join. */
-  private readonly arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-  private used = 0;
+  /**
+   * Lines are encoded straight into this arena: no array of strings, no join.
+   * Writers that format bytes themselves call reserve(), fill arena from `used`
+   * on, then advance `used`.
+   */
+  readonly arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  used = 0;
   /** The reader went away; further writes are dropped. */
   closedByReader = false;
 
@@ -32,6 +36,15 @@ export class FdWriter {
       }
     }
     this.used += this.arena.write(text, this.used, 'utf8');
+  }
+
+  /**
+   * Makes room for `n` more bytes in the arena (n <= ARENA_BYTES / 4), flushing
+   * first if needed. False when the reader went away: write nothing.
+   */
+  reserve(n: number): boolean {
+    if (this.used + n > ARENA_BYTES) this.flush();
+    return !this.closedByReader;
   }
 
   flush(): void {
