@@ -149,24 +149,47 @@ export class RespParser implements StreamParser {
           break;
         }
         case State.Line: {
-          const numeric = this.isLengthType(this.lineType);
-          while (pos < end) {
-            const b = buf[pos++];
-            info.bytes++;
-            if (b === Ch.LF) {
-              this.state = State.Type;
-              this.endOfHeader(tsSec, tsNsec);
-              break;
+          // The line's state lives in locals while the loop runs.
+          let p = pos;
+          let found = false;
+          if (this.isLengthType(this.lineType)) {
+            let num = this.num;
+            let digits = this.digits;
+            let neg = this.neg;
+            let bad = this.lineBad;
+            while (p < end) {
+              const b = buf[p++];
+              if (b === Ch.LF) {
+                found = true;
+                break;
+              }
+              if (b === Ch.CR) continue;
+              if (b >= Ch.ZERO && b <= Ch.NINE) {
+                num = num * 10 + (b - Ch.ZERO);
+                digits++;
+              } else if (b === Ch.MINUS && digits === 0 && !neg) {
+                neg = true;
+              } else {
+                bad = true;
+              }
             }
-            if (!numeric || b === Ch.CR) continue;
-            if (b >= Ch.ZERO && b <= Ch.NINE) {
-              this.num = this.num * 10 + (b - Ch.ZERO);
-              this.digits++;
-            } else if (b === Ch.MINUS && this.digits === 0 && !this.neg) {
-              this.neg = true;
-            } else {
-              this.lineBad = true;
+            this.num = num;
+            this.digits = digits;
+            this.neg = neg;
+            this.lineBad = bad;
+          } else {
+            while (p < end) {
+              if (buf[p++] === Ch.LF) {
+                found = true;
+                break;
+              }
             }
+          }
+          info.bytes += p - pos;
+          pos = p;
+          if (found) {
+            this.state = State.Type;
+            this.endOfHeader(tsSec, tsNsec);
           }
           break;
         }
@@ -362,14 +385,27 @@ export class RespParser implements StreamParser {
 
   private copyArg(buf: Buffer, pos: number, n: number): void {
     const take = n < this.dataLeft ? n : this.dataLeft;
-    for (let i = 0; i < take; i++) {
-      if (this.argShown < ARG_PREVIEW) {
-        this.appendByte(buf[pos + i]);
-      } else {
-        if (this.argShown === ARG_PREVIEW) this.appendEllipsis();
-        this.argShown++;
-        return; // the rest of this argument is not shown
+    let i = 0;
+    const room = ARG_PREVIEW - this.argShown;
+    if (room > 0) {
+      // Shown bytes, as appendByte() would add them one by one.
+      const k = take < room ? take : room;
+      const info = this.info;
+      const preview = info.preview;
+      let len = info.previewLen;
+      const stop = len + k < PREVIEW_MAX ? len + k : PREVIEW_MAX;
+      for (let at = pos; len < stop; at++) {
+        const b = buf[at];
+        // Control bytes would break the one-line output; show them as '.'.
+        preview[len++] = b < 0x20 || b === 0x7f ? Ch.DOT : b;
       }
+      info.previewLen = len;
+      this.argShown += k;
+      i = k;
+    }
+    if (i < take) {
+      // The rest of this argument is not shown.
+      if (this.argShown === ARG_PREVIEW) this.appendEllipsis();
       this.argShown++;
     }
   }
