@@ -16,7 +16,11 @@ DEBIAN_PACKAGES := build-essential python3 pkg-config clang llvm libbpf-dev bpft
 	zlib1g-dev redis-server redis-tools memcached nginx-light dnsmasq-base tcpdump tshark iproute2 \
 	dnsutils libcap2-bin ethtool curl procps
 
-NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) bpf/record.h binding.gyp
+NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) bpf/record.h bpf/sample.h binding.gyp
+BPF_OBJ := bpf/.output/tcpkit.bpf.o
+BPF_SKEL := bpf/.output/tcpkit.skel.h
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
 TS_SOURCES := $(shell find src test -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tcpkit.node
 DIST := dist/.built
@@ -47,8 +51,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 build: $(ADDON) $(DIST)
 
-$(ADDON): $(NATIVE_SOURCES) node_modules/.package-lock.json
-	$(Q)npx --no-install node-gyp rebuild $(if $(V),,>/dev/null)
+# The eBPF program, and the skeleton the addon loads it with.
+$(BPF_OBJ): bpf/tcpkit.bpf.c bpf/sample.h
+	$(Q)mkdir -p $(@D)
+	$(Q)clang -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ibpf -c $< -o $@
+
+$(BPF_SKEL): $(BPF_OBJ)
+	$(Q)bpftool gen skeleton $< name tcpkit_bpf > $@
+
+$(ADDON): $(NATIVE_SOURCES) $(BPF_SKEL) node_modules/.package-lock.json
+	$(Q)npx --no-install node-gyp rebuild $(if $(V),,--loglevel=warn >/dev/null)
 
 $(DIST): $(TS_SOURCES) node_modules/.package-lock.json
 	$(Q)npx --no-install tsc -p tsconfig.json
@@ -71,4 +83,4 @@ bench: setup
 	$(Q)bash test/bench/offline-redis.sh
 
 clean:
-	$(Q)rm -rf build dist
+	$(Q)rm -rf build dist bpf/.output

@@ -2,11 +2,11 @@
   "targets": [
     {
       "target_name": "tcpkit",
-      "sources": ["native/addon.cc", "native/pcap_file.cc"],
+      "sources": ["native/addon.cc", "native/pcap_file.cc", "native/pcap_live.cc", "native/ebpf.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lpcap"]
+      "libraries": ["-lpcap", "-lbpf", "-lelf", "-lz"]
     }
   ]
 }

@@ -28,7 +28,14 @@ export interface Config {
   mode: Mode;
   ports: number[];
   servers: Endpoint[];
+  /** -s as written, for the libpcap filter. */
+  serverNames: string[];
   readFile: string | undefined;
+  /** -w: write what a live capture sees to this pcap file. */
+  writeFile: string | undefined;
+  /** -B, in bytes. */
+  bufferBytes: number | undefined;
+  ebpf: boolean;
   iface: string;
   thresholdMs: number;
   udp: boolean;
@@ -112,7 +119,7 @@ const schema = z.object({
       message: `-m: unknown mode '${m}' (modes: ${MODES.join(', ')})`,
     }))
     .optional(),
-  write: z.string().optional(),
+  write: z.string().min(1).optional(),
   script: z.string().optional(),
   buffer: number('-B', 1, 4_194_304, true).optional(),
   output: z.string().min(1).optional(),
@@ -127,10 +134,7 @@ const schema = z.object({
 const NOT_YET: [keyof RawOptions, string][] = [
   ['statsPort', '-P (stats port)'],
   ['daemon', '-d (daemon mode)'],
-  ['write', '-w (write a capture)'],
   ['script', '-S (Lua scripts)'],
-  ['buffer', '-B (capture buffer size)'],
-  ['ebpf', '--ebpf (eBPF capture)'],
   ['json', '--json (NDJSON output)'],
 ];
 
@@ -143,8 +147,11 @@ export function buildConfig(raw: RawOptions): Config {
   for (const [key, what] of NOT_YET) {
     if (raw[key] !== undefined && raw[key] !== false) throw new UsageError(`${what} is not supported yet`);
   }
-  if (o.read === undefined) {
-    throw new UsageError(`live capture${o.interface ? ` on ${o.interface}` : ''} is not supported yet; read a capture file with -r FILE`);
+  if (o.read !== undefined) {
+    if (o.interface !== undefined) throw new UsageError('-i and -r: capture live on an interface, or read a file, not both');
+    if (o.ebpf) throw new UsageError('--ebpf captures live; with -r the packets come from the file');
+    if (o.write !== undefined) throw new UsageError('-w records a live capture; with -r the file already is one');
+    if (o.buffer !== undefined) throw new UsageError('-B sizes a live capture\'s buffer; it does nothing with -r');
   }
   let mode: Mode | undefined = o.mode as Mode | undefined;
   if (mode === undefined && o.port !== undefined) {
@@ -159,7 +166,11 @@ export function buildConfig(raw: RawOptions): Config {
     mode,
     ports,
     servers: o.server ?? [],
+    serverNames: raw.server === undefined ? [] : raw.server.split(',').map((t) => t.trim()),
     readFile: o.read,
+    writeFile: o.write,
+    bufferBytes: o.buffer === undefined ? undefined : o.buffer * 1024,
+    ebpf: o.ebpf ?? false,
     iface: o.interface ?? 'any',
     thresholdMs: o.threshold ?? 0,
     udp: o.udp ?? false,

@@ -4,6 +4,8 @@
 import { Command, CommanderError } from 'commander';
 import { buildConfig, MODES, UsageError, type Config, type RawOptions } from './config';
 import { PcapFileEngine } from '../engine/pcap-file';
+import { openLiveEngine, type EbpfEngine, type PcapLiveEngine } from '../engine/live';
+import { CaptureFileWriter } from '../output/capture-file';
 import { Pipeline } from '../pipeline';
 import { respParser } from '../protocol/resp';
 import { LineOutput } from '../output/lines';
@@ -46,8 +48,31 @@ function program(): Command {
     .configureOutput({ writeErr: () => {} });
 }
 
+/** Where packets come from: a file (-r), or a live engine (eBPF or libpcap). */
+function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
+  if (config.readFile !== undefined) {
+    return { engine: new PcapFileEngine(config.readFile), source: config.readFile };
+  }
+  const { engine, notice } = openLiveEngine(
+    {
+      iface: config.iface,
+      ports: config.ports,
+      servers: config.servers,
+      serverNames: config.serverNames,
+      udp: config.udp,
+      snaplen: config.ebpf ? 16360 : 65535,
+      bufferBytes: config.bufferBytes,
+      wantEmpty: config.mode === 'raw',
+    },
+    config.ebpf,
+  );
+  // Nobody should have to guess which engine runs.
+  process.stderr.write(`tcpkit: ${notice}\n`);
+  return { engine, source: config.iface };
+}
+
 async function run(config: Config): Promise<number> {
-  const engine = new PcapFileEngine(config.readFile!);
+  const { engine, source } = openEngine(config);
   const writer = config.outputFile ? FdWriter.toFile(config.outputFile) : new FdWriter(1);
   const stats = new LatencyStats(config.thresholdMs);
   const outputs: Output[] = [stats];
@@ -60,6 +85,16 @@ async function run(config: Config): Promise<number> {
     outputs.push(new LineOutput(writer, config.thresholdMs));
   }
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);
+  let onBatch = pipeline.onBatch;
+  let capture: CaptureFileWriter | null = null;
+  if (config.writeFile !== undefined && !(engine instanceof PcapFileEngine)) {
+    const file = new CaptureFileWriter(config.writeFile, engine.linkType, config.ebpf ? 16360 : 65535);
+    capture = file;
+    onBatch = (buf, used) => {
+      file.write(buf, used);
+      pipeline.onBatch(buf, used);
+    };
+  }
 
   let signalled = false;
   const stop = (): void => {
@@ -70,7 +105,11 @@ async function run(config: Config): Promise<number> {
   process.on('SIGTERM', stop);
 
   const started = process.hrtime.bigint();
-  await engine.run(pipeline.onBatch);
+  try {
+    await engine.run(onBatch);
+  } finally {
+    capture?.close();
+  }
   pipeline.finish();
   for (const o of outputs) o.close();
   raw?.close();
@@ -80,10 +119,12 @@ async function run(config: Config): Promise<number> {
   const pc = pipeline.pairer.counters;
   const tc = pipeline.table.counters;
   const header = [
-    `tcpkit: ${engine.name} ${config.readFile}: ${c.records} packets in ${seconds.toFixed(2)} s, ` +
+    `tcpkit: ${engine.name} ${source}: ${c.records} packets in ${seconds.toFixed(2)} s, ` +
       `${c.matched} to or from ${config.mode === 'raw' ? 'the watched ports' : `${config.mode} on port ${config.ports.join(',')}`}, ` +
       `${tc.opened} connections`,
   ];
+  if (!(engine instanceof PcapFileEngine)) header.push(`tcpkit: ${engine.describeCounters()}`);
+  if (capture !== null) header.push(`tcpkit: wrote ${capture.packets} packets to ${capture.file}`);
   const counters: string[] = [];
   const undecoded = c.undecoded.reduce((a, b) => a + b, 0);
   if (undecoded) counters.push(`${undecoded} packets not decoded`);
@@ -99,7 +140,7 @@ async function run(config: Config): Promise<number> {
     process.stderr.write(summary);
   }
   if (engine.endError !== null && !signalled) {
-    process.stderr.write(`tcpkit: ${config.readFile}: the file is cut short (${engine.endError}); reported what was whole\n`);
+    process.stderr.write(`tcpkit: ${source}: the file is cut short (${engine.endError}); reported what was whole\n`);
     return 1;
   }
   return 0;
@@ -129,7 +170,8 @@ main(process.argv).then(
     if (err instanceof UsageError) {
       for (const line of err.message.split('\n')) process.stderr.write(`tcpkit: ${line}\n`);
       process.exitCode = 2;
-    } else if (err.code === 'ENOENT' || err.code === 'EBADCAPTURE' || err.code === 'EISDIR' || err.code === 'EIO' || err.code === 'ENOADDON' || err.code === 'EACCES') {
+    } else if (err.code === 'ENOENT' || err.code === 'EBADCAPTURE' || err.code === 'EISDIR' || err.code === 'EIO' || err.code === 'ENOADDON' || err.code === 'EACCES' ||
+      err.code === 'ENODEV' || err.code === 'EPERM' || err.code === 'EPCAP' || err.code === 'EFILTER' || err.code === 'ECAPTURE' || err.code === 'EBPF') {
       process.stderr.write(`tcpkit: ${err.message}\n`);
       process.exitCode = 1;
     } else {

@@ -12,8 +12,65 @@ export interface PcapFileReaderHandle {
   readonly packets: number;
 }
 
+/** The end call carries (null, 0, why), why undefined when asked to stop. */
+export type LiveBatchCallback = (buf: Buffer | null, used: number, error?: string) => void;
+
+interface LiveCaptureHandle {
+  start(onBatch: LiveBatchCallback): void;
+  /** Asks the capture thread to end; the end call follows the last batch. */
+  stop(): void;
+  /** After the end call: joins the thread, detaches, frees. */
+  close(): void;
+  readonly linkType: number;
+}
+
+export interface EbpfOptions {
+  iface: string;
+  ports: number[];
+  /** 16 bytes each; IPv4 as ::ffff:a.b.c.d. */
+  servers: Buffer[];
+  udp: boolean;
+  snaplen: number;
+  ringBytes: number;
+  /** Keep pure ACKs (raw mode, Lua). */
+  wantEmpty: boolean;
+}
+
+export interface EbpfCounters {
+  seen: number;
+  matched: number;
+  sent: number;
+  lost: number;
+  skipped: number;
+  delivered: number;
+}
+
+export interface EbpfCaptureHandle extends LiveCaptureHandle {
+  counters(): EbpfCounters;
+}
+
+export interface PcapLiveOptions {
+  iface: string;
+  filter: string;
+  snaplen: number;
+  bufferBytes: number;
+}
+
+export interface PcapLiveCounters {
+  received: number;
+  dropped: number;
+  ifdropped: number;
+  delivered: number;
+}
+
+export interface PcapLiveCaptureHandle extends LiveCaptureHandle {
+  counters(): PcapLiveCounters;
+}
+
 export interface NativeAddon {
   PcapFileReader: new (file: string) => PcapFileReaderHandle;
+  EbpfCapture: new (options: EbpfOptions) => EbpfCaptureHandle;
+  PcapLiveCapture: new (options: PcapLiveOptions) => PcapLiveCaptureHandle;
   RECORD_HDR_LEN: number;
   RECORD_ALIGN: number;
   pcapVersion: string;

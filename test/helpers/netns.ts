@@ -138,10 +138,21 @@ export class Lab {
     return p;
   }
 
+  /** Starts the built tcpkit in a namespace and waits until it captures. */
+  /** `wrap`: a command that runs a shell (e.g. capsh ... --); tcpkit is its -c. */
+  async tcpkit(side: Side, args: string[], wrap: string[] = []): Promise<RunningTcpkit> {
+    const cli = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
+    const argv = [process.execPath, cli, ...args];
+    const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const t = new RunningTcpkit(this.spawn(side, wrap.length > 0 ? [...wrap, '-c', `exec ${quoted}`] : argv));
+    await t.ready();
+    return t;
+  }
+
   /** redis-server on the server host, on both addresses, DEBUG allowed. */
   async startRedis(port = 6379): Promise<void> {
     const p = this.spawn('server', [
-      'redis-server', '--port', String(port), '--bind', this.ip4.server, this.ip6.server, '127.0.0.1',
+      'redis-server', '--port', String(port), '--bind', this.ip4.server, this.ip6.server, '127.0.0.1', '::1',
       '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning',
       '--enable-debug-command', 'yes', '--protected-mode', 'no',
     ]);
@@ -175,9 +186,10 @@ export class Lab {
    * `pipeline`: all commands in one write, then all replies read; otherwise
    * each command waits for its reply. Returns the replies' count.
    */
-  redis(commands: Commands, opts: { ipv6?: boolean; port?: number; pipeline?: boolean } = {}): number {
-    const host = opts.ipv6 ? this.ip6.server : this.ip4.server;
-    const out = this.exec('client', [
+  redis(commands: Commands, opts: { ipv6?: boolean; port?: number; pipeline?: boolean; loopback?: boolean } = {}): number {
+    // loopback: from the server host itself, to 127.0.0.1 or ::1.
+    const host = opts.loopback ? (opts.ipv6 ? '::1' : '127.0.0.1') : opts.ipv6 ? this.ip6.server : this.ip4.server;
+    const out = this.exec(opts.loopback ? 'server' : 'client', [
       process.execPath, CLIENT_SCRIPT, host, String(opts.port ?? 6379), opts.pipeline ? 'pipeline' : 'sequential',
     ], JSON.stringify(commands));
     return Number(out.trim());
@@ -207,6 +219,36 @@ export class Lab {
       }
       spawnSync('ip', ['netns', 'del', n], { stdio: 'ignore' });
     }
+  }
+}
+
+/** A tcpkit started in a namespace, ready once it said which engine captures. */
+export class RunningTcpkit {
+  stdout = '';
+  stderr = '';
+  private readonly exited: Promise<void>;
+
+  constructor(readonly proc: ChildProcess) {
+    proc.stdout!.on('data', (d) => (this.stdout += d));
+    proc.stderr!.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+  }
+
+  async ready(): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      if (/capturing with/.test(this.stderr)) return;
+      if (this.proc.exitCode !== null) throw new Error(`tcpkit exited ${this.proc.exitCode}: ${this.stderr}`);
+      await sleep(25);
+    }
+    throw new Error(`tcpkit did not start capturing: ${this.stderr}`);
+  }
+
+  /** Sends `signal` and waits for the exit; returns the exit code (null if killed). */
+  async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    await sleep(200); // the last batch: the engines hand over within 20 ms
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    await this.exited;
+    return this.proc.exitCode;
   }
 }
 

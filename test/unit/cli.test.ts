@@ -27,13 +27,14 @@ const cases: [string, string[], number, RegExp][] = [
   ['redis over UDP', ['-r', notCapture, '-m', 'redis', '-u'], 2, /^tcpkit: -u: redis runs over TCP/],
   ['a mode not built yet', ['-r', notCapture, '-m', 'http'], 2, /^tcpkit: -m http is not supported yet/],
   ['the stats port, not built yet', ['-r', notCapture, '-p', '6379', '-P', '33333'], 2, /^tcpkit: -P \(stats port\) is not supported yet$/],
-  ['eBPF, not built yet', ['--ebpf', '-p', '6379'], 2, /^tcpkit: --ebpf \(eBPF capture\) is not supported yet$/],
+  ['--ebpf with a file', ['--ebpf', '-r', notCapture, '-p', '6379'], 2, /^tcpkit: --ebpf captures live; with -r the packets come from the file$/],
+  ['-i with a file', ['-i', 'lo', '-r', notCapture, '-p', '6379'], 2, /^tcpkit: -i and -r: capture live on an interface, or read a file, not both$/],
+  ['a buffer size of zero', ['-p', '6379', '-B', '0'], 2, /^tcpkit: -B: '0' is not a whole number from 1/],
   ['a Lua script, not built yet', ['-r', notCapture, '-p', '6379', '-S', 'x.lua'], 2, /^tcpkit: -S \(Lua scripts\) is not supported yet$/],
-  ['-w, not built yet', ['-r', notCapture, '-p', '6379', '-w', 'x.pcap'], 2, /^tcpkit: -w \(write a capture\) is not supported yet$/],
+  ['-w with a file', ['-r', notCapture, '-p', '6379', '-w', 'x.pcap'], 2, /^tcpkit: -w records a live capture; with -r the file already is one$/],
+  ['an interface that does not exist', ['-i', 'nosuchif0', '-p', '6379'], 1, /^tcpkit: .*nosuchif0.*$/],
   ['-d, not built yet', ['-r', notCapture, '-p', '6379', '-d'], 2, /^tcpkit: -d \(daemon mode\) is not supported yet$/],
-  ['-B, not built yet', ['-r', notCapture, '-p', '6379', '-B', '1024'], 2, /^tcpkit: -B \(capture buffer size\) is not supported yet$/],
   ['--json, not built yet', ['-r', notCapture, '-p', '6379', '--json'], 2, /^tcpkit: --json \(NDJSON output\) is not supported yet$/],
-  ['live capture, not built yet', ['-i', 'eth0', '-p', '6379'], 2, /^tcpkit: live capture on eth0 is not supported yet; read a capture file with -r FILE$/],
 ];
 
 for (const [what, args, code, message] of cases) {

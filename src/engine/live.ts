@@ -1,0 +1,200 @@
+// The live engines: eBPF (--ebpf) and libpcap, and the choice between them.
+//
+// Both run a native capture thread that hands over one batch at a time; the
+// run() promise settles when that thread has ended (stop(), or an error).
+import { native, type EbpfCaptureHandle, type LiveBatchCallback, type PcapLiveCaptureHandle } from './native';
+import type { BatchHandler, Engine, EngineCounters } from './engine';
+import type { Endpoint } from '../connections/table';
+
+export interface LiveOptions {
+  iface: string;
+  ports: readonly number[];
+  servers: readonly Endpoint[];
+  /** The same servers as the user wrote them, for the libpcap filter. */
+  serverNames: readonly string[];
+  udp: boolean;
+  snaplen: number;
+  /** -B in bytes, or undefined for the engine's default. */
+  bufferBytes: number | undefined;
+  /** Keep segments without payload (pure ACKs): raw mode and Lua need them. */
+  wantEmpty: boolean;
+}
+
+export class CaptureError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const EBPF_RING_DEFAULT = 16 << 20;
+const PCAP_BUFFER_DEFAULT = 16 << 20;
+
+/** The next power of two at or above n, at least one page: what a ring buffer takes. */
+function ringSize(n: number): number {
+  let size = 4096;
+  while (size < n && size < 1 << 30) size *= 2;
+  return size;
+}
+
+function serverBytes(e: Endpoint): Buffer {
+  const b = Buffer.alloc(16);
+  if (e.family === 4) {
+    b[10] = b[11] = 0xff;
+    b.writeUInt32BE(e.words[3], 12);
+  } else {
+    for (let i = 0; i < 4; i++) b.writeUInt32BE(e.words[i], i * 4);
+  }
+  return b;
+}
+
+/** The libpcap filter for the ports and servers: `tcp and (port 6379) and (host 10.0.0.5)`. */
+export function pcapFilter(o: Pick<LiveOptions, 'ports' | 'serverNames' | 'udp'>): string {
+  const proto = o.udp ? 'udp' : 'tcp';
+  const ports = o.ports.map((p) => `port ${p}`).join(' or ');
+  let f = `${proto} and (${ports})`;
+  if (o.serverNames.length > 0) f += ` and (${o.serverNames.map((s) => `host ${s}`).join(' or ')})`;
+  return f;
+}
+
+abstract class LiveEngine implements Engine {
+  abstract readonly name: string;
+  readonly endError: string | null = null;
+  private stopRequested = false;
+  private running = false;
+  protected abstract readonly handle: EbpfCaptureHandle | PcapLiveCaptureHandle;
+  /** Called when the capture thread has ended, before run() settles. */
+  onEnd: (() => void) | null = null;
+
+  run(onBatch: BatchHandler): Promise<void> {
+    this.running = true;
+    return new Promise<void>((resolve, reject) => {
+      const cb: LiveBatchCallback = (buf, used, error) => {
+        if (buf !== null) {
+          try {
+            onBatch(buf, used);
+          } catch (e) {
+            this.stop();
+            reject(e as Error);
+          }
+          return;
+        }
+        this.handle.close();
+        this.running = false;
+        this.onEnd?.();
+        if (error !== undefined && !this.stopRequested) reject(new CaptureError(error, 'ECAPTURE'));
+        else resolve();
+      };
+      this.handle.start(cb);
+      if (this.stopRequested) this.handle.stop();
+    });
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    if (this.running) this.handle.stop();
+  }
+
+  abstract counters(): EngineCounters;
+  /** One line about what the engine counted, for the summary. */
+  abstract describeCounters(): string;
+}
+
+export class EbpfEngine extends LiveEngine {
+  readonly name = 'ebpf';
+  protected readonly handle: EbpfCaptureHandle;
+  readonly ringBytes: number;
+
+  constructor(readonly options: LiveOptions) {
+    super();
+    this.ringBytes = ringSize(options.bufferBytes ?? EBPF_RING_DEFAULT);
+    try {
+      this.handle = new (native().EbpfCapture)({
+        iface: options.iface,
+        ports: [...options.ports],
+        servers: options.servers.map(serverBytes),
+        udp: options.udp,
+        snaplen: options.snaplen,
+        ringBytes: this.ringBytes,
+        wantEmpty: options.wantEmpty,
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new CaptureError(err.message, err.code ?? 'EBPF');
+    }
+  }
+
+  get linkType(): number {
+    return this.handle.linkType;
+  }
+
+  kernelCounters() {
+    return this.handle.counters();
+  }
+
+  counters(): EngineCounters {
+    const c = this.handle.counters();
+    return { packets: c.delivered, dropped: c.lost };
+  }
+
+  describeCounters(): string {
+    const c = this.handle.counters();
+    return `ebpf: ${c.seen} packets seen in the kernel, ${c.matched} matched, ${c.skipped} pure ACKs left there, ${c.sent} sent up, ${c.lost} lost (ring buffer full)`;
+  }
+}
+
+export class PcapLiveEngine extends LiveEngine {
+  readonly name = 'libpcap';
+  protected readonly handle: PcapLiveCaptureHandle;
+  readonly filter: string;
+
+  constructor(readonly options: LiveOptions) {
+    super();
+    this.filter = pcapFilter(options);
+    try {
+      this.handle = new (native().PcapLiveCapture)({
+        iface: options.iface,
+        filter: this.filter,
+        snaplen: options.snaplen,
+        bufferBytes: options.bufferBytes ?? PCAP_BUFFER_DEFAULT,
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new CaptureError(`${options.iface}: ${err.message}`, err.code ?? 'EPCAP');
+    }
+  }
+
+  get linkType(): number {
+    return this.handle.linkType;
+  }
+
+  counters(): EngineCounters {
+    const c = this.handle.counters();
+    return { packets: c.delivered, dropped: c.dropped + c.ifdropped };
+  }
+
+  describeCounters(): string {
+    const c = this.handle.counters();
+    return `libpcap: ${c.received} packets received by the filter, ${c.delivered} delivered, ${c.dropped} dropped (buffer full), ${c.ifdropped} dropped by the interface`;
+  }
+}
+
+/** The engine for a live capture, and the line that says which one runs and why. */
+export function openLiveEngine(options: LiveOptions, wantEbpf: boolean): { engine: EbpfEngine | PcapLiveEngine; notice: string } {
+  const where = `on ${options.iface}, ${pcapFilter(options)}`;
+  if (wantEbpf) {
+    try {
+      const engine = new EbpfEngine(options);
+      return { engine, notice: `capturing with eBPF ${where} (ring buffer ${engine.ringBytes >> 10} KiB)` };
+    } catch (e) {
+      const err = e as CaptureError;
+      if (err.code !== 'EBPF') throw err;
+      const engine = new PcapLiveEngine(options);
+      return { engine, notice: `eBPF unavailable (${err.message}); capturing with libpcap ${where}` };
+    }
+  }
+  const engine = new PcapLiveEngine(options);
+  return { engine, notice: `capturing with libpcap ${where}` };
+}
