@@ -23,8 +23,19 @@ function newHistogram(): Int32Histogram {
   return h;
 }
 
+/** Latencies below this many µs are counted in a plain array first (most are). */
+const SMALL_US = 1 << 17;
+
 export class LatencyStats implements Output {
-  readonly histogram = newHistogram();
+  private readonly hist = newHistogram();
+  /**
+   * Counts per whole µs below SMALL_US, not yet in the histogram: an array
+   * increment per transaction instead of a histogram record. Added to the
+   * histogram (one record per distinct value) when it is read; counts do not
+   * depend on the order values were recorded in.
+   */
+  private readonly small = new Uint32Array(SMALL_US);
+  private smallPending = 0;
   readonly buckets = new Float64Array(SEED_BUCKETS_US.length + 1);
   transactions = 0;
   errors = 0;
@@ -51,10 +62,31 @@ export class LatencyStats implements Output {
     if (us > this.maxUs) this.maxUs = us;
     this.reqBytes += tx.reqBytes;
     this.rspBytes += tx.rspBytes;
-    this.histogram.recordValue(us < 1 ? 1 : Math.round(us));
+    const v = us < 1 ? 1 : Math.round(us);
+    if (v < SMALL_US) {
+      this.small[v]++;
+      this.smallPending++;
+    } else {
+      this.hist.recordValue(v);
+    }
     let i = 0;
     while (i < SEED_BUCKETS_US.length && us >= SEED_BUCKETS_US[i]) i++;
     this.buckets[i]++;
+  }
+
+  /** Every latency recorded so far, in µs. */
+  get histogram(): Int32Histogram {
+    if (this.smallPending > 0) {
+      const small = this.small;
+      for (let v = 0; v < SMALL_US; v++) {
+        if (small[v] !== 0) {
+          this.hist.recordValueWithCount(v, small[v]);
+          small[v] = 0;
+        }
+      }
+      this.smallPending = 0;
+    }
+    return this.hist;
   }
 
   percentileMs(p: number): number {
