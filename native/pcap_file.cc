@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "errors.h"
@@ -45,6 +46,98 @@ PcapFileReader::PcapFileReader(const Napi::CallbackInfo& info) : Napi::ObjectWra
     return;
   }
   link_type_ = pcap_datalink(pcap_);
+  StartDirect();
+}
+
+namespace {
+
+constexpr uint32_t kMagicMicro = 0xa1b2c3d4;
+constexpr uint32_t kMagicNano = 0xa1b23c4d;
+constexpr size_t kFileHeaderLen = 24;
+constexpr size_t kRecordHeaderLen = 16;
+constexpr size_t kWindowBytes = 4u << 20;
+
+// Link types whose packets libpcap hands over untouched (no pseudo-header
+// fix-ups): the ones tcpkit decodes.
+bool PlainLinkType(int dlt) {
+  switch (dlt) {
+    case TK_LINK_NULL:
+    case TK_LINK_ETHERNET:
+    case TK_LINK_RAW:
+    case TK_LINK_RAW_ALT:
+    case TK_LINK_LOOP:
+    case TK_LINK_LINUX_SLL:
+    case TK_LINK_IPV4:
+    case TK_LINK_IPV6:
+    case TK_LINK_LINUX_SLL2:
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+// Decides whether this file can be read directly, from libpcap's own view of
+// it and the file header.
+void PcapFileReader::StartDirect() {
+  FILE* fp = pcap_file(pcap_);
+  if (fp == nullptr || pcap_is_swapped(pcap_) || !PlainLinkType(link_type_)) return;
+  if (pcap_major_version(pcap_) != 2 || pcap_minor_version(pcap_) != 4) return;
+  int fd = fileno(fp);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
+  long at = ftell(fp);
+  if (at != static_cast<long>(kFileHeaderLen)) return;
+  uint8_t header[kFileHeaderLen];
+  if (pread(fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) return;
+  uint32_t magic = Load32(header);
+  if (magic != kMagicMicro && magic != kMagicNano) return;  // other formats, or not native order
+  int snap = pcap_snapshot(pcap_);
+  if (snap <= 0) return;
+  snapshot_ = static_cast<uint32_t>(snap);
+  scale_up_ = magic == kMagicMicro;
+  fd_ = fd;
+  window_.resize(kWindowBytes);
+  window_off_ = kFileHeaderLen;
+  window_len_ = 0;
+  pos_ = 0;
+  direct_ = true;
+}
+
+// Makes `need` bytes from pos_ available in the window, if the file has them.
+bool PcapFileReader::Refill(size_t need) {
+  if (need > window_.size()) return false;
+  size_t keep = window_len_ - pos_;
+  if (keep > 0 && pos_ > 0) std::memmove(window_.data(), window_.data() + pos_, keep);
+  window_off_ += pos_;
+  pos_ = 0;
+  window_len_ = keep;
+  while (window_len_ < need) {
+    ssize_t n = pread(fd_, window_.data() + window_len_, window_.size() - window_len_, window_off_ + window_len_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    window_len_ += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Hands the rest of the file, from the next record on, back to libpcap.
+void PcapFileReader::LeaveDirect() {
+  direct_ = false;
+  uint64_t at = window_off_ + pos_;
+  std::vector<uint8_t>().swap(window_);
+  FILE* fp = pcap_file(pcap_);
+  if (fseeko(fp, static_cast<off_t>(at), SEEK_SET) != 0) {
+    at_end_ = true;
+    error_ = std::string("error reading dump file: ") + std::strerror(errno);
+  }
 }
 
 PcapFileReader::~PcapFileReader() { Release(); }
@@ -56,6 +149,9 @@ void PcapFileReader::Release() {
   }
   pending_data_ = nullptr;
   pending_hdr_ = nullptr;
+  direct_ = false;
+  fd_ = -1;
+  std::vector<uint8_t>().swap(window_);
 }
 
 // read(buffer) -> bytes used; 0 once the file is done (see .error).
@@ -71,6 +167,42 @@ Napi::Value PcapFileReader::Read(const Napi::CallbackInfo& info) {
   struct tk_record rec;
   std::memset(&rec, 0, sizeof rec);
   rec.link_type = static_cast<__u16>(link_type_);
+
+  while (direct_) {
+    const uint8_t* h = window_.data() + pos_;
+    if (window_len_ - pos_ < kRecordHeaderLen) {
+      if (!Refill(kRecordHeaderLen)) {
+        LeaveDirect();
+        break;
+      }
+      h = window_.data() + pos_;
+    }
+    uint32_t caplen = Load32(h + 8);
+    // Longer than the file's snapshot length: libpcap cuts or refuses it.
+    if (caplen > snapshot_) {
+      LeaveDirect();
+      break;
+    }
+    if (window_len_ - pos_ < kRecordHeaderLen + caplen) {
+      if (!Refill(kRecordHeaderLen + caplen)) {
+        LeaveDirect();
+        break;
+      }
+      h = window_.data() + pos_;
+    }
+    uint32_t cap = std::min<uint32_t>(caplen, static_cast<uint32_t>(batch.capacity - TK_RECORD_HDR_LEN - TK_RECORD_ALIGN));
+    if (!batch.Fits(cap)) return Napi::Number::New(env, static_cast<double>(batch.used));
+    rec.ts_sec = Load32(h);
+    // As libpcap: a signed 32-bit field, scaled to nanoseconds in a long, kept to 32 bits.
+    uint32_t frac = Load32(h + 4);
+    rec.ts_nsec = scale_up_ ? static_cast<__u32>(static_cast<int64_t>(static_cast<int32_t>(frac)) * 1000) : frac;
+    rec.orig_len = Load32(h + 12);
+    rec.cap_len = cap;
+    batch.Append(rec, h + kRecordHeaderLen);
+    packets_++;
+    pos_ += kRecordHeaderLen + caplen;
+  }
+  if (at_end_) return Napi::Number::New(env, static_cast<double>(batch.used));
 
   for (;;) {
     struct pcap_pkthdr* hdr;

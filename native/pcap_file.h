@@ -3,7 +3,9 @@
 
 #include <napi.h>
 #include <pcap/pcap.h>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tcpkit {
 
@@ -24,6 +26,9 @@ class PcapFileReader : public Napi::ObjectWrap<PcapFileReader> {
   Napi::Value Packets(const Napi::CallbackInfo& info);
 
   void Release();
+  void StartDirect();
+  bool Refill(size_t need);
+  void LeaveDirect();
 
   pcap_t* pcap_ = nullptr;
   int link_type_ = 0;
@@ -33,6 +38,20 @@ class PcapFileReader : public Napi::ObjectWrap<PcapFileReader> {
   struct pcap_pkthdr* pending_hdr_ = nullptr;
   bool at_end_ = false;
   std::string error_;
+
+  // Direct reading of classic pcap files (native byte order, version 2.4, a
+  // link type we decode): records are parsed from large pread()s instead of
+  // pcap_next_ex() per packet. At anything else (end of file, a short or
+  // oversized record) the reader seeks libpcap's FILE to that record and
+  // libpcap carries on, so ends and errors are libpcap's own.
+  bool direct_ = false;
+  bool scale_up_ = false;  // microsecond file: nanoseconds = µs * 1000, as libpcap does
+  uint32_t snapshot_ = 0;
+  int fd_ = -1;
+  std::vector<uint8_t> window_;
+  uint64_t window_off_ = 0;  // file offset of window_[0]
+  size_t window_len_ = 0;    // valid bytes in window_
+  size_t pos_ = 0;           // next record, as an index into window_
 };
 
 }  // namespace tcpkit
