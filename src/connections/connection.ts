@@ -36,6 +36,7 @@ export class Connection {
   private serverText: string | null = null;
   private pairText: string | null = null;
   private pairBytes: Buffer | null = null;
+  private pairWords: Int32Array | null = null;
 
   /** "10.0.0.2:54484", formatted once. */
   client(): string {
@@ -53,6 +54,20 @@ export class Connection {
   endpointsBytes(): Buffer {
     if (this.pairBytes === null) this.pairBytes = Buffer.from(this.endpoints(), 'utf8');
     return this.pairBytes;
+  }
+
+  /**
+   * endpointsBytes() as little-endian 32-bit words, the last one zero-padded:
+   * for writers that copy a word at a time.
+   */
+  endpointsWords(): Int32Array {
+    if (this.pairWords === null) {
+      const bytes = this.endpointsBytes();
+      const words = new Int32Array((bytes.length + 3) >> 2);
+      for (let i = 0; i < bytes.length; i++) words[i >> 2] |= bytes[i] << ((i & 3) << 3);
+      this.pairWords = words;
+    }
+    return this.pairWords;
   }
 
   server(): string {

@@ -1,8 +1,20 @@
 // "2020-02-06 23:01:39.706782" in local time, as the original printed it.
 // The date and time of day are formatted once per second, not once per line.
+import { toWords, type FdWriter } from './writer';
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : `${n}`;
+}
+
+/** Writes 0 <= n < 1000 as three digits; returns the offset after them. */
+export function put3(buf: Buffer, off: number, n: number): number {
+  const h = (n / 100) | 0;
+  const rest = n - h * 100;
+  const t = (rest / 10) | 0;
+  buf[off] = 48 + h;
+  buf[off + 1] = 48 + t;
+  buf[off + 2] = 48 + (rest - t * 10);
+  return off + 3;
 }
 
 export class WallClockFormatter {
@@ -10,7 +22,8 @@ export class WallClockFormatter {
   private prefix = '';
   /** `prefix` as bytes, for writeTime(); formatted per second too. */
   private bytesSec = -1;
-  private prefixBytes = Buffer.alloc(0);
+  private prefixLen = 0;
+  private prefixWords: Int32Array = new Int32Array(0);
 
   /** Seconds part: "2020-02-06 23:01:39". */
   seconds(sec: number): string {
@@ -30,23 +43,25 @@ export class WallClockFormatter {
   }
 
   /**
-   * Writes format(sec, nsec) into buf at off as bytes; returns the offset after
-   * it. Needs prefix length + 7 bytes of room.
+   * Writes format(sec, nsec) into the writer's arena at off as bytes; returns
+   * the offset after it. Needs prefix length + 7 bytes of room, and 3 more.
    */
-  writeTime(buf: Buffer, off: number, sec: number, nsec: number): number {
+  writeTime(w: FdWriter, off: number, sec: number, nsec: number): number {
     if (sec !== this.bytesSec) {
-      this.prefixBytes = Buffer.from(this.seconds(sec), 'utf8');
+      const bytes = Buffer.from(this.seconds(sec), 'utf8');
+      this.prefixLen = bytes.length;
+      this.prefixWords = toWords(bytes);
       this.bytesSec = sec;
     }
-    const pre = this.prefixBytes;
-    for (let i = 0; i < pre.length; i++) buf[off++] = pre[i];
-    // As format(): the last six digits of 1e6 + µs (nsec < 2^32 keeps it seven digits).
-    let us = Math.floor(nsec / 1000) % 1_000_000;
+    off = w.putWords(off, this.prefixWords, this.prefixLen);
+    const buf = w.arena;
+    // As format(): the last six digits of 1e6 + µs. nsec < 2^32 keeps this in
+    // int32 arithmetic (no floating-point modulo).
+    const us = ((nsec / 1000) | 0) % 1_000_000;
+    const hi = (us / 1000) | 0;
     buf[off++] = 46; // '.'
-    for (let i = off + 5; i >= off; i--) {
-      buf[i] = 48 + (us % 10);
-      us = Math.floor(us / 10);
-    }
-    return off + 6;
+    off = put3(buf, off, hi);
+    off = put3(buf, off, us - hi * 1000);
+    return off;
   }
 }

@@ -6,7 +6,7 @@
 // would (non-ASCII request text, a negative or huge latency, a latency that
 // ends in exactly half a microsecond) takes the string path.
 import { TxStatus, type Transaction } from '../pairing/transaction';
-import { WallClockFormatter } from './clock';
+import { WallClockFormatter, put3 } from './clock';
 import type { Output } from './output';
 import type { FdWriter } from './writer';
 
@@ -21,8 +21,8 @@ const enum Ch {
 const NO_RESPONSE = Buffer.from('no response', 'latin1');
 const ERROR_TAIL = Buffer.from(' | error', 'latin1');
 const MS_TAIL = Buffer.from(' ms', 'latin1');
-/** Latencies below this (ns) format exactly through integer microseconds. */
-const FAST_LATENCY_NS = 1e15;
+/** Latencies below this (ns) format exactly through integer microseconds (int32). */
+const FAST_LATENCY_NS = 0x7fffffff * 1000;
 /** Room for a line but for its endpoints: time, separators, latency, request text, "...", " | error", LF. */
 const LINE_ROOM = 64 + 3 + 32 + 3 + 256 + 3 + 8 + 1 + 64;
 
@@ -41,7 +41,8 @@ export class LineOutput implements Output {
 
   transaction(tx: Transaction): void {
     if (tx.latencyNs < this.thresholdNs) return;
-    const ep = tx.conn.endpointsBytes();
+    const conn = tx.conn;
+    const ep = conn.endpointsBytes();
     const previewLen = tx.previewLen;
     const w = this.writer;
     if (previewLen > 256 || !w.reserve(LINE_ROOM + ep.length)) {
@@ -49,9 +50,9 @@ export class LineOutput implements Output {
       return;
     }
     const a = w.arena;
-    let o = this.clock.writeTime(a, w.used, tx.rspSec, tx.rspNsec);
+    let o = this.clock.writeTime(w, w.used, tx.rspSec, tx.rspNsec);
     a[o++] = Ch.SPACE;
-    o = put(a, o, ep);
+    o = w.putWords(o, conn.endpointsWords(), ep.length);
     a[o++] = Ch.SPACE;
     a[o++] = Ch.BAR;
     a[o++] = Ch.SPACE;
@@ -60,26 +61,34 @@ export class LineOutput implements Output {
     } else {
       // (ns / 1e6).toFixed(3) is ns rounded to whole µs, unless ns is exactly
       // half-way between two (then the double's error decides): string path.
+      // Integer ns below FAST_LATENCY_NS keep µs in int32 arithmetic.
       const ns = tx.latencyNs;
-      if (!(ns >= 0 && ns < FAST_LATENCY_NS) || Math.floor(ns) !== ns || ns % 1000 === 500) {
+      let q: number;
+      if (ns >= 0 && ns <= 0x7fffffff && (ns | 0) === ns) q = (ns / 1000) | 0;
+      else if (ns >= 0 && ns < FAST_LATENCY_NS && Math.floor(ns) === ns) q = Math.floor(ns / 1000);
+      else {
         this.slow(tx);
         return;
       }
-      const us = Math.round(ns / 1000);
-      let msInt = Math.floor(us / 1000);
+      const r = ns - q * 1000;
+      if (r === 500) {
+        this.slow(tx);
+        return;
+      }
+      const us = r > 500 ? q + 1 : q;
+      let msInt = (us / 1000) | 0;
       const frac = us - msInt * 1000;
       // Integer milliseconds, most significant digit first.
       let digits = 1;
-      for (let t = msInt; t >= 10; t = Math.floor(t / 10)) digits++;
+      for (let t = msInt; t >= 10; t = (t / 10) | 0) digits++;
       for (let i = o + digits - 1; i >= o; i--) {
-        a[i] = Ch.ZERO + (msInt % 10);
-        msInt = Math.floor(msInt / 10);
+        const next = (msInt / 10) | 0;
+        a[i] = Ch.ZERO + (msInt - next * 10);
+        msInt = next;
       }
       o += digits;
       a[o++] = Ch.DOT;
-      a[o++] = Ch.ZERO + Math.floor(frac / 100);
-      a[o++] = Ch.ZERO + (Math.floor(frac / 10) % 10);
-      a[o++] = Ch.ZERO + (frac % 10);
+      o = put3(a, o, frac);
       o = put(a, o, MS_TAIL);
     }
     a[o++] = Ch.SPACE;
@@ -88,13 +97,21 @@ export class LineOutput implements Output {
     // Request text: ASCII is the same bytes after a UTF-8 round trip; anything
     // else (where invalid sequences would become U+FFFD) takes the string path.
     const pv = tx.preview;
+    const view = w.view;
     let any = 0;
-    for (let i = 0; i < previewLen; i++) {
+    let i = 0;
+    for (const words = previewLen & ~3; i < words; i += 4) {
+      const word = pv[i] | (pv[i + 1] << 8) | (pv[i + 2] << 16) | (pv[i + 3] << 24);
+      any |= word;
+      view.setInt32(o + i, word, true);
+    }
+    for (; i < previewLen; i++) {
       const b = pv[i];
       any |= b;
-      a[o++] = b;
+      a[o + i] = b;
     }
-    if ((any & 0x80) !== 0) {
+    o += previewLen;
+    if ((any & 0x80808080) !== 0) {
       this.slow(tx);
       return;
     }

@@ -8,6 +8,13 @@ const ARENA_BYTES = 256 * 1024;
 /** Most bytes one UTF-16 code unit can take in UTF-8. */
 const MAX_UTF8_PER_UNIT = 3;
 
+/** Bytes as little-endian 32-bit words, the last one zero-padded: for FdWriter.putWords(). */
+export function toWords(bytes: Buffer): Int32Array {
+  const words = new Int32Array((bytes.length + 3) >> 2);
+  for (let i = 0; i < bytes.length; i++) words[i >> 2] |= bytes[i] << ((i & 3) << 3);
+  return words;
+}
+
 export class FdWriter {
   /**
    * Lines are encoded straight into this arena: no array of strings, no join.
@@ -15,6 +22,8 @@ export class FdWriter {
    * on, then advance `used`.
    */
   readonly arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  /** The arena, for writing 32-bit words at any offset. */
+  readonly view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
   used = 0;
   /** The reader went away; further writes are dropped. */
   closedByReader = false;
@@ -45,6 +54,18 @@ export class FdWriter {
   reserve(n: number): boolean {
     if (this.used + n > ARENA_BYTES) this.flush();
     return !this.closedByReader;
+  }
+
+  /**
+   * Copies `len` bytes held as little-endian words (see toWords) to the arena
+   * at `off`; returns off + len. Writes up to 3 bytes past that, which the
+   * caller's next bytes overwrite: reserve() 4 more than the line needs.
+   */
+  putWords(off: number, words: Int32Array, len: number): number {
+    const view = this.view;
+    const n = (len + 3) >> 2;
+    for (let i = 0; i < n; i++) view.setInt32(off + (i << 2), words[i], true);
+    return off + len;
   }
 
   flush(): void {
