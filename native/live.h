@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,29 +83,59 @@ class LivePump {
 
   void Flush() {
     if (cur_ == nullptr || writer_.count == 0) return;
-    cur_->resize(writer_.used);
-    std::vector<uint8_t>* batch = cur_;
+    Batch* batch = new Batch{cur_, writer_.used, this};
     cur_ = nullptr;
-    napi_status st = tsfn_.BlockingCall(batch, [](Napi::Env env, Napi::Function fn, std::vector<uint8_t>* b) {
-      size_t used = b->size();
-      auto buf = Napi::Buffer<uint8_t>::New(env, b->data(), used,
-                                            [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, b);
+    // JavaScript gets a copy of the used bytes (a batch is rarely full), and
+    // the block goes back to the pool at once: no 1 MiB allocation per batch.
+    napi_status st = tsfn_.BlockingCall(batch, [](Napi::Env env, Napi::Function fn, Batch* b) {
+      auto buf = Napi::Buffer<uint8_t>::Copy(env, b->data, b->used);
+      b->pump->Recycle(b->data);
+      size_t used = b->used;
+      delete b;
       fn.Call({buf, Napi::Number::New(env, static_cast<double>(used))});
     });
-    if (st != napi_ok) delete batch;
+    if (st != napi_ok) {
+      Recycle(batch->data);
+      delete batch;
+    }
+  }
+
+  ~LivePump() {
+    delete[] cur_;
+    for (uint8_t* b : pool_) delete[] b;
   }
 
  private:
+  struct Batch {
+    uint8_t* data;
+    size_t used;
+    LivePump* pump;
+  };
+
   void Fresh() {
-    cur_ = new std::vector<uint8_t>(kBatchBytes);
-    writer_ = BatchWriter{cur_->data(), kBatchBytes};
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex_);
+      if (!pool_.empty()) {
+        cur_ = pool_.back();
+        pool_.pop_back();
+      }
+    }
+    if (cur_ == nullptr) cur_ = new uint8_t[kBatchBytes];
+    writer_ = BatchWriter{cur_, kBatchBytes};
+  }
+
+  void Recycle(uint8_t* block) {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    pool_.push_back(block);
   }
 
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool running_ = false;
-  std::vector<uint8_t>* cur_ = nullptr;
+  uint8_t* cur_ = nullptr;
+  std::mutex pool_mutex_;
+  std::vector<uint8_t*> pool_;
   BatchWriter writer_{nullptr, 0};
   std::chrono::steady_clock::time_point first_;
 };
