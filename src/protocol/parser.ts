@@ -27,6 +27,15 @@ export class MessageInfo {
   bytes = 0;
   kind: MessageKind = MessageKind.Normal;
   isError = false;
+  /**
+   * Pairs by identity instead of order when >= 0: a DNS id, a memcached
+   * binary opaque. A response pairs with the waiting request of the same id.
+   */
+  matchId = -1;
+  /** A response's status as a number (HTTP status, DNS rcode, ...), -1 when none. */
+  status = -1;
+  /** A response's status as the line shows it ('200', 'NXDOMAIN', 'NOT_FOUND'); a constant string, '' when none. */
+  statusText = '';
   preview: Buffer = Buffer.allocUnsafe(PREVIEW_MAX);
   previewLen = 0;
 }
