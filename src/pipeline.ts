@@ -25,6 +25,8 @@ export interface PipelineCounters {
   duplicates: number;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Fans a transaction out to every output. */
 class Fanout implements TransactionSink {
   constructor(private readonly outputs: Output[]) {}
@@ -61,16 +63,37 @@ export class Pipeline {
     );
   }
 
+  /** The last batch buffer seen, and its record headers as 32-bit words (null if unaligned). */
+  private wordsOf: Buffer | null = null;
+  private words: Uint32Array | null = null;
+
   /** The engine's batch callback. */
   readonly onBatch = (buf: Buffer, used: number): void => {
     const p = this.pkt;
     const c = this.counters;
+    if (buf !== this.wordsOf) {
+      // Records start on 8-byte boundaries: with an aligned buffer, header
+      // fields are whole words of one typed array (little-endian, as x86 and arm64).
+      this.wordsOf = buf;
+      this.words = (buf.byteOffset & 3) === 0 && LITTLE_ENDIAN ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2) : null;
+    }
+    const words = this.words;
     for (let off = 0; off < used; ) {
-      const capLen = buf.readUInt32LE(off + RecordField.CapLen);
+      let capLen: number;
+      let linkType: number;
+      if (words !== null) {
+        const w = off >> 2;
+        capLen = words[w + (RecordField.CapLen >> 2)];
+        linkType = words[w + (RecordField.LinkType >> 2)] & 0xffff;
+        p.tsSec = words[w + (RecordField.TsSec >> 2)];
+        p.tsNsec = words[w + (RecordField.TsNsec >> 2)];
+      } else {
+        capLen = buf.readUInt32LE(off + RecordField.CapLen);
+        linkType = buf.readUInt16LE(off + RecordField.LinkType);
+        p.tsSec = buf.readUInt32LE(off + RecordField.TsSec);
+        p.tsNsec = buf.readUInt32LE(off + RecordField.TsNsec);
+      }
       const data = off + RECORD_HDR_LEN;
-      const linkType = buf.readUInt16LE(off + RecordField.LinkType);
-      p.tsSec = buf.readUInt32LE(off + RecordField.TsSec);
-      p.tsNsec = buf.readUInt32LE(off + RecordField.TsNsec);
       off = nextRecord(off, capLen);
       c.records++;
       const res = decodePacket(buf, data, capLen, linkType, p);
