@@ -68,12 +68,16 @@ export class Packet {
   payloadLen = 0;
 }
 
-function u16(b: Buffer, o: number): number {
-  return (b[o] << 8) | b[o + 1];
-}
+/** A DataView over the last buffer decoded from: fields are read big-endian in one access. */
+let viewOf: Buffer | null = null;
+let view: DataView = new DataView(new ArrayBuffer(0));
 
-function u32(b: Buffer, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+function viewFor(b: Buffer): DataView {
+  if (b !== viewOf) {
+    viewOf = b;
+    view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  return view;
 }
 
 /**
@@ -82,28 +86,29 @@ function u32(b: Buffer, o: number): number {
  */
 export function decodePacket(buf: Buffer, off: number, capLen: number, linkType: number, p: Packet): DecodeResult {
   const end = off + capLen;
+  const dv = viewFor(buf);
   let ip = off;
   let ethertype = 0;
   switch (linkType) {
     case LinkType.Ethernet: {
       if (capLen < ETH_HDR_LEN) return DecodeResult.Truncated;
-      ethertype = u16(buf, off + 12);
+      ethertype = dv.getUint16(off + 12);
       ip = off + ETH_HDR_LEN;
       while (ethertype === ETHERTYPE_VLAN || ethertype === ETHERTYPE_QINQ || ethertype === ETHERTYPE_QINQ_OLD) {
         if (ip + VLAN_TAG_LEN > end) return DecodeResult.Truncated;
-        ethertype = u16(buf, ip + 2);
+        ethertype = dv.getUint16(ip + 2);
         ip += VLAN_TAG_LEN;
       }
       break;
     }
     case LinkType.LinuxSll:
       if (capLen < SLL_HDR_LEN) return DecodeResult.Truncated;
-      ethertype = u16(buf, off + 14);
+      ethertype = dv.getUint16(off + 14);
       ip = off + SLL_HDR_LEN;
       break;
     case LinkType.LinuxSll2:
       if (capLen < SLL2_HDR_LEN) return DecodeResult.Truncated;
-      ethertype = u16(buf, off);
+      ethertype = dv.getUint16(off);
       ip = off + SLL2_HDR_LEN;
       break;
     case LinkType.Null:
@@ -134,9 +139,9 @@ export function decodePacket(buf: Buffer, off: number, capLen: number, linkType:
     if (ip + 20 > end) return DecodeResult.Truncated;
     const ihl = (buf[ip] & 0x0f) << 2;
     if (buf[ip] >> 4 !== 4 || ihl < 20) return DecodeResult.Truncated;
-    const fragField = u16(buf, ip + 6);
+    const fragField = dv.getUint16(ip + 6);
     if ((fragField & 0x1fff) !== 0 || (fragField & 0x2000) !== 0) return DecodeResult.Fragment;
-    let total = u16(buf, ip + 2);
+    let total = dv.getUint16(ip + 2);
     // Segmentation offload can leave 0 in a captured length; trust the capture then.
     if (total === 0) total = end - ip;
     if (total < ihl) return DecodeResult.Truncated;
@@ -144,25 +149,25 @@ export function decodePacket(buf: Buffer, off: number, capLen: number, linkType:
     p.family = 4;
     p.s0 = p.s1 = p.s2 = 0;
     p.d0 = p.d1 = p.d2 = 0;
-    p.s3 = u32(buf, ip + 12);
-    p.d3 = u32(buf, ip + 16);
+    p.s3 = dv.getUint32(ip + 12);
+    p.d3 = dv.getUint32(ip + 16);
     l4 = ip + ihl;
     l4End = ip + total;
   } else if (ethertype === ETHERTYPE_IPV6) {
     if (ip + IPV6_HDR_LEN > end) return DecodeResult.Truncated;
     if (buf[ip] >> 4 !== 6) return DecodeResult.Truncated;
-    let payloadLen = u16(buf, ip + 4);
+    let payloadLen = dv.getUint16(ip + 4);
     if (payloadLen === 0) payloadLen = end - ip - IPV6_HDR_LEN; // jumbogram or offload
     proto = buf[ip + 6];
     p.family = 6;
-    p.s0 = u32(buf, ip + 8);
-    p.s1 = u32(buf, ip + 12);
-    p.s2 = u32(buf, ip + 16);
-    p.s3 = u32(buf, ip + 20);
-    p.d0 = u32(buf, ip + 24);
-    p.d1 = u32(buf, ip + 28);
-    p.d2 = u32(buf, ip + 32);
-    p.d3 = u32(buf, ip + 36);
+    p.s0 = dv.getUint32(ip + 8);
+    p.s1 = dv.getUint32(ip + 12);
+    p.s2 = dv.getUint32(ip + 16);
+    p.s3 = dv.getUint32(ip + 20);
+    p.d0 = dv.getUint32(ip + 24);
+    p.d1 = dv.getUint32(ip + 28);
+    p.d2 = dv.getUint32(ip + 32);
+    p.d3 = dv.getUint32(ip + 36);
     l4 = ip + IPV6_HDR_LEN;
     l4End = l4 + payloadLen;
     // Walk the extension headers to the transport header.
@@ -173,7 +178,7 @@ export function decodePacket(buf: Buffer, off: number, capLen: number, linkType:
         l4 += (buf[l4 + 1] + 1) << 3;
       } else if (proto === 44) {
         if (l4 + 8 > end) return DecodeResult.Truncated;
-        const fragField = u16(buf, l4 + 2);
+        const fragField = dv.getUint16(l4 + 2);
         if ((fragField & 0xfff8) !== 0 || (fragField & 1) !== 0) return DecodeResult.Fragment;
         proto = buf[l4];
         l4 += 8;
@@ -191,16 +196,16 @@ export function decodePacket(buf: Buffer, off: number, capLen: number, linkType:
     if (l4 + TCP_MIN_HDR_LEN > end) return DecodeResult.Truncated;
     const hdrLen = (buf[l4 + 12] >> 4) << 2;
     if (hdrLen < TCP_MIN_HDR_LEN) return DecodeResult.Truncated;
-    p.sport = u16(buf, l4);
-    p.dport = u16(buf, l4 + 2);
-    p.seq = u32(buf, l4 + 4);
-    p.ack = u32(buf, l4 + 8);
+    p.sport = dv.getUint16(l4);
+    p.dport = dv.getUint16(l4 + 2);
+    p.seq = dv.getUint32(l4 + 4);
+    p.ack = dv.getUint32(l4 + 8);
     p.flags = buf[l4 + 13] & 0x3f;
     payload = l4 + hdrLen;
   } else if (proto === IpProto.Udp) {
     if (l4 + UDP_HDR_LEN > end) return DecodeResult.Truncated;
-    p.sport = u16(buf, l4);
-    p.dport = u16(buf, l4 + 2);
+    p.sport = dv.getUint16(l4);
+    p.dport = dv.getUint16(l4 + 2);
     p.seq = 0;
     p.ack = 0;
     p.flags = 0;
