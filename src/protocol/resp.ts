@@ -73,6 +73,8 @@ export class RespParser implements StreamParser {
   private argShown = 0;
   private inlineSpace = false;
   private inlineAny = false;
+  /** Set by plainLength(): where its line ended. */
+  private lineEnd = 0;
   private readonly info = new MessageInfo();
 
   constructor(
@@ -114,6 +116,19 @@ export class RespParser implements StreamParser {
     // After a reset, a new segment that starts like a message most likely is one.
     if (this.state === State.Resync && pos < end && this.canStartMessage(buf[pos])) this.state = State.Type;
     while (pos < end) {
+      if (this.state === State.Type && !this.inMessage && this.depth === 0) {
+        // Most messages arrive whole and plain: parse them in one pass.
+        const next = this.request ? this.wholeRequest(buf, pos, end) : this.wholeResponse(buf, pos, end);
+        if (next > 0) {
+          info.startSec = tsSec;
+          info.startNsec = tsNsec;
+          info.bytes = next - pos;
+          info.kind = MessageKind.Normal;
+          this.complete(tsSec, tsNsec);
+          pos = next;
+          continue;
+        }
+      }
       switch (this.state) {
         case State.Type: {
           if (!this.inMessage) {
@@ -253,6 +268,81 @@ export class RespParser implements StreamParser {
         }
       }
     }
+  }
+
+  /**
+   * A length line at buf[pos]: digits, then CR LF, all before `end`; sets
+   * `lineEnd` to the offset after the LF. -1 for anything else (a sign, other
+   * bytes, more than 9 digits, a line cut by `end`): the state machine decides.
+   */
+  private plainLength(buf: Buffer, pos: number, end: number): number {
+    let n = 0;
+    const first = pos;
+    for (; pos < end; pos++) {
+      const b = buf[pos];
+      if (b < Ch.ZERO || b > Ch.NINE) break;
+      n = n * 10 + (b - Ch.ZERO);
+    }
+    const digits = pos - first;
+    if (digits === 0 || digits > 9 || pos + 1 >= end || buf[pos] !== Ch.CR || buf[pos + 1] !== Ch.LF) return -1;
+    this.lineEnd = pos + 2;
+    return n;
+  }
+
+  /**
+   * A whole request of bulk strings at buf[start], before `end`, at the top
+   * level: fills the preview and isError as the state machine would, and
+   * returns the offset after it. 0 for anything else, leaving the parser's
+   * state for the state machine to start the message over from `start`.
+   */
+  private wholeRequest(buf: Buffer, start: number, end: number): number {
+    if (buf[start] !== Ch.ARRAY) return 0;
+    const count = this.plainLength(buf, start + 1, end);
+    if (count <= 0) return 0;
+    let pos = this.lineEnd;
+    const info = this.info;
+    info.previewLen = 0;
+    for (let i = 0; i < count; i++) {
+      if (pos >= end || buf[pos] !== Ch.BULK) return 0;
+      const len = this.plainLength(buf, pos + 1, end);
+      if (len < 0 || len > MAX_BULK) return 0;
+      pos = this.lineEnd;
+      if (end - pos < len + 2) return 0;
+      this.startArg();
+      if (len > 0) {
+        this.dataLeft = len;
+        this.copyArg(buf, pos, len + 2);
+      }
+      pos += len + 2;
+    }
+    info.isError = false;
+    return pos;
+  }
+
+  /**
+   * A whole simple string, error, integer or bulk string at buf[start], before
+   * `end`: sets isError and returns the offset after it; 0 for anything else.
+   */
+  private wholeResponse(buf: Buffer, start: number, end: number): number {
+    const c = buf[start];
+    if (c === Ch.SIMPLE || c === Ch.ERROR || c === Ch.INTEGER) {
+      for (let pos = start + 1; pos < end; pos++) {
+        if (buf[pos] === Ch.LF) {
+          this.info.isError = c === Ch.ERROR;
+          return pos + 1;
+        }
+      }
+      return 0;
+    }
+    if (c === Ch.BULK) {
+      const len = this.plainLength(buf, start + 1, end);
+      if (len < 0 || len > MAX_BULK) return 0;
+      const pos = this.lineEnd;
+      if (end - pos < len + 2) return 0;
+      this.info.isError = false;
+      return pos + len + 2;
+    }
+    return 0;
   }
 
   private validType(c: number): boolean {

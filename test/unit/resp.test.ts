@@ -160,3 +160,77 @@ test('random and mutated bytes never throw and never hang', () => {
     { numRuns: 2000 },
   );
 });
+
+// The parser takes whole, plain messages in one pass and leaves everything else
+// to its state machine: both must see the same messages, in any chunking.
+interface Event {
+  kind: 'message' | 'reset';
+  text?: string;
+  fields?: unknown[];
+}
+
+class EventLog implements MessageSink {
+  events: Event[] = [];
+  message(_c: Connection, _fromClient: boolean, m: MessageInfo): void {
+    this.events.push({
+      kind: 'message',
+      text: m.preview.toString('latin1', 0, m.previewLen),
+      fields: [m.startSec, m.startNsec, m.endSec, m.endNsec, m.bytes, m.kind, m.isError, m.previewLen],
+    });
+  }
+  reset(_c: Connection, _f: boolean, r: ResetReason): void {
+    this.events.push({ kind: 'reset', fields: [r] });
+  }
+}
+
+function events(request: boolean, chunks: Buffer[], skips: number[], onePass: boolean): Event[] {
+  const log = new EventLog();
+  const p = new RespParser(new Connection(), request, log);
+  if (!onePass) {
+    const sm = p as unknown as { wholeRequest: () => number; wholeResponse: () => number };
+    sm.wholeRequest = () => 0;
+    sm.wholeResponse = () => 0;
+  }
+  chunks.forEach((c, i) => {
+    p.feed(c, 0, c.length, i, i * 7);
+    if (skips[i] > 0) p.skip(skips[i], i, i * 7);
+  });
+  return log.events;
+}
+
+const respPiece = fc.oneof(
+  fc.constantFrom(
+    '*3\r\n$3\r\nSET\r\n$8\r\ntest_key\r\n$5\r\nhello\r\n', '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', '*1\r\n$0\r\n\r\n', '*0\r\n',
+    '*2\r\n$-1\r\n$1\r\na\r\n', '*1\r\n*1\r\n$1\r\na\r\n', '*01\r\n$03\r\nabc\r\n', '*1\r\n$1\r\r\na\r\n', '*1\r\n$3\r\na\nb\r\n',
+    'PING\r\n', '\r\n', '+OK\r\n', '-ERR bad\r\n', ':1234\r\n', '$5\r\nhello\r\n', '$-1\r\n', '$0\r\n\r\n', '*-1\r\n',
+    '*2\r\n+a\r\n:1\r\n', '>2\r\n$7\r\nmessage\r\n$1\r\nx\r\n', '|1\r\n+k\r\n+v\r\n+OK\r\n', '!3\r\nerr\r\n', '_\r\n',
+    '$1234567890\r\n', '*1234567890\r\n', '*\r\n', '$\r\n\r\n', '*1\r\n$\r\n\r\n', '+no end', '$3\r\nab', `*1\r\n$100\r\n${'x'.repeat(100)}\r\n`,
+  ),
+  fc.string({ maxLength: 12 }),
+  fc.integer({ min: 0, max: 70 }).map((n) => `*2\r\n$3\r\nSET\r\n$${n}\r\n${'\u0001v'.repeat(n).slice(0, n)}\r\n`),
+);
+
+test('one-pass parsing of whole messages matches the state machine, in any chunking', () => {
+  fc.assert(
+    fc.property(
+      fc.boolean(),
+      fc.array(respPiece, { minLength: 1, maxLength: 12 }),
+      fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 8 }),
+      fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 8 }),
+      (request, pieces, cuts, skipsAt) => {
+        const wire = Buffer.from(pieces.join(''), 'latin1');
+        const chunks: Buffer[] = [];
+        let at = 0;
+        for (const c of cuts) {
+          if (at >= wire.length) break;
+          chunks.push(wire.subarray(at, at + c));
+          at += c;
+        }
+        if (at < wire.length) chunks.push(wire.subarray(at));
+        const skips = chunks.map((_, i) => (skipsAt[i] ?? 0) === 1 ? 3 : 0);
+        assert.deepEqual(events(request, chunks, skips, true), events(request, chunks, skips, false));
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
