@@ -31,6 +31,8 @@ export class Connection {
   requestParser: StreamParser | null = null;
   responseParser: StreamParser | null = null;
   readonly pending = new RequestQueue();
+  /** Redis CLIENT REPLY state (ReplyMode in pairing/redis-replies.ts); 0 = on. */
+  replyMode = 0;
 
   private clientText: string | null = null;
   private serverText: string | null = null;

@@ -5,6 +5,7 @@
 import type { Connection } from '../connections/connection';
 import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/parser';
 import { Transaction, TxStatus, type TransactionSink } from './transaction';
+import { expectsReply, isSubscribe } from './redis-replies';
 
 export interface PairingCounters {
   requests: number;
@@ -44,17 +45,28 @@ export class Pairer implements MessageSink {
     overflow: 0,
   };
 
+  private readonly redis: boolean;
+  /** Pairing by id: requests before the matched one were answered by silence (memcached quiet opcodes). */
+  private readonly dropEarlier: boolean;
+
   constructor(
     private readonly protocol: string,
     private readonly out: TransactionSink,
     /** Seconds a request may wait for its response before it is reported unanswered. */
     private readonly timeoutSec: number,
-  ) {}
+  ) {
+    this.redis = protocol === 'redis';
+    this.dropEarlier = protocol === 'memcached';
+  }
 
   message(conn: Connection, fromClient: boolean, info: MessageInfo): void {
     const c = this.counters;
     if (fromClient) {
       if (info.kind === MessageKind.NoReply) {
+        c.noReply++;
+        return;
+      }
+      if (this.redis && !expectsReply(conn, info.preview, info.previewLen)) {
         c.noReply++;
         return;
       }
@@ -66,6 +78,8 @@ export class Pairer implements MessageSink {
       slot.endSec = info.endSec;
       slot.endNsec = info.endNsec;
       slot.bytes = info.bytes;
+      slot.matchId = info.matchId;
+      slot.subscribe = this.redis && isSubscribe(info.preview, info.previewLen);
       // Swap buffers rather than copy the request text.
       const spare = slot.preview;
       slot.preview = info.preview;
@@ -75,11 +89,24 @@ export class Pairer implements MessageSink {
       return;
     }
     if (info.kind === MessageKind.Push) {
-      c.pushes++;
-      return;
+      // Under RESP3, (un)subscribe is confirmed by a push: that push answers it.
+      const head = conn.pending.peek();
+      if (head === null || !head.subscribe) {
+        c.pushes++;
+        return;
+      }
     }
     c.responses++;
-    const req = conn.pending.shift();
+    let req;
+    if (info.matchId >= 0) {
+      req = conn.pending.takeById(info.matchId, this.dropEarlier);
+      if (req !== null && conn.pending.dropped > 0) c.noReply += conn.pending.dropped;
+    } else {
+      const head = conn.pending.peek();
+      // A response that began before the oldest waiting request cannot answer
+      // it (that request's own answer was lost, or its request was dropped).
+      req = head !== null && ns(info.startSec, info.startNsec, head.startSec, head.startNsec) >= 0 ? conn.pending.shift() : null;
+    }
     if (req === null) {
       c.orphanResponses++;
       return;

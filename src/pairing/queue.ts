@@ -8,6 +8,10 @@ export class PendingRequest {
   endSec = 0;
   endNsec = 0;
   bytes = 0;
+  /** Pairs by this id when >= 0 (DNS id, memcached opaque). */
+  matchId = -1;
+  /** A Redis (un)subscribe: its confirmation may come as a RESP3 push. */
+  subscribe = false;
   preview: Buffer = Buffer.allocUnsafe(PREVIEW_MAX);
   previewLen = 0;
 }
@@ -41,6 +45,34 @@ export class RequestQueue {
     this.count--;
     return slot;
   }
+
+  /**
+   * The waiting request with this id, taken out of the queue (the others keep
+   * their order), or null. With `dropEarlier`, requests queued before it are
+   * dropped too (they were answered by silence, as memcached's quiet
+   * opcodes are); `dropped` says how many.
+   */
+  takeById(id: number, dropEarlier: boolean): PendingRequest | null {
+    const n = this.slots.length;
+    let i = 0;
+    while (i < this.count && this.slots[(this.head + i) % n].matchId !== id) i++;
+    if (i === this.count) return null;
+    this.dropped = 0;
+    if (dropEarlier) {
+      this.dropped = i;
+      this.head = (this.head + i) % n;
+      this.count -= i;
+      return this.shift();
+    }
+    // Rotate the found slot to the head, the ones before it one step back.
+    const found = this.slots[(this.head + i) % n];
+    for (let j = i; j > 0; j--) this.slots[(this.head + j) % n] = this.slots[(this.head + j - 1) % n];
+    this.slots[this.head] = found;
+    return this.shift();
+  }
+
+  /** Set by takeById(): how many earlier requests it dropped. */
+  dropped = 0;
 
   peek(): PendingRequest | null {
     return this.count === 0 ? null : this.slots[this.head];

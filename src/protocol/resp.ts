@@ -398,6 +398,10 @@ export class RespParser implements StreamParser {
       return;
     }
     if (this.neg) {
+      if (this.request && this.depth === 0) {
+        this.inMessage = false; // `*-1` is no command either (Redis ignores it)
+        return;
+      }
       // *-1 and $-1: RESP2 nulls
       this.elementDone(tsSec, tsNsec);
       return;

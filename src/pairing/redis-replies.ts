@@ -1,0 +1,67 @@
+// Redis requests whose replies do not follow the plain one-request-one-reply
+// rule, recognised from the request text pairing already holds:
+//   - CLIENT REPLY OFF: no reply to it or to anything after it, until
+//     CLIENT REPLY ON (which is answered); CLIENT REPLY SKIP: no reply to it
+//     nor to the next command.
+//   - SUBSCRIBE and friends: under RESP3 the confirmation is a push.
+
+export const enum ReplyMode {
+  On = 0,
+  Off = 1,
+  /** SKIP was sent: the next command gets no reply. */
+  SkipNext = 2,
+}
+
+const CLIENT_REPLY = Buffer.from('CLIENT REPLY ');
+
+function startsWithUpper(buf: Buffer, len: number, word: Buffer): boolean {
+  if (len < word.length) return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = buf[i];
+    if ((c >= 0x61 && c <= 0x7a ? c - 0x20 : c) !== word[i]) return false;
+  }
+  return true;
+}
+
+const SUBSCRIBES = ['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE'].map((w) => Buffer.from(w));
+
+/** Whether a request is one of the (un)subscribe commands. */
+export function isSubscribe(preview: Buffer, len: number): boolean {
+  const c = preview[0] | 0x20;
+  if (c !== 0x73 && c !== 0x70 && c !== 0x75) return false; // s, p, u
+  for (const w of SUBSCRIBES) {
+    if (startsWithUpper(preview, len, w) && (len === w.length || preview[w.length] === 0x20)) return true;
+  }
+  return false;
+}
+
+/**
+ * Applies CLIENT REPLY to a connection's state; returns whether this request
+ * expects a reply.
+ */
+export function expectsReply(mode: { replyMode: number }, preview: Buffer, len: number): boolean {
+  let arg = -1; // 0 ON, 1 OFF, 2 SKIP
+  if ((preview[0] | 0x20) === 0x63 && startsWithUpper(preview, len, CLIENT_REPLY)) {
+    const a = preview[CLIENT_REPLY.length] | 0x20;
+    if (a === 0x6f) arg = (preview[CLIENT_REPLY.length + 1] | 0x20) === 0x6e ? 0 : 1; // on / off
+    else if (a === 0x73) arg = 2; // skip
+  }
+  const before = mode.replyMode;
+  if (arg === 0) {
+    mode.replyMode = ReplyMode.On;
+    return true; // ON is answered
+  }
+  if (arg === 1) {
+    mode.replyMode = ReplyMode.Off;
+    return false;
+  }
+  if (arg === 2) {
+    if (before === ReplyMode.On) mode.replyMode = ReplyMode.SkipNext;
+    return false;
+  }
+  if (before === ReplyMode.SkipNext) {
+    mode.replyMode = ReplyMode.On;
+    return false;
+  }
+  return before === ReplyMode.On;
+}
