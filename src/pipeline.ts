@@ -181,4 +181,16 @@ export class Pipeline {
     for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
     if (this.raw !== null) this.raw.flush();
   }
+
+  /**
+   * Live capture: the wall clock moved on (called once a second). When no
+   * packet arrives, requests still time out and idle connections still go.
+   */
+  clock(nowSec: number): void {
+    if (nowSec <= this.lastSec) return;
+    this.tick(nowSec);
+    this.lastSec = nowSec;
+    this.lastNsec = 0;
+    for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
+  }
 }

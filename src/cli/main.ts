@@ -105,9 +105,12 @@ async function run(config: Config): Promise<number> {
   process.on('SIGTERM', stop);
 
   const started = process.hrtime.bigint();
+  // Live: time passes without packets too (timeouts, idle connections).
+  const clock = engine instanceof PcapFileEngine ? null : setInterval(() => pipeline.clock(Math.floor(Date.now() / 1000)), 1000);
   try {
     await engine.run(onBatch);
   } finally {
+    if (clock !== null) clearInterval(clock);
     capture?.close();
   }
   pipeline.finish();

@@ -174,6 +174,17 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
     assert.equal(await settlesTo(state, nsList), state);
   });
 
+  test('eBPF: a request unanswered past --timeout is reported while the capture goes on', async () => {
+    const tk = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis', '--timeout', '1']);
+    lab.redis([['DEBUG', 'SLEEP', '2.5']]); // returns after 2.5 s
+    assert.equal(await tk.stop(), 0, tk.stderr);
+    // Given up on after a second or two, so the reply that came at 2.5 s
+    // found nothing waiting: it is counted, not paired.
+    assert.match(tk.stdout, /^\S+ \S+ \S+ => \S+:6379 \| no response \| DEBUG SLEEP 2\.5\n$/);
+    assert.match(tk.stderr, /1 without response/);
+    assert.match(tk.stderr, /1 responses without a request/);
+  });
+
   test('eBPF: after kill -9 nothing tcpkit attached stays', async () => {
     const state = kernelState(nsList);
     const tk: RunningTcpkit = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis']);
