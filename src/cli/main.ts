@@ -8,6 +8,7 @@ import { openLiveEngine, type EbpfEngine, type PcapLiveEngine } from '../engine/
 import { CaptureFileWriter } from '../output/capture-file';
 import { Pipeline } from '../pipeline';
 import { respParser } from '../protocol/resp';
+import { memcachedParser } from '../protocol/memcached';
 import { LineOutput } from '../output/lines';
 import { RawPacketOutput } from '../output/raw';
 import { LatencyStats, renderSummary } from '../output/summary';
@@ -81,7 +82,7 @@ async function run(config: Config): Promise<number> {
   if (config.mode === 'raw') {
     raw = new RawPacketOutput(writer);
   } else {
-    parserFactory = respParser;
+    parserFactory = config.mode === 'memcached' ? memcachedParser : respParser;
     outputs.push(new LineOutput(writer, config.thresholdMs));
   }
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);
