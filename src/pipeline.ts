@@ -161,6 +161,8 @@ export class Pipeline {
       if (missing > 0) parser.skip(missing, p.tsSec, p.tsNsec);
     }
     if (fin) {
+      const parser = fromClient ? conn.requestParser : conn.responseParser;
+      if (parser !== null && parser.end !== undefined) parser.end(p.tsSec, p.tsNsec);
       if (fromClient) conn.clientClosed = true;
       else conn.serverClosed = true;
       if (conn.clientClosed && conn.serverClosed) this.table.remove(conn);

@@ -9,7 +9,7 @@ export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** Modes whose decoders exist today; the others say so instead of doing nothing. */
-const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached'];
+const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http'];
 
 /** A mode's usual port, used when -p is not given. */
 const DEFAULT_PORT: Record<Mode, number | undefined> = {
@@ -161,6 +161,7 @@ export function buildConfig(raw: RawOptions): Config {
   if (mode === undefined) throw new UsageError('say which port to watch (-p PORT) or which protocol (-m MODE)');
   if (!READY_MODES.includes(mode)) throw new UsageError(`-m ${mode} is not supported yet (modes today: ${READY_MODES.join(', ')})`);
   if (mode === 'redis' && o.udp) throw new UsageError('-u: redis runs over TCP; -u is for raw mode over UDP');
+  if (mode === 'http' && o.udp) throw new UsageError('-u: http runs over TCP; -u is for raw mode over UDP');
   if (mode === 'memcached' && o.udp) throw new UsageError('-u with -m memcached (memcached over UDP) is not supported yet');
   const ports = o.port ?? [DEFAULT_PORT[mode] as number];
   return {

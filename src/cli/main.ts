@@ -9,6 +9,7 @@ import { CaptureFileWriter } from '../output/capture-file';
 import { Pipeline } from '../pipeline';
 import { respParser } from '../protocol/resp';
 import { memcachedParser } from '../protocol/memcached';
+import { httpParser } from '../protocol/http';
 import { LineOutput } from '../output/lines';
 import { RawPacketOutput } from '../output/raw';
 import { LatencyStats, renderSummary } from '../output/summary';
@@ -82,7 +83,7 @@ async function run(config: Config): Promise<number> {
   if (config.mode === 'raw') {
     raw = new RawPacketOutput(writer);
   } else {
-    parserFactory = config.mode === 'memcached' ? memcachedParser : respParser;
+    parserFactory = config.mode === 'memcached' ? memcachedParser : config.mode === 'http' ? httpParser : respParser;
     outputs.push(new LineOutput(writer, config.thresholdMs));
   }
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);

@@ -61,6 +61,8 @@ export interface StreamParser {
   skip(n: number, tsSec: number, tsNsec: number): boolean;
   /** Forget any partial message. */
   reset(): void;
+  /** The sender closed (FIN): a message delimited by the close (an HTTP/1.0 body) ends here. */
+  end?(tsSec: number, tsNsec: number): void;
 }
 
 export type ParserFactory = (conn: Connection, fromClient: boolean, sink: MessageSink) => StreamParser;
