@@ -175,6 +175,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
   });
 
   test('eBPF: a request unanswered past --timeout is reported while the capture goes on', async () => {
+    const state = kernelState(nsList);
     const tk = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis', '--timeout', '1']);
     lab.redis([['DEBUG', 'SLEEP', '2.5']]); // returns after 2.5 s
     assert.equal(await tk.stop(), 0, tk.stderr);
@@ -183,6 +184,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
     assert.match(tk.stdout, /^\S+ \S+ \S+ => \S+:6379 \| no response \| DEBUG SLEEP 2\.5\n$/);
     assert.match(tk.stderr, /1 without response/);
     assert.match(tk.stderr, /1 responses without a request/);
+    assert.equal(await settlesTo(state, nsList), state);
   });
 
   test('eBPF: after kill -9 nothing tcpkit attached stays', async () => {
