@@ -81,6 +81,7 @@ test: setup
 
 bench: setup
 	$(Q)bash test/bench/offline-redis.sh
+	$(Q)bash test/bench/live-redis.sh
 
 clean:
 	$(Q)rm -rf build dist bpf/.output
