@@ -26,7 +26,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader before the program is loaded. */
 const volatile __u32 cfg_snaplen = TK_SNAPLEN_MAX;
-const volatile __u8 cfg_l4proto = IPPROTO_TCP;
+const volatile __u8 cfg_l4proto = IPPROTO_TCP; /* 0: TCP and UDP */
 const volatile __u8 cfg_want_empty = 0;   /* keep pure ACKs (raw mode, Lua) */
 const volatile __u8 cfg_has_servers = 0;  /* -s given: match addresses too */
 const volatile __u32 cfg_lo_ifindex = 1;  /* loopback: seen twice, keep once */
@@ -163,7 +163,9 @@ int tk_filter(struct __sk_buff *skb)
 	} else {
 		return 0;
 	}
-	if (l4proto != cfg_l4proto)
+	if (l4proto != IPPROTO_TCP && l4proto != IPPROTO_UDP)
+		return 0;
+	if (cfg_l4proto && l4proto != cfg_l4proto)
 		return 0;
 
 	__be16 pp[2];

@@ -72,7 +72,7 @@ Napi::Function EbpfCapture::Init(Napi::Env env) {
                      });
 }
 
-// new EbpfCapture({ iface, ports, servers, udp, snaplen, ringBytes, wantEmpty })
+// new EbpfCapture({ iface, ports, servers, l4proto (6, 17, 0 = both), snaplen, ringBytes, wantEmpty })
 //   iface: name or "any"; ports: number[]; servers: Buffer[] of 16 bytes
 //   (IPv4 as ::ffff:a.b.c.d). Throws with code EBPF (cannot load or attach:
 //   the caller falls back to libpcap), ENODEV (no such interface).
@@ -86,7 +86,7 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
   std::string iface = o.Get("iface").As<Napi::String>().Utf8Value();
   Napi::Array ports = o.Get("ports").As<Napi::Array>();
   Napi::Array servers = o.Get("servers").As<Napi::Array>();
-  bool udp = o.Get("udp").ToBoolean();
+  uint32_t l4proto = o.Get("l4proto").ToNumber().Uint32Value();
   uint32_t snaplen = o.Get("snaplen").ToNumber().Uint32Value();
   uint32_t ring = o.Get("ringBytes").ToNumber().Uint32Value();
   bool want_empty = o.Get("wantEmpty").ToBoolean();
@@ -108,7 +108,7 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
     return;
   }
   skel_->rodata->cfg_snaplen = snaplen < TK_SNAPLEN_MAX ? snaplen : TK_SNAPLEN_MAX;
-  skel_->rodata->cfg_l4proto = udp ? IPPROTO_UDP : IPPROTO_TCP;
+  skel_->rodata->cfg_l4proto = static_cast<uint8_t>(l4proto);
   skel_->rodata->cfg_want_empty = want_empty ? 1 : 0;
   skel_->rodata->cfg_has_servers = servers.Length() > 0 ? 1 : 0;
   skel_->rodata->cfg_lo_ifindex = lo_ifindex_;

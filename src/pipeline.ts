@@ -40,7 +40,8 @@ export class Pipeline {
   readonly table: ConnectionTable;
   readonly pairer: Pairer;
   readonly counters: PipelineCounters = { records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0, duplicates: 0 };
-  private readonly wantProto: number;
+  private readonly wantTcp: boolean;
+  private readonly wantUdp: boolean;
   private lastSec = 0;
   private lastNsec = 0;
 
@@ -50,7 +51,8 @@ export class Pipeline {
     private readonly parserFactory: ParserFactory | null,
     private readonly raw: RawPacketOutput | null,
   ) {
-    this.wantProto = config.udp ? IpProto.Udp : IpProto.Tcp;
+    this.wantTcp = config.transport !== 'udp';
+    this.wantUdp = config.transport !== 'tcp';
     this.pairer = new Pairer(config.mode, new Fanout(outputs), config.timeoutSec);
     this.table = new ConnectionTable(
       {
@@ -105,17 +107,35 @@ export class Pipeline {
       if (p.tsSec !== this.lastSec) this.tick(p.tsSec);
       this.lastSec = p.tsSec;
       this.lastNsec = p.tsNsec;
-      if (p.proto !== this.wantProto) continue;
+      if (p.proto === IpProto.Tcp ? !this.wantTcp : !this.wantUdp) continue;
       const conn = this.table.lookup(p);
       if (conn === null) continue;
       c.matched++;
       const fromClient = this.table.fromClient;
       if (this.raw !== null) this.raw.packet(p, buf, fromClient);
-      if (this.parserFactory !== null && p.proto === IpProto.Tcp) this.tcpSegment(conn, fromClient, buf);
+      if (this.parserFactory !== null) {
+        if (p.proto === IpProto.Tcp) this.tcpSegment(conn, fromClient, buf);
+        else this.udpDatagram(conn, fromClient, buf);
+      }
     }
     for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
     if (this.raw !== null) this.raw.flush();
   };
+
+  /** One UDP datagram is one message: each is fed whole to a fresh parser state. */
+  private udpDatagram(conn: Connection, fromClient: boolean, buf: Buffer): void {
+    const p = this.pkt;
+    let parser = fromClient ? conn.requestParser : conn.responseParser;
+    if (parser === null) {
+      parser = this.parserFactory!(conn, fromClient, this.pairer);
+      if (fromClient) conn.requestParser = parser;
+      else conn.responseParser = parser;
+    } else {
+      parser.reset();
+    }
+    if (p.payloadCap > 0) parser.feed(buf, p.payloadOff, p.payloadOff + p.payloadCap, p.tsSec, p.tsNsec);
+    if (p.payloadLen > p.payloadCap) parser.skip(p.payloadLen - p.payloadCap, p.tsSec, p.tsNsec);
+  }
 
   private tcpSegment(conn: Connection, fromClient: boolean, buf: Buffer): void {
     const p = this.pkt;

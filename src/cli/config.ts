@@ -39,6 +39,8 @@ export interface Config {
   iface: string;
   thresholdMs: number;
   udp: boolean;
+  /** What the mode runs over: DNS over both, unless -u narrows it to UDP. */
+  transport: 'tcp' | 'udp' | 'both';
   outputFile: string | undefined;
   timeoutSec: number;
   maxConnections: number;
@@ -176,6 +178,7 @@ export function buildConfig(raw: RawOptions): Config {
     iface: o.interface ?? 'any',
     thresholdMs: o.threshold ?? 0,
     udp: o.udp ?? false,
+    transport: o.udp ? 'udp' : mode === 'dns' ? 'both' : 'tcp',
     outputFile: o.output,
     timeoutSec: o.timeout ?? 10,
     maxConnections: o.maxConnections ?? 1_000_000,

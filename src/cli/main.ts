@@ -61,7 +61,7 @@ function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | Pca
       ports: config.ports,
       servers: config.servers,
       serverNames: config.serverNames,
-      udp: config.udp,
+      transport: config.transport,
       snaplen: config.ebpf ? 16360 : 65535,
       bufferBytes: config.bufferBytes,
       wantEmpty: config.mode === 'raw',

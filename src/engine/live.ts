@@ -12,7 +12,7 @@ export interface LiveOptions {
   servers: readonly Endpoint[];
   /** The same servers as the user wrote them, for the libpcap filter. */
   serverNames: readonly string[];
-  udp: boolean;
+  transport: 'tcp' | 'udp' | 'both';
   snaplen: number;
   /** -B in bytes, or undefined for the engine's default. */
   bufferBytes: number | undefined;
@@ -51,8 +51,8 @@ function serverBytes(e: Endpoint): Buffer {
 }
 
 /** The libpcap filter for the ports and servers: `tcp and (port 6379) and (host 10.0.0.5)`. */
-export function pcapFilter(o: Pick<LiveOptions, 'ports' | 'serverNames' | 'udp'>): string {
-  const proto = o.udp ? 'udp' : 'tcp';
+export function pcapFilter(o: Pick<LiveOptions, 'ports' | 'serverNames' | 'transport'>): string {
+  const proto = o.transport === 'both' ? '(tcp or udp)' : o.transport;
   const ports = o.ports.map((p) => `port ${p}`).join(' or ');
   let f = `${proto} and (${ports})`;
   if (o.serverNames.length > 0) f += ` and (${o.serverNames.map((s) => `host ${s}`).join(' or ')})`;
@@ -115,7 +115,7 @@ export class EbpfEngine extends LiveEngine {
         iface: options.iface,
         ports: [...options.ports],
         servers: options.servers.map(serverBytes),
-        udp: options.udp,
+        l4proto: options.transport === 'tcp' ? 6 : options.transport === 'udp' ? 17 : 0,
         snaplen: options.snaplen,
         ringBytes: this.ringBytes,
         wantEmpty: options.wantEmpty,

@@ -29,7 +29,8 @@ export interface EbpfOptions {
   ports: number[];
   /** 16 bytes each; IPv4 as ::ffff:a.b.c.d. */
   servers: Buffer[];
-  udp: boolean;
+  /** 6 TCP, 17 UDP, 0 both. */
+  l4proto: number;
   snaplen: number;
   ringBytes: number;
   /** Keep pure ACKs (raw mode, Lua). */
