@@ -962,17 +962,8 @@ export class HttpParser implements StreamParser {
   }
 
   private begin(tsSec: number, tsNsec: number): void {
-    const info = this.info;
     this.inMessage = true;
-    info.startSec = tsSec;
-    info.startNsec = tsNsec;
-    info.bytes = 0;
-    info.kind = MessageKind.Normal;
-    info.isError = false;
-    info.matchId = -1;
-    info.status = -1;
-    info.statusText = '';
-    info.previewLen = 0;
+    this.info.begin(tsSec, tsNsec);
     this.idx = 0;
     this.num = 0;
     this.methodMask = BIT_HEAD | BIT_CONNECT;

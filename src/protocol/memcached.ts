@@ -84,7 +84,6 @@ const MAX_LINE = 8192;
 const MAX_GET_LINE = 1024 * 1024;
 /** Argument bytes shown per argument before it is shortened with "...". */
 const ARG_PREVIEW = 64;
-const ELLIPSIS = [Ch.DOT, Ch.DOT, Ch.DOT];
 /** Bytes of a command or reply word kept for recognising it (the longest name is 14). */
 const WORD_MAX = 16;
 /** Longest reply word: a 64-bit incr/decr result has 20 digits. */
@@ -616,17 +615,8 @@ export class MemcachedParser implements StreamParser {
   }
 
   private begin(tsSec: number, tsNsec: number): void {
-    const info = this.info;
     this.inMessage = true;
-    info.startSec = tsSec;
-    info.startNsec = tsNsec;
-    info.bytes = 0;
-    info.kind = MessageKind.Normal;
-    info.isError = false;
-    info.matchId = -1;
-    info.status = -1;
-    info.statusText = '';
-    info.previewLen = 0;
+    this.info.begin(tsSec, tsNsec);
   }
 
   private newLine(): void {
@@ -1032,15 +1022,11 @@ export class MemcachedParser implements StreamParser {
   }
 
   private appendByte(b: number): void {
-    const info = this.info;
-    if (info.previewLen < PREVIEW_MAX) {
-      // Control bytes would break the one-line output; show them as '.'.
-      info.preview[info.previewLen++] = b < 0x20 || b === 0x7f ? Ch.DOT : b;
-    }
+    this.info.appendPreview(b);
   }
 
   private appendEllipsis(): void {
-    for (const b of ELLIPSIS) this.appendByte(b);
+    this.info.appendEllipsis();
   }
 }
 

@@ -38,6 +38,29 @@ export class MessageInfo {
   statusText = '';
   preview: Buffer = Buffer.allocUnsafe(PREVIEW_MAX);
   previewLen = 0;
+
+  /** A new message begins at this time: every fact back to its default. */
+  begin(tsSec: number, tsNsec: number): void {
+    this.startSec = tsSec;
+    this.startNsec = tsNsec;
+    this.bytes = 0;
+    this.kind = MessageKind.Normal;
+    this.isError = false;
+    this.matchId = -1;
+    this.status = -1;
+    this.statusText = '';
+    this.previewLen = 0;
+  }
+
+  /** One byte of request text; control bytes would break the one-line output, so they show as '.'. */
+  appendPreview(b: number): void {
+    if (this.previewLen < PREVIEW_MAX) this.preview[this.previewLen++] = b < 0x20 || b === 0x7f ? 0x2e : b;
+  }
+
+  /** `...`: the text was cut here. */
+  appendEllipsis(): void {
+    for (let i = 0; i < 3; i++) this.appendPreview(0x2e);
+  }
 }
 
 /** Receives parser events; pairing implements it. */

@@ -53,7 +53,6 @@ const MAX_DEPTH = 32;
 const MAX_BULK = 512 * 1024 * 1024;
 /** Argument bytes shown per argument before it is shortened with "...". */
 const ARG_PREVIEW = 64;
-const ELLIPSIS = [Ch.DOT, Ch.DOT, Ch.DOT];
 
 export class RespParser implements StreamParser {
   private state = State.Type;
@@ -505,15 +504,11 @@ export class RespParser implements StreamParser {
   }
 
   private appendByte(b: number): void {
-    const info = this.info;
-    if (info.previewLen < PREVIEW_MAX) {
-      // Control bytes would break the one-line output; show them as '.'.
-      info.preview[info.previewLen++] = b < 0x20 || b === 0x7f ? Ch.DOT : b;
-    }
+    this.info.appendPreview(b);
   }
 
   private appendEllipsis(): void {
-    for (const b of ELLIPSIS) this.appendByte(b);
+    this.info.appendEllipsis();
   }
 }
 
