@@ -9,7 +9,7 @@ export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** Modes whose decoders exist today; the others say so instead of doing nothing. */
-const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http'];
+const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http', 'dns'];
 
 /** A mode's usual port, used when -p is not given. */
 const DEFAULT_PORT: Record<Mode, number | undefined> = {

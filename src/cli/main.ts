@@ -10,6 +10,7 @@ import { Pipeline } from '../pipeline';
 import { respParser } from '../protocol/resp';
 import { memcachedParser } from '../protocol/memcached';
 import { httpParser } from '../protocol/http';
+import { dnsParser } from '../protocol/dns';
 import { LineOutput } from '../output/lines';
 import { RawPacketOutput } from '../output/raw';
 import { LatencyStats, renderSummary } from '../output/summary';
@@ -83,7 +84,8 @@ async function run(config: Config): Promise<number> {
   if (config.mode === 'raw') {
     raw = new RawPacketOutput(writer);
   } else {
-    parserFactory = config.mode === 'memcached' ? memcachedParser : config.mode === 'http' ? httpParser : respParser;
+    const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
+    parserFactory = parsers[config.mode];
     outputs.push(new LineOutput(writer, config.thresholdMs));
   }
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);

@@ -25,7 +25,6 @@ const cases: [string, string[], number, RegExp][] = [
   ['a directory', ['-r', dir, '-p', '6379'], 1, /is a directory, not a capture file$/],
   ['neither port nor mode', ['-r', notCapture], 2, /^tcpkit: say which port to watch \(-p PORT\) or which protocol \(-m MODE\)$/],
   ['redis over UDP', ['-r', notCapture, '-m', 'redis', '-u'], 2, /^tcpkit: -u: redis runs over TCP/],
-  ['a mode not built yet', ['-r', notCapture, '-m', 'dns'], 2, /^tcpkit: -m dns is not supported yet/],
   ['the stats port, not built yet', ['-r', notCapture, '-p', '6379', '-P', '33333'], 2, /^tcpkit: -P \(stats port\) is not supported yet$/],
   ['--ebpf with a file', ['--ebpf', '-r', notCapture, '-p', '6379'], 2, /^tcpkit: --ebpf captures live; with -r the packets come from the file$/],
   ['-i with a file', ['-i', 'lo', '-r', notCapture, '-p', '6379'], 2, /^tcpkit: -i and -r: capture live on an interface, or read a file, not both$/],
