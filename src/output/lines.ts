@@ -20,11 +20,21 @@ const enum Ch {
 
 const NO_RESPONSE = Buffer.from('no response', 'latin1');
 const ERROR_TAIL = Buffer.from(' | error', 'latin1');
+/** ' | 200', ' | NXDOMAIN': the status texts are a few constants, encoded once each. */
+const statusTails = new Map<string, Buffer>();
+function statusTail(text: string): Buffer {
+  let b = statusTails.get(text);
+  if (b === undefined) {
+    b = Buffer.from(` | ${text.slice(0, 32)}`, 'latin1');
+    statusTails.set(text, b);
+  }
+  return b;
+}
 const MS_TAIL = Buffer.from(' ms', 'latin1');
 /** Latencies below this (ns) format exactly through integer microseconds (int32). */
 const FAST_LATENCY_NS = 0x7fffffff * 1000;
-/** Room for a line but for its endpoints: time, separators, latency, request text, "...", " | error", LF. */
-const LINE_ROOM = 64 + 3 + 32 + 3 + 256 + 3 + 8 + 1 + 64;
+/** Room for a line but for its endpoints: time, separators, latency, request text, "...", status, " | error", LF. */
+const LINE_ROOM = 64 + 3 + 32 + 3 + 256 + 3 + 35 + 8 + 1 + 64;
 
 function put(buf: Buffer, off: number, bytes: Buffer): number {
   for (let i = 0; i < bytes.length; i++) buf[off++] = bytes[i];
@@ -120,6 +130,7 @@ export class LineOutput implements Output {
       a[o++] = Ch.DOT;
       a[o++] = Ch.DOT;
     }
+    if (tx.statusText !== '') o = put(a, o, statusTail(tx.statusText));
     if (tx.status === TxStatus.Error) o = put(a, o, ERROR_TAIL);
     a[o++] = Ch.LF;
     w.used = o;
@@ -135,7 +146,8 @@ export class LineOutput implements Output {
       latency = 'no response';
     } else {
       latency = `${(tx.latencyNs / 1e6).toFixed(3)} ms`;
-      if (tx.status === TxStatus.Error) tail = ' | error';
+      if (tx.statusText !== '') tail = ` | ${tx.statusText.slice(0, 32)}`;
+      if (tx.status === TxStatus.Error) tail += ' | error';
     }
     this.writer.write(`${time} ${conn.endpoints()} | ${latency} | ${tx.requestText()}${tail}\n`);
   }

@@ -116,6 +116,7 @@ export class Pairer implements MessageSink {
     tx.conn = conn;
     tx.protocol = this.protocol;
     tx.status = info.isError ? TxStatus.Error : TxStatus.Ok;
+    tx.statusText = info.statusText;
     tx.reqSec = req.startSec;
     tx.reqNsec = req.startNsec;
     tx.rspSec = info.startSec;
@@ -171,6 +172,7 @@ export class Pairer implements MessageSink {
     tx.conn = conn;
     tx.protocol = this.protocol;
     tx.status = TxStatus.NoResponse;
+    tx.statusText = '';
     tx.reqSec = sec;
     tx.reqNsec = nsec;
     tx.rspSec = nowSec;

@@ -17,6 +17,8 @@ export class Transaction {
   conn!: Connection;
   protocol = '';
   status: TxStatus = TxStatus.Ok;
+  /** The response's status as the protocol names it ('200', 'NXDOMAIN', 'STORED'); '' when none (Redis, no response). */
+  statusText = '';
   /** First byte of the request. */
   reqSec = 0;
   reqNsec = 0;

@@ -34,10 +34,12 @@ export interface TxLine {
   /** Milliseconds, or null for `no response`. */
   latencyMs: number | null;
   request: string;
+  /** The response's status ('200', 'NXDOMAIN'), '' when the line has none (Redis). */
+  status: string;
   error: boolean;
 }
 
-const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) (\S+) => (\S+) \| (?:([\d.]+) ms|no response) \| (.*?)( \| error)?$/;
+const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) (\S+) => (\S+) \| (?:([\d.]+) ms|no response) \| (.*?)(?: \| (?!error$)([A-Za-z0-9_]+))?( \| error)?$/;
 
 export function parseLines(stdout: string): TxLine[] {
   const out: TxLine[] = [];
@@ -51,7 +53,8 @@ export function parseLines(stdout: string): TxLine[] {
       server: m[3],
       latencyMs: m[4] === undefined ? null : Number(m[4]),
       request: m[5],
-      error: m[6] !== undefined,
+      status: m[6] ?? '',
+      error: m[7] !== undefined,
     });
   }
   return out;

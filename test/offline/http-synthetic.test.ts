@@ -45,6 +45,8 @@ test('keep-alive: GET, HEAD, chunked POST after 100-continue, a 503', () => {
     ],
   );
   assert.match(stderr, /requests: 4 answered \(1 errors\), 0 without response/);
+  // The status follows the request; the 1xx interim answer is not it.
+  assert.deepEqual(lines.map((l) => l.status), ['200', '200', '201', '503']);
 });
 
 test('HTTP/1.0: a body that ends when the server closes', () => {

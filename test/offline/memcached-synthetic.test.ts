@@ -44,6 +44,7 @@ test('text protocol: one line per request, data blocks left out, noreply not wai
     ],
   );
   assert.match(stderr, /requests: 4 answered \(1 errors\), 0 without response/);
+  assert.deepEqual(lines.map((l) => l.status), ['STORED', 'HIT', 'CLIENT_ERROR', 'NOT_FOUND']);
 });
 
 test('text protocol: pipelined gets pair in order', () => {
