@@ -135,8 +135,8 @@ export class Pairer implements MessageSink {
     else this.counters.malformed++;
     // Responses can no longer be matched to requests on this connection:
     // what waits is given up on (counted), and pairing starts afresh.
-    this.counters.unanswered += conn.pending.count;
-    conn.pending.clear();
+    // Each is reported `no response` (counted as unanswered), as of the last packet.
+    this.drain(conn, conn.lastSeen, 0);
     // The other direction may be mid-message; it resynchronises on its own.
     void fromClient;
   }
@@ -168,6 +168,11 @@ export class Pairer implements MessageSink {
     nowNsec: number,
   ): void {
     this.counters.unanswered++;
+    if (nowSec < sec || (nowSec === sec && nowNsec < nsec)) {
+      // Given up on before a later clock reading (a reset): as of its own start.
+      nowSec = sec;
+      nowNsec = nsec;
+    }
     const tx = this.tx;
     tx.conn = conn;
     tx.protocol = this.protocol;

@@ -170,6 +170,8 @@ function plausibleHeader(buf: Buffer, at: number): boolean {
 }
 
 export class DnsParser implements StreamParser {
+  /** The last message parsed was a query (QR=0). */
+  private asRequest = true;
   private readonly udp: boolean;
   private readonly info = new MessageInfo();
 
@@ -214,7 +216,7 @@ export class DnsParser implements StreamParser {
         this.pending = false;
         this.info.bytes += n;
         this.appendEllipsis();
-        this.sink.message(this.conn, this.request, this.info);
+        this.sink.message(this.conn, this.asRequest, this.info);
       }
       return true;
     }
@@ -265,7 +267,7 @@ export class DnsParser implements StreamParser {
     info.startNsec = info.endNsec = tsNsec;
     const r = this.parse(buf, start, end, true);
     info.bytes = end - start;
-    if (r === Parsed.Ok) this.sink.message(this.conn, this.request, info);
+    if (r === Parsed.Ok) this.sink.message(this.conn, this.asRequest, info);
     else if (r === Parsed.Cut) this.pending = true;
     else this.sink.reset(this.conn, this.request, ResetReason.Malformed);
   }
@@ -369,7 +371,7 @@ export class DnsParser implements StreamParser {
     info.bytes = bytes;
     info.endSec = tsSec;
     info.endNsec = tsNsec;
-    this.sink.message(this.conn, this.request, info);
+    this.sink.message(this.conn, this.asRequest, info);
   }
 
   /** Lost the TCP framing: drop the rest of this chunk; reported unless still looking for a message. */
@@ -400,6 +402,8 @@ export class DnsParser implements StreamParser {
     info.matchId = (buf[s] << 8) | buf[s + 1];
     const flagsHi = buf[s + 2];
     const qr = flagsHi & 0x80;
+    // The QR bit says what a message is, whichever side sent it (port 53 to port 53).
+    this.asRequest = qr === 0;
     if (qr !== 0) {
       const rcode = buf[s + 3] & 15;
       info.status = rcode;

@@ -421,11 +421,9 @@ export class HttpParser implements StreamParser {
             if (len < PREVIEW_MAX) {
               // Control bytes would break the one-line output; show them as '.'.
               preview[len++] = b < 0x20 || b === 0x7f ? Ch.DOT : b;
-            } else if (!this.truncated) {
+            } else {
+              // A full preview tells the outputs the text was cut: they add the "...".
               this.truncated = true;
-              preview[PREVIEW_MAX - 3] = Ch.DOT;
-              preview[PREVIEW_MAX - 2] = Ch.DOT;
-              preview[PREVIEW_MAX - 1] = Ch.DOT;
             }
             p++;
           }

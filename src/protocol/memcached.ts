@@ -287,6 +287,7 @@ const OPCODE_NAMES: readonly Buffer[] = (() => {
   return names;
 })();
 
+const OP_STAT = 0x10;
 const OP_QUITQ = 0x17;
 
 /**
@@ -402,6 +403,11 @@ export function memcachedUdpRequestId(buf: Buffer, start: number): number {
 // ---------------------------------------------------------------- the parser
 
 export class MemcachedParser implements StreamParser {
+  /** A binary STAT answer spans packets: where it began, and its bytes so far. */
+  private statOpen = false;
+  private statSec = 0;
+  private statNsec = 0;
+  private statBytes = 0;
   private state = State.Start;
   private inMessage = false;
   /** The last message started as binary: after a reset, wait for a segment that starts with the magic. */
@@ -464,6 +470,7 @@ export class MemcachedParser implements StreamParser {
 
   reset(): void {
     this.state = State.Start;
+    this.statOpen = false;
     this.inMessage = false;
     this.multi = Multi.None;
     this.hdrLen = 0;
@@ -965,6 +972,28 @@ export class MemcachedParser implements StreamParser {
 
   private binaryDone(tsSec: number, tsNsec: number): void {
     const info = this.info;
+    if (!this.request && this.opcode === OP_STAT) {
+      // A STAT reply is one packet per statistic, all with the request's
+      // opaque, ended by one with an empty key: together they are one answer.
+      if (this.keyEnd > this.keyStart) {
+        if (!this.statOpen) {
+          this.statOpen = true;
+          this.statSec = info.startSec;
+          this.statNsec = info.startNsec;
+          this.statBytes = 0;
+        }
+        this.statBytes += info.bytes;
+        this.inMessage = false;
+        this.state = State.Start;
+        return;
+      }
+      if (this.statOpen) {
+        this.statOpen = false;
+        info.startSec = this.statSec;
+        info.startNsec = this.statNsec;
+        info.bytes += this.statBytes;
+      }
+    }
     info.matchId = this.opaque;
     if (this.request) {
       // Quiet requests stay Normal: pairing matches their answers by opaque.
