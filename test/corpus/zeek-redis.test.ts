@@ -27,7 +27,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CORPUS, parseLines, tcpkit, type TxLine } from '../helpers/run';
+import { CORPUS, parseLines, tcpkit, type TxLine, parseSummary, type Summary } from '../helpers/run';
 
 const ZEEK = path.join(CORPUS, 'zeek');
 const BASELINE = path.join(ZEEK, 'baseline');
@@ -80,41 +80,10 @@ function trace(test: string): { pcap: string; port: number } {
 // ---------------------------------------------------------------------------
 // Running tcpkit
 
-interface Summary {
-  answered: number;
-  errors: number;
-  noResponse: number;
-  orphans: number;
-  malformed: number;
-  gaps: number;
-  pushes: number;
-  dropped: number;
-}
-
 interface Run {
   lines: TxLine[];
   stderr: string;
   summary: Summary;
-}
-
-function count(stderr: string, re: RegExp): number {
-  const m = re.exec(stderr);
-  return m ? Number(m[1]) : 0;
-}
-
-function parseSummary(stderr: string): Summary {
-  const m = /^requests: (\d+) answered(?: \((\d+) errors\))?, (\d+) without response/m.exec(stderr);
-  assert.ok(m, `no summary on stderr:\n${stderr}`);
-  return {
-    answered: Number(m[1]),
-    errors: Number(m[2] ?? 0),
-    noResponse: Number(m[3]),
-    orphans: count(stderr, /(\d+) responses without a request/),
-    malformed: count(stderr, /(\d+) parser resets on malformed data/),
-    gaps: count(stderr, /(\d+) gaps in streams/),
-    pushes: count(stderr, /(\d+) server pushes/),
-    dropped: count(stderr, /(\d+) requests dropped/),
-  };
 }
 
 /** Runs tcpkit on a capture; checks what must hold for every capture, however odd. */

@@ -59,3 +59,37 @@ export function parseLines(stdout: string): TxLine[] {
   }
   return out;
 }
+
+/** The counts in tcpkit's stderr summary (0 for a count it did not print). */
+export interface Summary {
+  answered: number;
+  errors: number;
+  noResponse: number;
+  orphans: number;
+  malformed: number;
+  undecoded: number;
+  gaps: number;
+  pushes: number;
+  dropped: number;
+}
+
+function count(stderr: string, re: RegExp): number {
+  const m = re.exec(stderr);
+  return m ? Number(m[1]) : 0;
+}
+
+export function parseSummary(stderr: string): Summary {
+  const m = /^requests: (\d+) answered(?: \((\d+) errors\))?, (\d+) without response/m.exec(stderr);
+  if (!m) throw new Error(`no summary on stderr:\n${stderr}`);
+  return {
+    answered: Number(m[1]),
+    errors: Number(m[2] ?? 0),
+    noResponse: Number(m[3]),
+    orphans: count(stderr, /(\d+) responses without a request/),
+    malformed: count(stderr, /(\d+) parser resets on malformed data/),
+    undecoded: count(stderr, /(\d+) packets not decoded/),
+    gaps: count(stderr, /(\d+) gaps in streams/),
+    pushes: count(stderr, /(\d+) server pushes/),
+    dropped: count(stderr, /(\d+) requests dropped/),
+  };
+}
