@@ -30,7 +30,7 @@
 // - isError is status >= 500: a 4xx is the server correctly refusing the
 //   request, a 5xx is the server failing it.
 import type { Connection } from '../connections/connection';
-import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserFactory, type StreamParser } from './parser';
+import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, afterLf, type MessageSink, type ParserFactory, type StreamParser } from './parser';
 
 const enum Ch {
   TAB = 9,
@@ -503,14 +503,9 @@ export class HttpParser implements StreamParser {
           break;
         }
         case State.Reason: {
-          let p = pos;
-          let found = false;
-          while (p < end) {
-            if (buf[p++] === Ch.LF) {
-              found = true;
-              break;
-            }
-          }
+          const next = afterLf(buf, pos, end);
+          const found = next >= 0;
+          const p = found ? next : end;
           info.bytes += p - pos;
           pos = p;
           if (found) this.state = State.HeaderStart;
@@ -637,14 +632,9 @@ export class HttpParser implements StreamParser {
           break;
         }
         case State.HeaderSkip: {
-          let p = pos;
-          let found = false;
-          while (p < end) {
-            if (buf[p++] === Ch.LF) {
-              found = true;
-              break;
-            }
-          }
+          const next = afterLf(buf, pos, end);
+          const found = next >= 0;
+          const p = found ? next : end;
           info.bytes += p - pos;
           pos = p;
           if (found) this.state = State.HeaderStart;
@@ -706,14 +696,9 @@ export class HttpParser implements StreamParser {
           break;
         }
         case State.ChunkExt: {
-          let p = pos;
-          let found = false;
-          while (p < end) {
-            if (buf[p++] === Ch.LF) {
-              found = true;
-              break;
-            }
-          }
+          const next = afterLf(buf, pos, end);
+          const found = next >= 0;
+          const p = found ? next : end;
           info.bytes += p - pos;
           this.lineLen += p - pos;
           pos = p;
@@ -785,14 +770,9 @@ export class HttpParser implements StreamParser {
         }
         case State.Resync: {
           // Skip to the end of the line.
-          let p = pos;
-          while (p < end) {
-            if (buf[p++] === Ch.LF) {
-              this.state = State.ResyncLine;
-              break;
-            }
-          }
-          pos = p;
+          const next = afterLf(buf, pos, end);
+          if (next >= 0) this.state = State.ResyncLine;
+          pos = next >= 0 ? next : end;
           break;
         }
         case State.ResyncLine: {

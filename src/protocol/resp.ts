@@ -6,7 +6,7 @@
 // bulk string is skipped by counting), and copies at most PREVIEW_MAX bytes of
 // a request's arguments for output.
 import type { Connection } from '../connections/connection';
-import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type StreamParser } from './parser';
+import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, afterLf, type MessageSink, type StreamParser } from './parser';
 
 const enum Ch {
   LF = 10, // '\n'
@@ -192,12 +192,9 @@ export class RespParser implements StreamParser {
             this.neg = neg;
             this.lineBad = bad;
           } else {
-            while (p < end) {
-              if (buf[p++] === Ch.LF) {
-                found = true;
-                break;
-              }
-            }
+            const next = afterLf(buf, p, end);
+            found = next >= 0;
+            p = found ? next : end;
           }
           info.bytes += p - pos;
           pos = p;

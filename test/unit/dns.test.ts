@@ -6,44 +6,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Connection } from '../../src/connections/connection';
 import { DnsParser, dnsParser, dnsRcodeText, isDnsError } from '../../src/protocol/dns';
-import { MessageKind, PREVIEW_MAX, ResetReason, type MessageInfo, type MessageSink } from '../../src/protocol/parser';
+import { MessageKind, PREVIEW_MAX, ResetReason } from '../../src/protocol/parser';
+import { Recorder, events, type Event } from '../helpers/recorder';
 
-interface Seen {
-  text: string;
-  kind: MessageKind;
-  error: boolean;
-  bytes: number;
-  status: number;
-  statusText: string;
-  matchId: number;
-  start: number;
-  end: number;
-}
-
-class Recorder implements MessageSink {
-  seen: Seen[] = [];
-  resets: ResetReason[] = [];
-  message(_c: Connection, _fromClient: boolean, m: MessageInfo): void {
-    assert.ok(m.previewLen >= 0 && m.previewLen <= PREVIEW_MAX);
-    this.seen.push({
-      text: m.preview.toString('latin1', 0, m.previewLen),
-      kind: m.kind,
-      error: m.isError,
-      bytes: m.bytes,
-      status: m.status,
-      statusText: m.statusText,
-      matchId: m.matchId,
-      start: m.startSec,
-      end: m.endSec,
-    });
-  }
-  reset(_c: Connection, _f: boolean, r: ResetReason): void {
-    this.resets.push(r);
-  }
-}
-
-type Event = Omit<Seen, 'start' | 'end'>;
-const events = (r: Recorder): Event[] => r.seen.map(({ start, end, ...s }) => s);
 
 const UDP = 17;
 const TCP = 6;

@@ -12,44 +12,9 @@ import {
   memcachedUdpFrame,
   memcachedUdpRequestId,
 } from '../../src/protocol/memcached';
-import { MessageKind, PREVIEW_MAX, ResetReason, type MessageInfo, type MessageSink } from '../../src/protocol/parser';
+import { MessageKind, PREVIEW_MAX, ResetReason, type MessageSink } from '../../src/protocol/parser';
+import { Recorder, events, type Event } from '../helpers/recorder';
 
-interface Seen {
-  text: string;
-  kind: MessageKind;
-  error: boolean;
-  bytes: number;
-  status: number;
-  statusText: string;
-  matchId: number;
-  start: number;
-  end: number;
-}
-
-class Recorder implements MessageSink {
-  seen: Seen[] = [];
-  resets: ResetReason[] = [];
-  message(_c: Connection, _fromClient: boolean, m: MessageInfo): void {
-    assert.ok(m.previewLen >= 0 && m.previewLen <= PREVIEW_MAX);
-    this.seen.push({
-      text: m.preview.toString('latin1', 0, m.previewLen),
-      kind: m.kind,
-      error: m.isError,
-      bytes: m.bytes,
-      status: m.status,
-      statusText: m.statusText,
-      matchId: m.matchId,
-      start: m.startSec,
-      end: m.endSec,
-    });
-  }
-  reset(_c: Connection, _f: boolean, r: ResetReason): void {
-    this.resets.push(r);
-  }
-}
-
-type Event = Omit<Seen, 'start' | 'end'>;
-const events = (r: Recorder): Event[] => r.seen.map(({ start, end, ...s }) => s);
 
 /** Feeds `chunks` (each with its own timestamp = its index) and returns what was parsed. */
 function parse(request: boolean, chunks: Buffer[]): Recorder {
