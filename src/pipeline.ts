@@ -4,7 +4,7 @@ import { RECORD_HDR_LEN, RecordField, nextRecord } from './engine/record';
 import { DecodeResult, IpProto, Packet, TcpFlag, decodePacket } from './decode/packet';
 import { ConnectionTable } from './connections/table';
 import type { Connection } from './connections/connection';
-import { SegmentVerdict } from './connections/stream';
+import { SegmentVerdict, seqAfter, type TcpStream } from './connections/stream';
 import { ResetReason, type ParserFactory } from './protocol/parser';
 import { Pairer } from './pairing/pairer';
 import type { Transaction, TransactionSink } from './pairing/transaction';
@@ -23,6 +23,10 @@ export interface PipelineCounters {
   matched: number;
   /** TCP segments with nothing new (retransmissions, pure ACKs). */
   duplicates: number;
+  /** TCP segments that arrived ahead of a hole and were held back. */
+  heldBack: number;
+  /** Held segments delivered in order once the hole filled. */
+  reordered: number;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -39,7 +43,7 @@ export class Pipeline {
   private readonly pkt = new Packet();
   readonly table: ConnectionTable;
   readonly pairer: Pairer;
-  readonly counters: PipelineCounters = { records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0, duplicates: 0 };
+  readonly counters: PipelineCounters = { records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0, duplicates: 0, heldBack: 0, reordered: 0 };
   private readonly wantTcp: boolean;
   private readonly wantUdp: boolean;
   private lastSec = 0;
@@ -148,6 +152,7 @@ export class Pipeline {
         conn.requestParser?.reset();
         conn.responseParser?.reset();
         conn.toClient.synced = false;
+        conn.toClient.clearHeld();
         conn.clientClosed = conn.serverClosed = false;
       }
       return;
@@ -156,37 +161,80 @@ export class Pipeline {
       this.table.remove(conn);
       return;
     }
+    // The peer acknowledged bytes the capture never saw: they will not come
+    // again, so what waits behind that hole goes on without them.
+    const other = fromClient ? conn.toClient : conn.toServer;
+    if ((flags & TcpFlag.Ack) !== 0) {
+      while (other.held !== null && seqAfter(p.ack, other.nextSeq)) {
+        if (!this.resumeAfterHole(conn, !fromClient, other)) return;
+      }
+    }
     const fin = (flags & TcpFlag.Fin) !== 0;
     const verdict = stream.accept(p.seq, p.payloadLen, fin);
-    if (verdict === SegmentVerdict.Duplicate) {
-      this.counters.duplicates++;
-    } else {
-      const factory = this.parserFactory!;
-      let parser = fromClient ? conn.requestParser : conn.responseParser;
+    const capEnd = p.payloadOff + p.payloadCap;
+    if (verdict === SegmentVerdict.Ahead) {
+      // Bytes before it are still on their way (reordered) or were lost.
+      this.counters.heldBack++;
+      if (!stream.hold(p.seq, p.payloadLen, buf, p.payloadOff, capEnd, fin, p.tsSec, p.tsNsec)) this.resumeAfterHole(conn, fromClient, stream);
+      return;
+    }
+    if (verdict === SegmentVerdict.Duplicate) this.counters.duplicates++;
+    if (!this.deliver(conn, fromClient, buf, p.payloadOff + stream.skip, capEnd, p.payloadLen - stream.skip, verdict === SegmentVerdict.Deliver, fin, p.tsSec, p.tsNsec)) return;
+    // What was held behind this segment may continue the stream now.
+    if (stream.held !== null) this.deliverHeld(conn, fromClient, stream);
+  }
+
+  /**
+   * Hands new stream bytes buf[start, capEnd) to the direction's parser; `len`
+   * is how many there were on the wire (snaplen may have cut some). Handles
+   * the sender's FIN. Returns false when the connection is gone.
+   */
+  private deliver(conn: Connection, fromClient: boolean, buf: Buffer, start: number, capEnd: number, len: number, data: boolean, fin: boolean, tsSec: number, tsNsec: number): boolean {
+    let parser = fromClient ? conn.requestParser : conn.responseParser;
+    if (data) {
       if (parser === null) {
-        parser = factory(conn, fromClient, this.pairer);
+        parser = this.parserFactory!(conn, fromClient, this.pairer);
         if (fromClient) conn.requestParser = parser;
         else conn.responseParser = parser;
       }
-      if (verdict === SegmentVerdict.Gap) {
-        parser.reset();
-        this.pairer.reset(conn, fromClient, ResetReason.Gap);
-      }
-      const skip = stream.skip;
-      const capEnd = p.payloadOff + p.payloadCap;
-      const start = p.payloadOff + skip;
-      if (start < capEnd) parser.feed(buf, start, capEnd, p.tsSec, p.tsNsec);
+      if (start < capEnd) parser.feed(buf, start, capEnd, tsSec, tsNsec);
       // Bytes snaplen cut off: a parser that knows the message length steps over them.
-      const missing = p.payloadLen - (skip > p.payloadCap ? skip : p.payloadCap);
-      if (missing > 0) parser.skip(missing, p.tsSec, p.tsNsec);
+      const missing = len - (capEnd > start ? capEnd - start : 0);
+      if (missing > 0) parser.skip(missing, tsSec, tsNsec);
     }
-    if (fin) {
-      const parser = fromClient ? conn.requestParser : conn.responseParser;
-      if (parser !== null && parser.end !== undefined) parser.end(p.tsSec, p.tsNsec);
-      if (fromClient) conn.clientClosed = true;
-      else conn.serverClosed = true;
-      if (conn.clientClosed && conn.serverClosed) this.table.remove(conn);
+    if (!fin) return true;
+    if (parser !== null && parser.end !== undefined) parser.end(tsSec, tsNsec);
+    if (fromClient) conn.clientClosed = true;
+    else conn.serverClosed = true;
+    if (conn.clientClosed && conn.serverClosed) {
+      this.table.remove(conn);
+      return false;
     }
+    return true;
+  }
+
+  /** Delivers the held segments that now continue the stream. Returns false when the connection is gone. */
+  private deliverHeld(conn: Connection, fromClient: boolean, stream: TcpStream): boolean {
+    for (let seg = stream.takeHeld(); seg !== null; seg = stream.takeHeld()) {
+      const verdict = stream.accept(seg.seq, seg.len, seg.fin);
+      if (verdict === SegmentVerdict.Deliver) this.counters.reordered++;
+      const skip = stream.skip;
+      if (!this.deliver(conn, fromClient, seg.data, skip, seg.data.length, seg.len - skip, verdict === SegmentVerdict.Deliver, seg.fin, seg.tsSec, seg.tsNsec)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The hole before the first held segment will not be filled: the parser
+   * and the pairing on this connection restart (a gap, counted), and the
+   * stream resumes at that segment. Returns false when the connection is gone.
+   */
+  private resumeAfterHole(conn: Connection, fromClient: boolean, stream: TcpStream): boolean {
+    stream.skipHole();
+    const parser = fromClient ? conn.requestParser : conn.responseParser;
+    parser?.reset();
+    this.pairer.reset(conn, fromClient, ResetReason.Gap);
+    return this.deliverHeld(conn, fromClient, stream);
   }
 
   /** Once per second of capture time: expire idle connections and overdue requests. */
@@ -199,7 +247,15 @@ export class Pipeline {
 
   /** The input ended: requests still waiting are reported, outputs flushed. */
   finish(): void {
-    for (const conn of this.table.all()) this.pairer.drain(conn, this.lastSec, this.lastNsec);
+    // A copy: delivering held segments may close (and remove) a connection.
+    for (const conn of Array.from(this.table.all())) {
+      // Segments still held behind a hole: the rest of the stream is all there is.
+      for (const fromClient of [true, false]) {
+        const stream = fromClient ? conn.toServer : conn.toClient;
+        while (stream.held !== null && this.resumeAfterHole(conn, fromClient, stream));
+      }
+      this.pairer.drain(conn, this.lastSec, this.lastNsec);
+    }
     for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
     if (this.raw !== null) this.raw.flush();
   }

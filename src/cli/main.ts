@@ -138,6 +138,7 @@ async function run(config: Config): Promise<number> {
   if (pc.orphanResponses) counters.push(`${pc.orphanResponses} responses without a request`);
   if (pc.malformed) counters.push(`${pc.malformed} parser resets on malformed data`);
   if (pc.gaps) counters.push(`${pc.gaps} gaps in streams`);
+  if (c.reordered) counters.push(`${c.reordered} segments put back in order`);
   if (pc.pushes) counters.push(`${pc.pushes} server pushes`);
   if (pc.overflow) counters.push(`${pc.overflow} requests dropped (too many waiting)`);
   if (tc.refused) counters.push(`${tc.refused} connections refused (table full)`);
