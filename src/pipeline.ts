@@ -126,7 +126,7 @@ export class Pipeline {
     if (this.raw !== null) this.raw.flush();
   };
 
-  /** One UDP datagram is one message: each is fed whole to a fresh parser state. */
+  /** One UDP datagram per feed(): the parser knows whether it is a whole message (DNS) or framed (memcached). */
   private udpDatagram(conn: Connection, fromClient: boolean, buf: Buffer): void {
     const p = this.pkt;
     let parser = fromClient ? conn.requestParser : conn.responseParser;
@@ -134,10 +134,8 @@ export class Pipeline {
       parser = this.parserFactory!(conn, fromClient, this.pairer);
       if (fromClient) conn.requestParser = parser;
       else conn.responseParser = parser;
-    } else {
-      parser.reset();
     }
-    if (p.payloadCap > 0) parser.feed(buf, p.payloadOff, p.payloadOff + p.payloadCap, p.tsSec, p.tsNsec);
+    parser.feed(buf, p.payloadOff, p.payloadOff + p.payloadCap, p.tsSec, p.tsNsec);
     if (p.payloadLen > p.payloadCap) parser.skip(p.payloadLen - p.payloadCap, p.tsSec, p.tsNsec);
   }
 

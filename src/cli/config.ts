@@ -164,7 +164,6 @@ export function buildConfig(raw: RawOptions): Config {
   if (!READY_MODES.includes(mode)) throw new UsageError(`-m ${mode} is not supported yet (modes today: ${READY_MODES.join(', ')})`);
   if (mode === 'redis' && o.udp) throw new UsageError('-u: redis runs over TCP; -u is for raw mode over UDP');
   if (mode === 'http' && o.udp) throw new UsageError('-u: http runs over TCP; -u is for raw mode over UDP');
-  if (mode === 'memcached' && o.udp) throw new UsageError('-u with -m memcached (memcached over UDP) is not supported yet');
   const ports = o.port ?? [DEFAULT_PORT[mode] as number];
   return {
     mode,
@@ -178,7 +177,7 @@ export function buildConfig(raw: RawOptions): Config {
     iface: o.interface ?? 'any',
     thresholdMs: o.threshold ?? 0,
     udp: o.udp ?? false,
-    transport: o.udp ? 'udp' : mode === 'dns' ? 'both' : 'tcp',
+    transport: o.udp ? 'udp' : mode === 'dns' || mode === 'memcached' ? 'both' : 'tcp',
     outputFile: o.output,
     timeoutSec: o.timeout ?? 10,
     maxConnections: o.maxConnections ?? 1_000_000,

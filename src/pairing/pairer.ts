@@ -3,6 +3,7 @@
 // Latency is from the request's first byte to the response's first byte (the
 // original tool's definition); the time to the response's last byte is kept too.
 import type { Connection } from '../connections/connection';
+import { IpProto } from '../decode/packet';
 import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/parser';
 import { Transaction, TxStatus, type TransactionSink } from './transaction';
 import { expectsReply, isSubscribe } from './redis-replies';
@@ -99,7 +100,8 @@ export class Pairer implements MessageSink {
     c.responses++;
     let req;
     if (info.matchId >= 0) {
-      req = conn.pending.takeById(info.matchId, this.dropEarlier);
+      // Over UDP a request without its reply was lost, not answered by silence.
+      req = conn.pending.takeById(info.matchId, this.dropEarlier && conn.proto === IpProto.Tcp);
       if (req !== null && conn.pending.dropped > 0) c.noReply += conn.pending.dropped;
     } else {
       const head = conn.pending.peek();
@@ -133,6 +135,9 @@ export class Pairer implements MessageSink {
   reset(conn: Connection, fromClient: boolean, reason: ResetReason): void {
     if (reason === ResetReason.Gap) this.counters.gaps++;
     else this.counters.malformed++;
+    // UDP datagrams stand alone: one bad datagram says nothing about the
+    // requests still waiting, which pair by id.
+    if (conn.proto === IpProto.Udp) return;
     // Responses can no longer be matched to requests on this connection:
     // what waits is given up on (counted), and pairing starts afresh.
     // Each is reported `no response` (counted as unanswered), as of the last packet.

@@ -1,8 +1,8 @@
 // DNS (RFC 1035) over UDP and TCP, as a parser for one direction of a flow.
 //
 // UDP (conn.proto === 17): every feed() is one whole datagram, which is one
-// message; the pipeline calls reset() before each datagram after the first,
-// and skip(n) after feed() when snaplen cut the datagram short.
+// message; the pipeline calls skip(n) after feed() when snaplen cut the
+// datagram short.
 // TCP: every message is preceded by a 2-byte big-endian length (RFC 1035
 // 4.2.2, RFC 7766); messages stream across any chunk boundaries.
 //
@@ -242,8 +242,7 @@ export class DnsParser implements StreamParser {
   }
 
   reset(): void {
-    // UDP: the pipeline resets before each datagram; one whose question ran
-    // off its end with no skip() after it was malformed.
+    // UDP: a datagram whose question ran off its end with no skip() after it was malformed.
     if (this.pending) this.malformedPending();
     this.state = State.Len;
     this.lenBytes = 0;

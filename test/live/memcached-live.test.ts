@@ -76,6 +76,47 @@ sock.on('connect', async () => {
 });
 `;
 
+/**
+ * The UDP client, run with node in the client namespace: argv host, port, and
+ * a JSON list of [payload (latin1), hex (the payload is hex), wait (a reply
+ * is expected)]. Each request is one datagram with memcached's 8-byte frame
+ * (request id = its index + 1); the client reads every datagram of the reply
+ * (the frame says how many) before the next. Prints each reply, one a line.
+ */
+const UDP_CLIENT = String.raw`
+const dgram = require('dgram');
+const [host, port, json] = process.argv.slice(1);
+const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+const steps = JSON.parse(json);
+// memcached 1.6 may send one reply as several datagrams, each framed as a
+// whole message (seq 0 of 1): a reply is complete when its text (or binary
+// body) is, not when the frame says so.
+const complete = (b) => {
+  if (b.length === 0) return false;
+  if (b[0] === 0x81) return b.length >= 24 && b.length >= 24 + b.readUInt32BE(8);
+  const s = b.toString('latin1');
+  return s.startsWith('VALUE') ? s.endsWith('END\r\n') : s.endsWith('\r\n');
+};
+let got = [], done = null;
+sock.on('message', (m) => { got.push(m.subarray(8)); if (done && complete(Buffer.concat(got))) done(); });
+(async () => {
+  for (let i = 0; i < steps.length; i++) {
+    const [payload, hex, wait] = steps[i];
+    const h = Buffer.alloc(8); h.writeUInt16BE(i + 1, 0); h.writeUInt16BE(1, 4);
+    got = [];
+    sock.send(Buffer.concat([h, Buffer.from(payload, hex ? 'hex' : 'latin1')]), Number(port), host);
+    if (!wait) { await new Promise((r) => setTimeout(r, 20)); continue; }
+    await new Promise((r) => {
+      const t = setTimeout(() => { console.error('no whole reply to step ' + i + ', got ' + JSON.stringify(got.map(String))); process.exit(2); }, 3000);
+      done = () => { clearTimeout(t); done = null; r(); };
+    });
+    const reply = Buffer.concat(got);
+    console.log(JSON.stringify(reply[0] === 0x81 ? 'bin:' + reply.readUInt16BE(6) : reply.length > 200 ? reply.length + ' bytes' : reply.toString('latin1')));
+  }
+  sock.close();
+})();
+`;
+
 /** [what is written, 'END' (a get: read up to END) | 'LINE' (one reply line) | null (noreply: not waited for)] */
 type TextStep = [string, 'END' | 'LINE' | null];
 
@@ -138,7 +179,7 @@ describe('live capture of a real memcached', { skip: why ?? false }, () => {
 
   before(async () => {
     lab = Lab.create();
-    const mc = lab.spawn('server', ['memcached', '-u', 'root', '-l', `${lab.ip4.server},[${lab.ip6.server}]`, '-p', String(PORT), '-U', '0']);
+    const mc = lab.spawn('server', ['memcached', '-u', 'root', '-l', `${lab.ip4.server},[${lab.ip6.server}]`, '-p', String(PORT), '-U', String(PORT)]);
     let log = '';
     mc.stdout!.on('data', (d) => (log += d));
     mc.stderr!.on('data', (d) => (log += d));
@@ -157,6 +198,10 @@ describe('live capture of a real memcached', { skip: why ?? false }, () => {
   after(async () => {
     await lab?.destroy();
   });
+
+  function udpClient(host: string, steps: [string, boolean, boolean][]): string[] {
+    return lab.exec('client', [process.execPath, '-e', UDP_CLIENT, host, String(PORT), JSON.stringify(steps)]).trim().split('\n').map((l) => JSON.parse(l));
+  }
 
   function client(host: string, mode: 'text' | 'binary', steps: TextStep[] = []): string[] {
     return lab.exec('client', [process.execPath, '-e', CLIENT, host, String(PORT), mode, JSON.stringify(steps)]).trim().split('\n');
@@ -185,7 +230,7 @@ describe('live capture of a real memcached', { skip: why ?? false }, () => {
         code = await tk.stop('SIGINT');
       }
       assert.equal(code, 0, tk.stderr);
-      assert.match(tk.stderr, new RegExp(`^tcpkit: capturing with ${name} on any, tcp and \\(port ${PORT}\\)`, 'm'));
+      assert.match(tk.stderr, new RegExp(`^tcpkit: capturing with ${name} on any, \\(tcp or udp\\) and \\(port ${PORT}\\)`, 'm'));
       const lines = parseLines(tk.stdout);
       assert.deepEqual(lines.map((l) => [l.request, l.error]), EXPECTED, tk.stdout);
       for (const l of lines) assert.ok(l.latencyMs !== null && l.latencyMs < 1000, `${l.request}: ${l.latencyMs}`);
@@ -205,6 +250,67 @@ describe('live capture of a real memcached', { skip: why ?? false }, () => {
       }
       assert.match(tk.stderr, /requests: 18 answered \(3 errors\), 0 without response/);
       assert.equal(await settlesTo(state, nsList), state, 'the kernel is as it was before tcpkit ran');
+    });
+
+    test(`${name}, -u: memcached over UDP, paired by request id; a reply of several datagrams is one; quiet binary requests wait for nothing`, async () => {
+      const BIG = 5000;
+      // The big value goes in over TCP: a request must fit one datagram.
+      client(lab.ip4.server, 'text', [[`set ubig 0 0 ${BIG}\r\n${'u'.repeat(BIG)}\r\n`, 'LINE']]);
+      const bin = (op: number, key: string, extras: Buffer, value: string): string => {
+        const h = Buffer.alloc(24);
+        h[0] = 0x80;
+        h[1] = op;
+        h.writeUInt16BE(key.length, 2);
+        h[4] = extras.length;
+        h.writeUInt32BE(extras.length + key.length + value.length, 8);
+        return Buffer.concat([h, extras, Buffer.from(key), Buffer.from(value)]).toString('hex');
+      };
+      const binSetQ = bin(0x11, 'q', Buffer.alloc(8), 'x');
+      const binGet = bin(0x00, 'q', Buffer.alloc(0), '');
+      const steps: [string, boolean, boolean][] = [
+        ['set uk 0 0 2\r\nhi\r\n', false, true],
+        ['get uk nope\r\n', false, true],
+        ['get ubig\r\n', false, true],
+        ['set un 0 0 1 noreply\r\n1\r\n', false, false],
+        ['incr un 5\r\n', false, true],
+        [binSetQ, true, false],
+        [binGet, true, true],
+        ['get missing\r\n', false, true],
+      ];
+      const tk = await lab.tcpkit('server', [...(engine === 'ebpf' ? ['--ebpf'] : []), '-p', String(PORT), '-m', 'memcached', '-u']);
+      let code: number | null;
+      try {
+        assert.deepEqual(udpClient(lab.ip4.server, steps), [
+          'STORED\r\n',
+          'VALUE uk 0 2\r\nhi\r\nEND\r\n',
+          `${BIG + 26} bytes`,
+          '6\r\n',
+          'bin:0',
+          'END\r\n',
+        ]);
+        assert.deepEqual(udpClient(lab.ip6.server, [['get uk\r\n', false, true]]), ['VALUE uk 0 2\r\nhi\r\nEND\r\n']);
+      } finally {
+        code = await tk.stop('SIGINT');
+      }
+      assert.equal(code, 0, tk.stderr);
+      assert.match(tk.stderr, new RegExp(`^tcpkit: capturing with ${name} on any, udp and \\(port ${PORT}\\)`, 'm'));
+      const lines = parseLines(tk.stdout);
+      assert.deepEqual(
+        lines.map((l) => [l.request, l.status, l.error]),
+        [
+          ['set uk 0 0 2', 'STORED', false],
+          ['get uk nope', 'HIT', false],
+          ['get ubig', 'HIT', false],
+          ['incr un 5', 'NUMBER', false],
+          ['GET q', 'OK', false],
+          ['get missing', 'MISS', false],
+          ['get uk', 'HIT', false],
+        ],
+        tk.stdout,
+      );
+      for (const l of lines) assert.ok(l.latencyMs !== null && l.latencyMs < 1000, `${l.request}: ${l.latencyMs}`);
+      assert.match(tk.stderr, /requests: 7 answered, 0 without response/);
+      assert.doesNotMatch(tk.stderr, /without a request|parser resets/);
     });
   }
 });

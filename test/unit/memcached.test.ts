@@ -9,7 +9,6 @@ import {
   binaryStatusText,
   isQuietOpcode,
   memcachedParser,
-  memcachedUdpFrame,
   memcachedUdpRequestId,
 } from '../../src/protocol/memcached';
 import { MessageKind, PREVIEW_MAX, ResetReason, type MessageSink } from '../../src/protocol/parser';
@@ -562,25 +561,71 @@ test('feed() honours start and end within a larger buffer', () => {
 
 // ---------------------------------------------------------------- UDP
 
-test('memcachedUdpFrame: single-datagram messages only', () => {
-  const frame = (id: number, seq: number, count: number, payload: string) => {
-    const h = Buffer.alloc(8);
-    h.writeUInt16BE(id, 0);
-    h.writeUInt16BE(seq, 2);
-    h.writeUInt16BE(count, 4);
-    return Buffer.concat([Buffer.from('..'), h, Buffer.from(payload)]);
+/** A memcached UDP datagram: the 8-byte frame, then the payload. */
+function datagram(id: number, seq: number, count: number, payload: string | Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt16BE(id, 0);
+  h.writeUInt16BE(seq, 2);
+  h.writeUInt16BE(count, 4);
+  return Buffer.concat([h, typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload]);
+}
+
+/** Feeds datagrams (timestamp = index) to the factory's parser for a UDP flow. */
+function udp(request: boolean, grams: Buffer[]): Recorder {
+  const conn = new Connection();
+  conn.proto = 17;
+  const rec = new Recorder();
+  const p = memcachedParser(conn, request, rec);
+  grams.forEach((g, i) => p.feed(g, 0, g.length, i, 0));
+  return rec;
+}
+
+test('UDP: the frame is stripped and its request id pairs request and reply', () => {
+  assert.equal(memcachedUdpRequestId(datagram(0xbeef, 0, 1, ''), 0), 0xbeef);
+  const q = udp(true, [datagram(7, 0, 1, 'get a\r\n'), datagram(8, 0, 1, 'set k 0 0 2\r\nhi\r\n'), datagram(9, 0, 1, 'set q 0 0 1 noreply\r\nx\r\n')]);
+  assert.deepEqual(
+    q.seen.map((s) => [s.text, s.matchId, s.kind, s.bytes]),
+    [
+      ['get a', 7, MessageKind.Normal, 7],
+      ['set k 0 0 2', 8, MessageKind.Normal, 17],
+      ['set q 0 0 1 noreply', 9, MessageKind.NoReply, 24],
+    ],
+  );
+  const r = udp(false, [datagram(8, 0, 1, 'STORED\r\n'), datagram(7, 0, 1, 'END\r\n')]);
+  assert.deepEqual(r.seen.map((s) => [s.statusText, s.matchId]), [['STORED', 8], ['MISS', 7]]);
+});
+
+test('UDP: a reply in several datagrams is one message, timed by its first', () => {
+  const value = 'v'.repeat(3000);
+  const reply = Buffer.from(`VALUE big 0 ${value.length}\r\n${value}\r\nEND\r\n`);
+  const grams = [0, 1, 2].map((i) => datagram(3, i, 3, reply.subarray(i * 1400, (i + 1) * 1400)));
+  const r = udp(false, grams);
+  assert.deepEqual(r.seen.map((s) => [s.statusText, s.matchId, s.start, s.end, s.bytes]), [['HIT', 3, 0, 2, reply.length]]);
+  assert.deepEqual(r.resets, []);
+  // memcached 1.6: the parts of one reply in datagrams each framed 0 of 1.
+  const parts = udp(false, [datagram(5, 0, 1, 'VALUE k 0 2\r\nhi\r\n'), datagram(5, 0, 1, 'END\r\n'), datagram(6, 0, 1, 'END\r\n')]);
+  assert.deepEqual(parts.seen.map((s) => [s.statusText, s.matchId, s.start, s.end]), [['HIT', 5, 0, 1], ['MISS', 6, 2, 2]]);
+  assert.deepEqual(parts.resets, []);
+  // The middle datagram lost: the reply is abandoned (counted), the next one parses.
+  const lost = udp(false, [grams[0], grams[2], datagram(4, 0, 1, 'STORED\r\n')]);
+  assert.deepEqual(lost.seen.map((s) => [s.statusText, s.matchId]), [['STORED', 4]]);
+  assert.deepEqual(lost.resets, [ResetReason.Malformed]);
+  // Shorter than the frame: counted, nothing reported.
+  const short = udp(false, [Buffer.from([0, 1, 0])]);
+  assert.deepEqual([short.seen, short.resets], [[], [ResetReason.Malformed]]);
+});
+
+test('UDP: quiet binary requests wait for nothing (nothing over UDP says they were answered by silence)', () => {
+  const bin = (op: number, key: string): Buffer => {
+    const h = Buffer.alloc(24);
+    h[0] = 0x80;
+    h[1] = op;
+    h.writeUInt16BE(key.length, 2);
+    h.writeUInt32BE(key.length, 8);
+    return Buffer.concat([h, Buffer.from(key)]);
   };
-  const d = frame(0xbeef, 0, 1, 'get a\r\n');
-  const at = memcachedUdpFrame(d, 2, d.length);
-  assert.equal(at, 10);
-  assert.equal(memcachedUdpRequestId(d, 2), 0xbeef);
-  const r = parse(true, [d.subarray(at)]);
-  assert.deepEqual(r.seen.map((s) => s.text), ['get a']);
-  assert.equal(memcachedUdpFrame(d, 2, 9), -1, 'shorter than the header');
-  assert.equal(memcachedUdpFrame(frame(1, 0, 3, 'VALUE'), 2, 15), -1, 'first of three datagrams');
-  assert.equal(memcachedUdpFrame(frame(1, 1, 3, 'VALUE'), 2, 15), -1, 'second of three');
-  const empty = frame(1, 0, 1, '');
-  assert.equal(memcachedUdpFrame(empty, 2, empty.length), 10, 'a header and no payload');
+  const q = udp(true, [datagram(1, 0, 1, bin(0x11, 'k')), datagram(2, 0, 1, bin(0x00, 'k'))]);
+  assert.deepEqual(q.seen.map((s) => [s.text, s.matchId, s.kind]), [['SETQ k', 1, MessageKind.NoReply], ['GET k', 2, MessageKind.Normal]]);
 });
 
 // ---------------------------------------------------------------- properties
