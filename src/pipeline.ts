@@ -2,6 +2,7 @@
 // pairing -> outputs. One Pipeline per run; it owns the per-packet hot path.
 import { RECORD_HDR_LEN, RecordField, nextRecord } from './engine/record';
 import { DecodeResult, IpProto, Packet, TcpFlag, decodePacket } from './decode/packet';
+import { Reassembler } from './decode/fragments';
 import { ConnectionTable } from './connections/table';
 import type { Connection } from './connections/connection';
 import { SegmentVerdict, seqAfter, type TcpStream } from './connections/stream';
@@ -43,6 +44,7 @@ export class Pipeline {
   private readonly pkt = new Packet();
   readonly table: ConnectionTable;
   readonly pairer: Pairer;
+  readonly fragments = new Reassembler();
   readonly counters: PipelineCounters = { records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0, duplicates: 0, heldBack: 0, reordered: 0 };
   private readonly wantTcp: boolean;
   private readonly wantUdp: boolean;
@@ -102,24 +104,31 @@ export class Pipeline {
       const data = off + RECORD_HDR_LEN;
       off = nextRecord(off, capLen);
       c.records++;
-      const res = decodePacket(buf, data, capLen, linkType, p);
-      if (res !== DecodeResult.Ok) {
-        c.undecoded[res]++;
-        continue;
-      }
-      c.decoded++;
       if (p.tsSec !== this.lastSec) this.tick(p.tsSec);
       this.lastSec = p.tsSec;
       this.lastNsec = p.tsNsec;
+      const res = decodePacket(buf, data, capLen, linkType, p);
+      // The buffer the packet's payload offsets refer to: the batch's, or a datagram put together from fragments.
+      let pbuf = buf;
+      if (res !== DecodeResult.Ok) {
+        if (res !== DecodeResult.Fragment) {
+          c.undecoded[res]++;
+          continue;
+        }
+        const whole = this.fragments.add(p, buf);
+        if (whole === null) continue;
+        pbuf = whole;
+      }
+      c.decoded++;
       if (p.proto === IpProto.Tcp ? !this.wantTcp : !this.wantUdp) continue;
       const conn = this.table.lookup(p);
       if (conn === null) continue;
       c.matched++;
       const fromClient = this.table.fromClient;
-      if (this.raw !== null) this.raw.packet(p, buf, fromClient);
+      if (this.raw !== null) this.raw.packet(p, pbuf, fromClient);
       if (this.parserFactory !== null) {
-        if (p.proto === IpProto.Tcp) this.tcpSegment(conn, fromClient, buf);
-        else this.udpDatagram(conn, fromClient, buf);
+        if (p.proto === IpProto.Tcp) this.tcpSegment(conn, fromClient, pbuf);
+        else this.udpDatagram(conn, fromClient, pbuf);
       }
     }
     for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
@@ -238,6 +247,7 @@ export class Pipeline {
   /** Once per second of capture time: expire idle connections and overdue requests. */
   private tick(nowSec: number): void {
     this.table.sweep(nowSec);
+    this.fragments.sweep(nowSec);
     for (const conn of this.table.all()) {
       if (conn.pending.count > 0) this.pairer.expire(conn, nowSec, 0);
     }
@@ -245,6 +255,7 @@ export class Pipeline {
 
   /** The input ended: requests still waiting are reported, outputs flushed. */
   finish(): void {
+    this.fragments.sweep(Infinity); // datagrams still missing fragments never complete now
     // A copy: delivering held segments may close (and remove) a connection.
     for (const conn of Array.from(this.table.all())) {
       // Segments still held behind a hole: the rest of the stream is all there is.

@@ -139,6 +139,8 @@ async function run(config: Config): Promise<number> {
   if (pc.malformed) counters.push(`${pc.malformed} parser resets on malformed data`);
   if (pc.gaps) counters.push(`${pc.gaps} gaps in streams`);
   if (c.reordered) counters.push(`${c.reordered} segments put back in order`);
+  const fc = pipeline.fragments.counters;
+  if (fc.fragments) counters.push(`${fc.fragments} IP fragments: ${fc.reassembled} datagrams put together, ${fc.dropped} fragments given up on`);
   if (pc.pushes) counters.push(`${pc.pushes} server pushes`);
   if (pc.overflow) counters.push(`${pc.overflow} requests dropped (too many waiting)`);
   if (tc.refused) counters.push(`${tc.refused} connections refused (table full)`);

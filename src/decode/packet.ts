@@ -66,6 +66,14 @@ export class Packet {
   payloadCap = 0;
   /** Payload bytes on the wire (payloadCap is less when snaplen cut the packet). */
   payloadLen = 0;
+  /**
+   * When decodePacket() says Fragment: the fragment's id, where its data goes
+   * in the datagram, and whether more follow. payloadOff/Cap/Len then describe
+   * the fragment's data (the IP payload, transport header included).
+   */
+  fragId = 0;
+  fragOffset = 0;
+  fragMore = false;
 }
 
 /** A DataView over the last buffer decoded from: fields are read big-endian in one access. */
@@ -139,8 +147,6 @@ export function decodePacket(buf: Buffer, off: number, capLen: number, linkType:
     if (ip + 20 > end) return DecodeResult.Truncated;
     const ihl = (buf[ip] & 0x0f) << 2;
     if (buf[ip] >> 4 !== 4 || ihl < 20) return DecodeResult.Truncated;
-    const fragField = dv.getUint16(ip + 6);
-    if ((fragField & 0x1fff) !== 0 || (fragField & 0x2000) !== 0) return DecodeResult.Fragment;
     let total = dv.getUint16(ip + 2);
     // Segmentation offload can leave 0 in a captured length; trust the capture then.
     if (total === 0) total = end - ip;
@@ -153,6 +159,14 @@ export function decodePacket(buf: Buffer, off: number, capLen: number, linkType:
     p.d3 = dv.getUint32(ip + 16);
     l4 = ip + ihl;
     l4End = ip + total;
+    const fragField = dv.getUint16(ip + 6);
+    if ((fragField & 0x3fff) !== 0) {
+      p.proto = proto;
+      p.fragId = dv.getUint16(ip + 4);
+      p.fragOffset = (fragField & 0x1fff) << 3;
+      p.fragMore = (fragField & 0x2000) !== 0;
+      return fragmentData(p, l4, end, l4End);
+    }
   } else if (ethertype === ETHERTYPE_IPV6) {
     if (ip + IPV6_HDR_LEN > end) return DecodeResult.Truncated;
     if (buf[ip] >> 4 !== 6) return DecodeResult.Truncated;
@@ -179,8 +193,14 @@ export function decodePacket(buf: Buffer, off: number, capLen: number, linkType:
       } else if (proto === 44) {
         if (l4 + 8 > end) return DecodeResult.Truncated;
         const fragField = dv.getUint16(l4 + 2);
-        if ((fragField & 0xfff8) !== 0 || (fragField & 1) !== 0) return DecodeResult.Fragment;
         proto = buf[l4];
+        if ((fragField & 0xfff9) !== 0) {
+          p.proto = proto;
+          p.fragId = dv.getUint32(l4 + 4);
+          p.fragOffset = fragField & 0xfff8;
+          p.fragMore = (fragField & 1) !== 0;
+          return fragmentData(p, l4 + 8, end, l4End);
+        }
         l4 += 8;
       } else {
         break;
@@ -191,6 +211,27 @@ export function decodePacket(buf: Buffer, off: number, capLen: number, linkType:
   }
 
   p.proto = proto;
+  return decodeTransport(buf, l4, end, l4End, p);
+}
+
+/** A fragment's data is buf[from, l4End) on the wire, of which buf[from, end) was captured. */
+function fragmentData(p: Packet, from: number, end: number, l4End: number): DecodeResult {
+  if (from > l4End) return DecodeResult.Truncated;
+  p.payloadOff = from;
+  p.payloadLen = l4End - from;
+  const present = end - from;
+  p.payloadCap = present <= 0 ? 0 : present < p.payloadLen ? present : p.payloadLen;
+  return DecodeResult.Fragment;
+}
+
+/**
+ * Decodes the transport header of protocol p.proto at buf[l4, ...): the
+ * segment ends at l4End on the wire, and the capture holds it up to `end`.
+ * Used by decodePacket(), and for datagrams put together from fragments.
+ */
+export function decodeTransport(buf: Buffer, l4: number, end: number, l4End: number, p: Packet): DecodeResult {
+  const dv = viewFor(buf);
+  const proto = p.proto;
   let payload: number;
   if (proto === IpProto.Tcp) {
     if (l4 + TCP_MIN_HDR_LEN > end) return DecodeResult.Truncated;

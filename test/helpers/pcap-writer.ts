@@ -94,6 +94,55 @@ export function tcpPacket(link: Link, src: string, sport: number, dst: string, d
   return Buffer.concat([linkHeader(link, v6), ip, tcp, payload]);
 }
 
+/**
+ * A UDP datagram from src to dst, as IP packets: one, or fragments carrying
+ * at most `fragSize` bytes of the IP payload each (a multiple of 8), in order.
+ */
+export function udpPackets(link: Link, src: string, sport: number, dst: string, dport: number, payload: Buffer, fragSize = 0, id = 0x1234): Buffer[] {
+  const v6 = src.includes(':');
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(sport, 0);
+  udp.writeUInt16BE(dport, 2);
+  udp.writeUInt16BE(8 + payload.length, 4);
+  const l4 = Buffer.concat([udp, payload]);
+  const size = fragSize > 0 ? fragSize : l4.length;
+  const out: Buffer[] = [];
+  for (let off = 0; off < l4.length; off += size) {
+    const piece = l4.subarray(off, off + size);
+    const more = off + size < l4.length;
+    const fragmented = fragSize > 0 && l4.length > fragSize;
+    let ip: Buffer;
+    if (v6) {
+      const frag = fragmented ? Buffer.alloc(8) : Buffer.alloc(0);
+      if (fragmented) {
+        frag[0] = 17;
+        frag.writeUInt16BE(off | (more ? 1 : 0), 2);
+        frag.writeUInt32BE(id, 4);
+      }
+      ip = Buffer.alloc(40);
+      ip[0] = 0x60;
+      ip.writeUInt16BE(frag.length + piece.length, 4);
+      ip[6] = fragmented ? 44 : 17;
+      ip[7] = 64;
+      ipWords(src).copy(ip, 8);
+      ipWords(dst).copy(ip, 24);
+      ip = Buffer.concat([ip, frag]);
+    } else {
+      ip = Buffer.alloc(20);
+      ip[0] = 0x45;
+      ip.writeUInt16BE(20 + piece.length, 2);
+      ip.writeUInt16BE(id & 0xffff, 4);
+      ip.writeUInt16BE((off >> 3) | (more ? 0x2000 : 0), 6);
+      ip[8] = 64;
+      ip[9] = 17;
+      ipWords(src).copy(ip, 12);
+      ipWords(dst).copy(ip, 16);
+    }
+    out.push(Buffer.concat([linkHeader(link, v6), ip, piece]));
+  }
+  return out;
+}
+
 /** A TCP conversation between one client and one server, tracking sequence numbers. */
 export class Conversation {
   frames: Frame[] = [];
