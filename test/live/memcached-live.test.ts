@@ -6,91 +6,42 @@
 // GETQ miss + GETQ hit + NOOP batch), and IPv6.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { Lab, labUnavailable } from '../helpers/netns';
+import { Lab } from '../helpers/netns';
 import { kernelState, settlesTo } from '../helpers/kernel-state';
 import { parseLines } from '../helpers/run';
+import { MEMCACHED_PORT as PORT, memcachedClient, startMemcached, toolsUnavailable } from '../helpers/servers';
+import type { BinaryRequest, MemcachedStep } from '../helpers/memcached-client';
 
-let why = labUnavailable();
-if (!why && spawnSync('sh', ['-c', 'command -v memcached']).status !== 0) why = 'memcached is not installed (make setup)';
+const why = toolsUnavailable(['memcached']);
 if (why) process.stdout.write(`# memcached-live: skipped, ${why}\n`);
 
-const PORT = 11211;
+/** A text command and whether to wait for its answer (not for a noreply one). */
+const step = (payload: string, reply = true): MemcachedStep => ({ text: payload, reply });
+const bin = (op: number, opaque: number, key: string, extras = '', value = ''): BinaryRequest => ({ op, opaque, key, extras, value });
 
+const TEXT: MemcachedStep[] = [
+  step('set k1 0 0 5\r\nhello\r\n'),
+  step('set n 0 0 1\r\n5\r\n'),
+  step('get k1 missing n\r\n'),
+  step('get nope\r\n'),
+  step('incr n 10\r\n'),
+  step('delete k1\r\n'),
+  step('set q 0 0 2 noreply\r\nhi\r\n', false),
+  step('get q\r\n'),
+  step('bogus_cmd a b\r\n'),
+  step('incr k1 1\r\n'),
+  step('incr q 1\r\n'),
+];
 /**
- * The client, run with node in the client namespace: argv host, port, mode
- * ('text' or 'binary'). Text: one connection, each command written and its
- * reply read in full before the next (a noreply command is not waited for).
- * Binary: one connection; SET, GET hit, GET miss, INCR on a non-number, each
- * waited for, then GETQ miss + GETQ hit + NOOP in one write, read up to the
- * NOOP's answer. Prints the replies it read, one a line.
+ * The binary steps: SET, GET hit, GET miss, INCR on a non-number, each waited
+ * for, then GETQ miss + GETQ hit + NOOP in one write.
  */
-const CLIENT = String.raw`
-const net = require('net');
-const [host, port, mode, json] = process.argv.slice(1);
-const sock = net.connect({ host, port: Number(port) });
-let buf = Buffer.alloc(0);
-let want = null;
-sock.on('data', (d) => { buf = Buffer.concat([buf, d]); if (want) want(); });
-sock.on('error', (e) => { console.error(String(e)); process.exit(2); });
-function until(done) {
-  return new Promise((resolve) => {
-    want = () => { const n = done(buf); if (n > 0) { const got = buf.subarray(0, n); buf = buf.subarray(n); want = null; resolve(got); } };
-    want();
-  });
-}
-const textReply = (end) => (b) => {
-  const s = b.toString('latin1');
-  if (end === 'END') { const i = s.search(/(^|\r\n)END\r\n/); return i < 0 ? 0 : s.indexOf('END\r\n', i) + 5; }
-  const i = s.indexOf('\r\n'); return i < 0 ? 0 : i + 2;
-};
-function bin(op, opaque, key, extras = Buffer.alloc(0), value = Buffer.alloc(0)) {
-  const k = Buffer.from(key);
-  const h = Buffer.alloc(24);
-  h[0] = 0x80; h[1] = op; h.writeUInt16BE(k.length, 2); h[4] = extras.length;
-  h.writeUInt32BE(extras.length + k.length + value.length, 8); h.writeUInt32BE(opaque, 12);
-  return Buffer.concat([h, extras, k, value]);
-}
-const binReply = (b) => (b.length < 24 ? 0 : b.length < 24 + b.readUInt32BE(8) ? 0 : 24 + b.readUInt32BE(8));
-const show = (r) =>
-  'op=' + r[1] + ' status=' + r.readUInt16BE(6) + ' opaque=' + r.readUInt32BE(12);
-const rt = async (b) => { sock.write(b); return show(await until(binReply)); };
-sock.on('connect', async () => {
-  if (mode === 'text') {
-    for (const [payload, end] of JSON.parse(json)) {
-      sock.write(payload);
-      if (end === null) continue;
-      console.log(JSON.stringify((await until(textReply(end))).toString('latin1')));
-    }
-  } else {
-    const setExtras = Buffer.alloc(8);
-    console.log(await rt(bin(0x01, 1, 'bk', setExtras, Buffer.from('bvalue'))));
-    console.log(await rt(bin(0x00, 2, 'bk')));
-    console.log(await rt(bin(0x00, 3, 'bnope')));
-    const incr = Buffer.alloc(20); incr.writeUInt32BE(1, 4);
-    console.log(await rt(bin(0x05, 4, 'bk', incr)));
-    sock.write(Buffer.concat([bin(0x09, 5, 'bmiss'), bin(0x09, 6, 'bk'), bin(0x0a, 7, '')]));
-    for (;;) { const r = await until(binReply); console.log(show(r)); if (r[1] === 0x0a) break; }
-  }
-  sock.end();
-});
-`;
-
-/** [what is written, 'END' (a get: read up to END) | 'LINE' (one reply line) | null (noreply: not waited for)] */
-type TextStep = [string, 'END' | 'LINE' | null];
-
-const TEXT: TextStep[] = [
-  ['set k1 0 0 5\r\nhello\r\n', 'LINE'],
-  ['set n 0 0 1\r\n5\r\n', 'LINE'],
-  ['get k1 missing n\r\n', 'END'],
-  ['get nope\r\n', 'END'],
-  ['incr n 10\r\n', 'LINE'],
-  ['delete k1\r\n', 'LINE'],
-  ['set q 0 0 2 noreply\r\nhi\r\n', null],
-  ['get q\r\n', 'END'],
-  ['bogus_cmd a b\r\n', 'LINE'],
-  ['incr k1 1\r\n', 'LINE'],
-  ['incr q 1\r\n', 'LINE'],
+const BINARY: MemcachedStep[] = [
+  { binary: [bin(0x01, 1, 'bk', '0000000000000000', 'bvalue')] },
+  { binary: [bin(0x00, 2, 'bk')] },
+  { binary: [bin(0x00, 3, 'bnope')] },
+  { binary: [bin(0x05, 4, 'bk', '0000000000000001000000000000000000000000')] },
+  { binary: [bin(0x09, 5, 'bmiss'), bin(0x09, 6, 'bk'), bin(0x0a, 7, '')] },
 ];
 const TEXT_REPLIES = [
   'STORED\r\n',
@@ -104,9 +55,9 @@ const TEXT_REPLIES = [
   'NOT_FOUND\r\n',
   'CLIENT_ERROR cannot increment or decrement non-numeric value\r\n',
 ];
-const IPV6: TextStep[] = [
-  ['set six 0 0 1\r\n6\r\n', 'LINE'],
-  ['get six\r\n', 'END'],
+const IPV6: MemcachedStep[] = [
+  step('set six 0 0 1\r\n6\r\n'),
+  step('get six\r\n'),
 ];
 
 /** Request text and error marking, in the order tcpkit reports them. */
@@ -138,29 +89,12 @@ describe('live capture of a real memcached', { skip: why ?? false }, () => {
 
   before(async () => {
     lab = Lab.create();
-    const mc = lab.spawn('server', ['memcached', '-u', 'root', '-l', `${lab.ip4.server},[${lab.ip6.server}]`, '-p', String(PORT), '-U', '0']);
-    let log = '';
-    mc.stdout!.on('data', (d) => (log += d));
-    mc.stderr!.on('data', (d) => (log += d));
-    const probe = `require('net').connect(${PORT}, process.argv[1]).on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
-    for (let i = 0; i < 100; i++) {
-      if (mc.exitCode !== null) throw new Error(`memcached exited ${mc.exitCode}: ${log}`);
-      const up = [lab.ip4.server, lab.ip6.server].every(
-        (host) => spawnSync('ip', ['netns', 'exec', lab.ns.client, process.execPath, '-e', probe, host]).status === 0,
-      );
-      if (up) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`memcached did not accept connections: ${log}`);
+    await startMemcached(lab);
   });
 
   after(async () => {
     await lab?.destroy();
   });
-
-  function client(host: string, mode: 'text' | 'binary', steps: TextStep[] = []): string[] {
-    return lab.exec('client', [process.execPath, '-e', CLIENT, host, String(PORT), mode, JSON.stringify(steps)]).trim().split('\n');
-  }
 
   for (const engine of ['ebpf', 'libpcap'] as const) {
     const name = engine === 'ebpf' ? 'eBPF' : 'libpcap';
@@ -171,8 +105,8 @@ describe('live capture of a real memcached', { skip: why ?? false }, () => {
       let code: number | null;
       try {
         // The server answered as the test expects: otherwise tcpkit is not what is wrong.
-        assert.deepEqual(client(lab.ip4.server, 'text', TEXT).map((l) => JSON.parse(l)), TEXT_REPLIES);
-        assert.deepEqual(client(lab.ip4.server, 'binary'), [
+        assert.deepEqual(memcachedClient(lab, lab.ip4.server, TEXT).map((l) => JSON.parse(l)), TEXT_REPLIES);
+        assert.deepEqual(memcachedClient(lab, lab.ip4.server, BINARY), [
           'op=1 status=0 opaque=1',
           'op=0 status=0 opaque=2',
           'op=0 status=1 opaque=3',
@@ -180,7 +114,7 @@ describe('live capture of a real memcached', { skip: why ?? false }, () => {
           'op=9 status=0 opaque=6',
           'op=10 status=0 opaque=7',
         ]);
-        assert.deepEqual(client(lab.ip6.server, 'text', IPV6).map((l) => JSON.parse(l)), ['STORED\r\n', 'VALUE six 0 1\r\n6\r\nEND\r\n']);
+        assert.deepEqual(memcachedClient(lab, lab.ip6.server, IPV6).map((l) => JSON.parse(l)), ['STORED\r\n', 'VALUE six 0 1\r\n6\r\nEND\r\n']);
       } finally {
         code = await tk.stop('SIGINT');
       }
