@@ -23,7 +23,8 @@ const SET_EXTRAS = '00'.repeat(8);
 /** INCR's extras: delta 1, initial 0, expiry 0. */
 const INCR_EXTRAS = '0000000000000001' + '00'.repeat(12);
 
-// One connection: every text command, each waited for except the noreply set.
+// One connection: every text command, each waited for except the noreply ones,
+// and a pipelined batch.
 const TEXT: MemcachedStep[] = [
   step('set a 0 0 5\r\nhello\r\n'),
   step('set n 0 0 2\r\n10\r\n'),
