@@ -34,7 +34,9 @@
 //                         codes 'HD', 'VA', 'EN', 'NF', 'NS', 'EX', 'MN', 'ME'.
 //                binary   binaryStatusText(status): 'OK', 'NOT_FOUND', 'EXISTS', ...
 //              isError: text ERROR/CLIENT_ERROR/SERVER_ERROR; binary status
-//              other than 0 (OK), 1 (NOT_FOUND) and 0x21 (AUTH_CONTINUE).
+//              other than 0 (OK), 1 (NOT_FOUND), 2 (EXISTS), 5 (NOT_STORED)
+//              and 0x21 (AUTH_CONTINUE): the outcomes text shows as NOT_FOUND,
+//              EXISTS and NOT_STORED are answers in both protocols.
 //              status: the binary status number, -1 for text.
 //              matchId: the binary opaque, -1 for text.
 import type { Connection } from '../connections/connection';
@@ -370,8 +372,13 @@ export function binaryStatusText(status: number): string {
   return s;
 }
 
+/**
+ * Errors are what text reports as ERROR, CLIENT_ERROR or SERVER_ERROR. A key
+ * that is missing or exists, a cas conflict and an add/replace not done are
+ * the server answering correctly, as their text counterparts are.
+ */
 function isBinaryError(status: number): boolean {
-  return status !== 0x00 && status !== 0x01 && status !== 0x21;
+  return status !== 0x00 && status !== 0x01 && status !== 0x02 && status !== 0x05 && status !== 0x21;
 }
 
 // ---------------------------------------------------------------- UDP

@@ -4,87 +4,16 @@
 // keep-alive sequence on one connection, a pipelined batch, and IPv6.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { Lab, labUnavailable, tempDir } from '../helpers/netns';
+import { Lab, tempDir } from '../helpers/netns';
 import { kernelState, settlesTo } from '../helpers/kernel-state';
 import { parseLines } from '../helpers/run';
+import { HTTP_PORT as PORT, httpClient, startNginx, toolsUnavailable } from '../helpers/servers';
 
-let why = labUnavailable();
-if (!why && spawnSync('sh', ['-c', 'command -v nginx']).status !== 0) why = 'nginx is not installed (make setup)';
+const why = toolsUnavailable(['nginx']);
 if (why) process.stdout.write(`# http-live: skipped, ${why}\n`);
 
-const PORT = 8080;
 const BIG = 200 * 1024;
 const INDEX = '<html><body>tcpkit</body></html>\n';
-
-/**
- * The client, run with node in the client namespace: argv host, port and a
- * JSON list of connections, each { pipeline, requests: [[method, target]] },
- * opened one after another. A connection either writes each request and
- * reads its whole response before the next (keep-alive), or writes all its
- * requests at once and then reads the responses (pipeline). Prints
- * `status bodyBytes` per response.
- */
-const CLIENT = String.raw`
-const net = require('net');
-const [host, port, json] = process.argv.slice(1);
-function connection(c) {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port: Number(port) });
-    let buf = Buffer.alloc(0);
-    let want = null;
-    sock.on('data', (d) => { buf = Buffer.concat([buf, d]); if (want) want(); });
-    sock.on('error', reject);
-    sock.on('close', () => { if (want) reject(new Error('closed mid-response')); });
-    // One whole response to a request with this method: its length in buf, or 0 while incomplete.
-    function complete(method) {
-      const h = buf.indexOf('\r\n\r\n');
-      if (h < 0) return null;
-      const head = buf.subarray(0, h).toString('latin1').split('\r\n');
-      const status = Number(head[0].split(' ')[1]);
-      const hdr = {};
-      for (const l of head.slice(1)) { const i = l.indexOf(':'); hdr[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim(); }
-      let at = h + 4;
-      if (method === 'HEAD' || status === 204 || status === 304) return { status, size: 0, end: at };
-      if (hdr['content-length'] !== undefined) {
-        const n = Number(hdr['content-length']);
-        return buf.length >= at + n ? { status, size: n, end: at + n } : null;
-      }
-      if (/chunked/i.test(hdr['transfer-encoding'] || '')) {
-        let size = 0;
-        for (;;) {
-          const e = buf.indexOf('\r\n', at);
-          if (e < 0) return null;
-          const n = parseInt(buf.subarray(at, e).toString('latin1'), 16);
-          if (n === 0) { const t = buf.indexOf('\r\n\r\n', e - 2); return t < 0 ? null : { status, size, end: t + 4 }; }
-          if (buf.length < e + 2 + n + 2) return null;
-          size += n; at = e + 2 + n + 2;
-        }
-      }
-      reject(new Error('response without framing: ' + head.join(' / ')));
-      return null;
-    }
-    const read = (method) => new Promise((res) => {
-      want = () => { const r = complete(method); if (r) { buf = buf.subarray(r.end); want = null; res(r); } };
-      want();
-    });
-    const request = ([m, t]) => m + ' ' + t + ' HTTP/1.1\r\nHost: tcpkit.test\r\nUser-Agent: tcpkit-test\r\n\r\n';
-    sock.on('connect', async () => {
-      if (c.pipeline) sock.write(c.requests.map(request).join(''));
-      for (const r of c.requests) {
-        if (!c.pipeline) sock.write(request(r));
-        const got = await read(r[0]);
-        console.log(got.status + ' ' + got.size);
-      }
-      sock.end();
-      resolve();
-    });
-  });
-}
-(async () => { for (const c of JSON.parse(json)) await connection(c); })().catch((e) => { console.error(String(e)); process.exit(2); });
-`;
 
 interface Conn {
   pipeline?: boolean;
@@ -122,54 +51,10 @@ describe('live capture of a real HTTP server (nginx)', { skip: why ?? false }, (
   before(async () => {
     tmp = tempDir('tk-http-');
     lab = Lab.create();
-    const d = tmp.dir;
-    const www = path.join(d, 'www');
-    fs.mkdirSync(www);
-    fs.writeFileSync(path.join(www, 'index.html'), INDEX);
-    fs.writeFileSync(path.join(www, 'big'), Buffer.alloc(BIG, 'x'));
-    const conf = path.join(d, 'nginx.conf');
-    fs.writeFileSync(
-      conf,
-      [
-        'daemon off;',
-        'master_process off;',
-        'worker_processes 1;',
-        `pid ${d}/nginx.pid;`,
-        `error_log ${d}/error.log;`,
-        'events { worker_connections 64; }',
-        'http {',
-        '  access_log off;',
-        '  default_type application/octet-stream;',
-        `  client_body_temp_path ${d}/body;`,
-        `  proxy_temp_path ${d}/proxy;`,
-        `  fastcgi_temp_path ${d}/fastcgi;`,
-        `  uwsgi_temp_path ${d}/uwsgi;`,
-        `  scgi_temp_path ${d}/scgi;`,
-        '  server {',
-        `    listen ${lab.ip4.server}:${PORT};`,
-        `    listen [${lab.ip6.server}]:${PORT};`,
-        `    root ${www};`,
-        '    location = /fail { return 503; }',
-        '    location = /empty { return 204; }',
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
-    );
-    const ng = lab.spawn('server', ['nginx', '-p', `${d}/`, '-c', conf, '-e', `${d}/error.log`]);
-    let log = '';
-    ng.stdout!.on('data', (x) => (log += x));
-    ng.stderr!.on('data', (x) => (log += x));
-    const probe = `require('net').connect(${PORT}, process.argv[1]).on('connect', () => process.exit(0)).on('error', () => process.exit(1))`;
-    for (let i = 0; i < 100; i++) {
-      if (ng.exitCode !== null) throw new Error(`nginx exited ${ng.exitCode}: ${log}${fs.readFileSync(path.join(d, 'error.log'), 'utf8')}`);
-      const up = [lab.ip4.server, lab.ip6.server].every(
-        (host) => spawnSync('ip', ['netns', 'exec', lab.ns.client, process.execPath, '-e', probe, host]).status === 0,
-      );
-      if (up) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`nginx did not accept connections: ${log}`);
+    await startNginx(lab, tmp.dir, {
+      files: { 'index.html': INDEX, big: Buffer.alloc(BIG, 'x') },
+      locations: ['location = /fail { return 503; }', 'location = /empty { return 204; }'],
+    });
   });
 
   after(async () => {
@@ -178,7 +63,7 @@ describe('live capture of a real HTTP server (nginx)', { skip: why ?? false }, (
   });
 
   function client(host: string, conns: Conn[]): string[] {
-    return lab.exec('client', [process.execPath, '-e', CLIENT, host, String(PORT), JSON.stringify(conns)]).trim().split('\n');
+    return httpClient(lab, host, conns.map((c) => ({ pipeline: c.pipeline, requests: c.requests.map(([method, target]) => ({ method, target })) })));
   }
 
   function checkAnswers(got: string[], conns: Conn[]): void {

@@ -1,0 +1,119 @@
+// What the recorded-* offline tests share: a Lab with tcpdump on both ends of
+// its veth (the server's side and the client's) while a test drives a real
+// server, then `tcpkit -r` on each file, and the checks every protocol makes.
+//
+//   const rec = await Recording.create('redis', 6379);
+//   await rec.record('tcp port 6379', () => { lab.redis(...) });
+//   const { lines, stderr } = rec.analyse('client', rec.servers());
+//   await rec.destroy();
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { Lab, tempDir, type Side } from './netns';
+import { parseLines, parseSummary, tcpkit, type TxLine } from './run';
+
+/**
+ * A line as the tests expect it: request text, status ('' when the protocol
+ * shows none, as Redis; NO_RESPONSE for a request given up on), error mark.
+ */
+export type Expected = [request: string, status: string, error: boolean];
+export const NO_RESPONSE = 'no response';
+
+export class Recording {
+  readonly files: Record<Side, string>;
+
+  private constructor(
+    readonly lab: Lab,
+    private readonly tmp: { dir: string; remove: () => void },
+    private readonly mode: string,
+    private readonly port: number,
+  ) {
+    this.files = { server: path.join(tmp.dir, 'server.pcap'), client: path.join(tmp.dir, 'client.pcap') };
+  }
+
+  /** A fresh lab and a temporary directory for the captures. */
+  static create(mode: string, port: number): Recording {
+    const tmp = tempDir(`tk-recorded-${mode}-`);
+    try {
+      return new Recording(Lab.create(), tmp, mode, port);
+    } catch (e) {
+      tmp.remove();
+      throw e;
+    }
+  }
+
+  /** A scratch directory beside the captures (server configuration, files to serve). */
+  get dir(): string {
+    return this.tmp.dir;
+  }
+
+  /** Captures `filter` on both ends of the veth while `drive` runs; no packet may be dropped. */
+  async record(filter: string, drive: () => void | Promise<void>): Promise<void> {
+    const caps = [await this.lab.startTcpdump('server', this.files.server, filter), await this.lab.startTcpdump('client', this.files.client, filter)];
+    try {
+      await drive();
+    } finally {
+      for (const c of caps) assert.match(await c.stop(), /^0 packets dropped by kernel$/m);
+    }
+  }
+
+  /** `-s` for each server address, as a client-side capture is read. */
+  servers(): string[] {
+    return ['-s', this.lab.ip4.server, '-s', this.lab.ip6.server];
+  }
+
+  /** `tcpkit -r` on one side's capture; it must exit 0. */
+  analyse(side: Side, extra: string[] = []): { lines: TxLine[]; stderr: string } {
+    const r = tcpkit(['-r', this.files[side], '-p', String(this.port), '-m', this.mode, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return { lines: parseLines(r.stdout), stderr: r.stderr };
+  }
+
+  async destroy(): Promise<void> {
+    await this.lab.destroy();
+    this.tmp.remove();
+  }
+}
+
+/**
+ * Exactly the expected lines, in order, and a summary that agrees: every
+ * request answered or given up on, no orphan responses, no parser resets, no
+ * gaps; `pushes`: HTTP 1xx answers and other server pushes.
+ */
+export function assertLines(lines: TxLine[], stderr: string, expected: Expected[], pushes = 0): void {
+  assert.deepEqual(
+    lines.map((l): Expected => [l.request, l.latencyMs === null ? NO_RESPONSE : l.status, l.error]),
+    expected,
+  );
+  assert.equal(lines.length, expected.length);
+  const unanswered = expected.filter((e) => e[1] === NO_RESPONSE).length;
+  const s = parseSummary(stderr);
+  assert.deepEqual(
+    { answered: s.answered, errors: s.errors, noResponse: s.noResponse, orphans: s.orphans, malformed: s.malformed, gaps: s.gaps, pushes: s.pushes },
+    { answered: expected.length - unanswered, errors: expected.filter((e) => e[2]).length, noResponse: unanswered, orphans: 0, malformed: 0, gaps: 0, pushes },
+    stderr,
+  );
+  for (const l of lines) {
+    if (l.latencyMs !== null) assert.ok(l.latencyMs >= 0 && l.latencyMs < 1000, `${l.request}: ${l.latencyMs}`);
+  }
+}
+
+/** The same requests on both sides, and the client's round trip never shorter than the server's time. */
+export function assertClientNotFaster(server: TxLine[], client: TxLine[]): void {
+  assert.equal(client.length, server.length);
+  for (let i = 0; i < server.length; i++) {
+    assert.equal(client[i].request, server[i].request);
+    if (server[i].latencyMs === null) continue;
+    assert.ok(client[i].latencyMs! >= server[i].latencyMs! - 0.002, `${client[i].request}: ${client[i].latencyMs} < ${server[i].latencyMs}`);
+  }
+}
+
+/**
+ * The endpoints of each group of lines (one connection, or one exchange):
+ * the server's address and port, the client's address, IPv6 in brackets.
+ */
+export function assertEndpoints(lines: TxLine[], lab: Lab, port: number, ipv6: boolean): void {
+  for (const l of lines) {
+    assert.equal(l.server, ipv6 ? `[${lab.ip6.server}]:${port}` : `${lab.ip4.server}:${port}`);
+    assert.ok(l.client.startsWith(ipv6 ? `[${lab.ip6.client}]:` : `${lab.ip4.client}:`), l.client);
+  }
+}
