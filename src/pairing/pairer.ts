@@ -138,12 +138,17 @@ export class Pairer implements MessageSink {
     // UDP datagrams stand alone: one bad datagram says nothing about the
     // requests still waiting, which pair by id.
     if (conn.proto === IpProto.Udp) return;
-    // Responses can no longer be matched to requests on this connection:
-    // what waits is given up on (counted), and pairing starts afresh.
-    // Each is reported `no response` (counted as unanswered), as of the last packet.
+    // Requests lost in the client's direction: the ones already parsed are
+    // whole, and the server answers them first, in order, so they still pair.
+    // An answer to a lost request comes before the next request is sent (when
+    // the client waits for each answer) and so pairs with nothing: a response
+    // cannot answer a request sent after it began.
+    if (fromClient) return;
+    // Responses lost: how many is unknown, so responses can no longer be
+    // matched to the requests waiting on this connection. Each is given up
+    // on, reported `no response` (counted as unanswered) as of the last
+    // packet, and pairing starts afresh.
     this.drain(conn, conn.lastSeen, 0);
-    // The other direction may be mid-message; it resynchronises on its own.
-    void fromClient;
   }
 
   /** Reports requests waiting longer than the timeout at capture time `nowSec`. */

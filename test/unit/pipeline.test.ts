@@ -151,6 +151,26 @@ test('a hole the peer acknowledged was lost by the capture: a gap, then the held
   assert.match(r.stderr, /1 gaps in streams/);
 });
 
+test('requests parsed before a gap in the client\'s direction still pair; the lost one\'s answer pairs with nothing', () => {
+  const PING = '*1\r\n$4\r\nPING\r\n';
+  const c = new Conversation('ethernet', '10.0.0.2', 40013, '10.0.0.1', 6379).handshake(T0);
+  const pipelined = c.frames.length;
+  c.request(T0 + 100, SET + GET + PING); // one segment, cut by snaplen inside PING's array header
+  c.frames[pipelined].capLen = 54 + SET.length + GET.length + 2;
+  c.response(T0 + 200, '+OK\r\n$5\r\nhello\r\n+PONG\r\n');
+  c.request(T0 + 300, GET);
+  c.response(T0 + 400, '$5\r\nhello\r\n');
+  const r = tcpkit(['-r', capture('ethernet', c.frames), '-p', '6379']);
+  assert.equal(r.code, 0);
+  assert.deepEqual(parseLines(r.stdout).map((l) => [l.request, l.latencyMs]), [
+    ['SET test_key hello', 0.1],
+    ['GET test_key', 0.1],
+    ['GET test_key', 0.1],
+  ]);
+  assert.match(r.stderr, /1 gaps in streams/);
+  assert.match(r.stderr, /1 responses without a request/);
+});
+
 test('segments held behind a hole at the end of the capture are still read', () => {
   const c = new Conversation('ethernet', '10.0.0.2', 40012, '10.0.0.1', 6379).handshake(T0);
   c.lose(true, 10);
