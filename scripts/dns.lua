@@ -35,6 +35,12 @@ local function question(s, base)
     return table.concat(labels, ".") .. ". " .. (QTYPES[qtype] or ("TYPE" .. qtype))
 end
 
+-- "10.0.0.2:5353", "[fd00::2]:5353"
+local function endpoint(ip, port)
+    if string.find(ip, ":", 1, true) then return "[" .. ip .. "]:" .. port end
+    return ip .. ":" .. port
+end
+
 local function stamp(sec, usec)
     return os.date("%Y-%m-%d %H:%M:%S", sec) .. string.format(".%06d", usec)
 end
@@ -52,12 +58,12 @@ function process(packet)
     if not is_response then
         local q = question(s, base)
         if not q then return end
-        local key = packet.sip .. ":" .. packet.sport .. " => " .. packet.dip .. ":" .. packet.dport .. " #" .. id
+        local key = endpoint(packet.sip, packet.sport) .. " => " .. endpoint(packet.dip, packet.dport) .. " #" .. id
         if not pending[key] then order[#order + 1] = key end
         pending[key] = { q = q, sec = packet.tv_sec, usec = packet.tv_usec }
         return
     end
-    local key = packet.dip .. ":" .. packet.dport .. " => " .. packet.sip .. ":" .. packet.sport .. " #" .. id
+    local key = endpoint(packet.dip, packet.dport) .. " => " .. endpoint(packet.sip, packet.sport) .. " #" .. id
     local query = pending[key]
     if not query then return end
     pending[key] = nil

@@ -9,10 +9,16 @@
 -- tcpkit's own -m redis / -m memcached pair exactly (pipelining, replies
 -- split over packets) and are the better choice when they fit.
 
-local MAX_TEXT = 64
+local MAX_ARG = 64 -- longer arguments are shortened, as tcpkit's lines do
 local waiting = {} -- per connection: requests in the order sent
 local last_seq = {} -- per connection: the last request segment, to skip retransmissions
 local unfinished = {} -- per connection and direction: the last segment did not end a line
+
+-- "10.0.0.2:5353", "[fd00::2]:5353"
+local function endpoint(ip, port)
+    if string.find(ip, ":", 1, true) then return "[" .. ip .. "]:" .. port end
+    return ip .. ":" .. port
+end
 
 -- "SET key value" from a RESP array; nil if the payload is not one.
 local function resp_command(s)
@@ -22,7 +28,9 @@ local function resp_command(s)
     for _ = 1, tonumber(n) do
         local len, start = string.match(s, "^%$(%d+)\r\n()", pos)
         if not len then break end
-        words[#words + 1] = string.sub(s, start, start + len - 1)
+        local word = string.sub(s, start, start + len - 1)
+        if #word > MAX_ARG then word = string.sub(word, 1, MAX_ARG) .. "..." end
+        words[#words + 1] = word
         pos = start + len + 2
     end
     return table.concat(words, " ")
@@ -49,19 +57,18 @@ function process(packet)
     if packet.size == 0 then return end
     local key, queue
     if packet.request then
-        key = packet.sip .. ":" .. packet.sport .. " => " .. packet.dip .. ":" .. packet.dport
+        key = endpoint(packet.sip, packet.sport) .. " => " .. endpoint(packet.dip, packet.dport)
         if last_seq[key] == packet.seq then return end
         last_seq[key] = packet.seq
         if continues(key .. " >", packet.payload) then return end
         local text = command(packet.payload)
         if not text then return end
-        if #text > MAX_TEXT then text = string.sub(text, 1, MAX_TEXT) .. "..." end
         queue = waiting[key] or {}
         waiting[key] = queue
         queue[#queue + 1] = { text = text, sec = packet.tv_sec, usec = packet.tv_usec }
         return
     end
-    key = packet.dip .. ":" .. packet.dport .. " => " .. packet.sip .. ":" .. packet.sport
+    key = endpoint(packet.dip, packet.dport) .. " => " .. endpoint(packet.sip, packet.sport)
     if continues(key .. " <", packet.payload) then return end
     queue = waiting[key]
     if not queue or #queue == 0 then return end

@@ -8,6 +8,12 @@
 local SYN, RST, ACK = 2, 4, 16
 local syns = {}
 
+-- "10.0.0.2:5353", "[fd00::2]:5353"
+local function endpoint(ip, port)
+    if string.find(ip, ":", 1, true) then return "[" .. ip .. "]:" .. port end
+    return ip .. ":" .. port
+end
+
 local function stamp(sec, usec)
     return os.date("%Y-%m-%d %H:%M:%S", sec) .. string.format(".%06d", usec)
 end
@@ -19,7 +25,7 @@ function process(packet)
     if packet.size ~= 0 or packet.flags == nil then return end
     if packet.request then
         if bit32.band(packet.flags, SYN + ACK) == SYN then
-            local key = packet.sip .. ":" .. packet.sport .. " => " .. packet.dip .. ":" .. packet.dport
+            local key = endpoint(packet.sip, packet.sport) .. " => " .. endpoint(packet.dip, packet.dport)
             local first = syns[key]
             if first and first.seq == packet.seq then
                 first.retries = first.retries + 1 -- the same SYN again: a retransmission
@@ -29,7 +35,7 @@ function process(packet)
         end
         return
     end
-    local key = packet.dip .. ":" .. packet.dport .. " => " .. packet.sip .. ":" .. packet.sport
+    local key = endpoint(packet.dip, packet.dport) .. " => " .. endpoint(packet.sip, packet.sport)
     local first = syns[key]
     if not first then return end
     local outcome

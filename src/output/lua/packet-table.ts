@@ -13,7 +13,8 @@
 // keeps the values (`t = packet.tv_sec`), not the table. A script that adds
 // or removes keys, or changes the metatable, gets a fresh table on the next
 // packet. When fengari's table internals are not what this expects (see
-// rebuild() and probe()), every field goes through __index instead: slower, same values.
+// rebuild() and probe()), each packet gets a fresh empty table whose every
+// field goes through __index: slower, same values.
 import { IpProto, Packet } from '../../decode/packet';
 import { formatIp } from '../../connections/address';
 import { Tag, lauxlib, lua, newTString, type JsFunction, type LuaBytes, type LuaState, type LuaTable, type TValue, type TableEntry } from './fengari';
@@ -119,7 +120,11 @@ export class PacketTable {
     this.p = p;
     this.buf = buf;
     this.fromClient = fromClient;
-    if (this.values === null) return;
+    if (this.values === null) {
+      // Without the fast path, a fresh (empty) table per packet, as the original made.
+      this.fallBack();
+      return;
+    }
     const t = this.table!;
     if (t.strong.size !== Field.Count || t.l !== this.lastEntry || t.metatable !== this.meta) this.rebuild();
     const v = this.values!;

@@ -196,7 +196,7 @@ const stringFormat: JsFunction = (L) => {
         break;
       }
       default:
-        return lauxlib.luaL_error(L, toLuaString(`invalid option '%${conv}' to 'format'`));
+        return lauxlib.luaL_error(L, toLuaString('%s'), toLuaString(`invalid option '%${conv}' to 'format'`));
     }
   }
   lua.lua_pushstring(L, Uint8Array.from(out));
