@@ -50,7 +50,7 @@ export const FIELD_NAMES = [
   'src', 'dst', 'udp', 'incoming', 'is_client',
 ];
 
-const STRING_FIELDS = (1 << Field.Sip) | (1 << Field.Dip) | (1 << Field.Payload) | (1 << Field.Src) | (1 << Field.Dst);
+const ADDRESS_FIELDS = (1 << Field.Sip) | (1 << Field.Dip) | (1 << Field.Src) | (1 << Field.Dst);
 /** Payloads above this are made only when read, even once the script reads payloads. */
 const EAGER_PAYLOAD_MAX = 4096;
 /** The original's flags: fin, syn, rst, psh, ack. */
@@ -179,18 +179,24 @@ export class PacketTable {
     e.type = F;
     e.value = 0;
     const wanted = this.wanted;
-    if (wanted === 0) {
+    e = v[Field.Payload];
+    if ((wanted & (1 << Field.Payload)) !== 0 && p.payloadCap <= EAGER_PAYLOAD_MAX) {
+      e.type = Tag.String;
+      e.value = newTString(this.L, this.payloadBytes());
+    } else {
+      e.type = Tag.Nil;
+    }
+    if ((wanted & ADDRESS_FIELDS) === 0) {
       v[Field.Sip].type = Tag.Nil;
       v[Field.Dip].type = Tag.Nil;
-      v[Field.Payload].type = Tag.Nil;
       v[Field.Src].type = Tag.Nil;
       v[Field.Dst].type = Tag.Nil;
       return;
     }
     for (let f = Field.Sip; f <= Field.Dst; f++) {
-      if ((STRING_FIELDS & (1 << f)) === 0) continue;
+      if ((ADDRESS_FIELDS & (1 << f)) === 0) continue;
       e = v[f];
-      if ((wanted & (1 << f)) !== 0 && (f !== Field.Payload || p.payloadCap <= EAGER_PAYLOAD_MAX)) {
+      if ((wanted & (1 << f)) !== 0) {
         e.type = Tag.String;
         e.value = this.makeString(f);
       } else {
