@@ -203,3 +203,13 @@ test('process_transaction(tx): protocol, endpoints, request, status, times, late
       'redis\t10.0.0.2:40000\t10.0.0.1:6379\tGET aaaa...\tno response\t\t1580000001\t270\t1580000000\t999\t999271.5\t999300\t26\t68\n',
   );
 });
+
+test('an endless loop is stopped by the watchdog, counted, and the script skipped until the next batch', () => {
+  const { host, out, errors } = loadLua('local n = 0\nfunction process(p)\n  n = n + 1\n  if n == 2 then while true do end end\n  print(n)\nend', 'raw', { watchdogInstructions: 1_000_000 });
+  for (let i = 0; i < 3; i++) host.packet(packet(PACKETS[2]), BUF, true);
+  host.flush(); // the batch ends: the event loop (and Ctrl-C) get their turn
+  host.packet(packet(PACKETS[2]), BUF, true);
+  assert.equal(host.luaErrors, 1);
+  assert.match(errors[0], /script\.lua:4: stopped after 1 million Lua instructions in one call \(an endless loop\?\); the script gets no more packets in this batch\n$/);
+  assert.equal(out.text(), '1\n3\n');
+});

@@ -44,6 +44,11 @@ const enum Tx {
 const STATUS_TEXT: Record<TxStatus, string> = { [TxStatus.Ok]: 'ok', [TxStatus.Error]: 'error', [TxStatus.NoResponse]: 'no response' };
 const ELLIPSIS = Buffer.from('...');
 
+/** The watchdog's hook runs every this many Lua instructions. */
+const WATCHDOG_STEP = 100_000;
+/** A call that runs this many is stopped (a second or two of fengari). */
+const WATCHDOG_DEFAULT = 50_000_000;
+
 /** Errors printed in full; later ones are only counted. */
 const ERRORS_SHOWN = 10;
 
@@ -52,6 +57,8 @@ export interface LuaHostOptions {
   stderr?: (line: string) => void;
   /** false: every packet field through __index (the path used when fengari's internals differ). */
   inPlace?: boolean;
+  /** Lua instructions after which one call is stopped (default 50 million). */
+  watchdogInstructions?: number;
 }
 
 function readError(err: unknown): string {
@@ -117,7 +124,28 @@ export class LuaHost implements Output, PacketSink {
     this.table.probe();
     this.wantsPackets = lua.lua_isfunction(L, Slot.PacketFn);
     this.wantsTransactions = lua.lua_isfunction(L, Slot.TxFn);
+    this.watchdogSteps = Math.max(1, Math.round((options.watchdogInstructions ?? WATCHDOG_DEFAULT) / WATCHDOG_STEP));
+    lua.lua_sethook(L, this.watchdog, lua.LUA_MASKCOUNT, WATCHDOG_STEP);
   }
+
+  private readonly watchdogSteps: number;
+
+  /** Watchdog steps the current call has run; reset before each call. */
+  private steps = 0;
+  /** A call was stopped: the rest of this batch skips the script, so that the process stays responsive. */
+  private stalled = false;
+
+  /**
+   * Every WATCHDOG_STEP Lua instructions: a call that goes on too long (an
+   * endless loop) is stopped with an error. The JavaScript event loop, and
+   * with it Ctrl-C, only runs between batches.
+   */
+  private readonly watchdog = (L: LuaState): void => {
+    if (++this.steps < this.watchdogSteps) return;
+    this.stalled = true;
+    const count = ((WATCHDOG_STEP * this.watchdogSteps) / 1e6).toLocaleString('en-US');
+    lauxlib.luaL_error(L, toLuaString('%s'), toLuaString(`stopped after ${count} million Lua instructions in one call (an endless loop?); the script gets no more packets in this batch`));
+  };
 
   /**
    * Loads and runs the script (its top level runs now), and checks it has a
@@ -180,7 +208,9 @@ export class LuaHost implements Output, PacketSink {
   }
 
   packet(p: Packet, buf: Buffer, fromClient: boolean): void {
+    if (this.stalled) return;
     const L = this.L;
+    this.steps = 0;
     this.table.set(p, buf, fromClient);
     lua.lua_pushvalue(L, Slot.PacketFn);
     lua.lua_pushvalue(L, Slot.PacketTable);
@@ -188,8 +218,9 @@ export class LuaHost implements Output, PacketSink {
   }
 
   transaction(tx: Transaction): void {
-    if (!this.wantsTransactions) return;
+    if (!this.wantsTransactions || this.stalled) return;
     const L = this.L;
+    this.steps = 0;
     lua.lua_pushvalue(L, Slot.TxFn);
     lua.lua_createtable(L, 0, TX_KEYS.length);
     const str = (k: Tx, v: string | Uint8Array): void => {
@@ -234,6 +265,7 @@ export class LuaHost implements Output, PacketSink {
   }
 
   flush(): void {
+    this.stalled = false;
     this.sink.flush();
   }
 
@@ -243,6 +275,7 @@ export class LuaHost implements Output, PacketSink {
     this.closed = true;
     const L = this.L;
     if (lua.lua_isfunction(L, Slot.EndFn)) {
+      this.steps = 0;
       lua.lua_pushvalue(L, Slot.EndFn);
       if (lua.lua_pcall(L, 0, 0, Slot.Handler) !== lua.LUA_OK) this.failed();
     }
