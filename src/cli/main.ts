@@ -15,7 +15,7 @@ import { LineOutput } from '../output/lines';
 import { RawPacketOutput } from '../output/raw';
 import { LatencyStats, renderSummary } from '../output/summary';
 import { FdWriter } from '../output/writer';
-import { LuaHost } from '../output/lua/host';
+import type { LuaHost } from '../output/lua/host';
 import type { Output, PacketSink } from '../output/output';
 import type { ParserFactory } from '../protocol/parser';
 
@@ -77,8 +77,13 @@ function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | Pca
 
 async function run(config: Config): Promise<number> {
   const writer = config.outputFile ? FdWriter.toFile(config.outputFile) : new FdWriter(1);
-  // The script is loaded (and refused, if it cannot run) before capture starts.
-  const lua = config.scriptFile === undefined ? null : LuaHost.open(config.scriptFile, writer, config.mode);
+  // The script is loaded (and refused, if it cannot run) before capture starts;
+  // fengari itself only then (it takes ~100 ms to load).
+  const lua: LuaHost | null =
+    config.scriptFile === undefined
+      ? null
+      : // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require('../output/lua/host') as typeof import('../output/lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
   const { engine, source } = openEngine(config);
   const stats = new LatencyStats(config.thresholdMs);
   const outputs: Output[] = [stats];
