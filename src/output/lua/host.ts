@@ -199,6 +199,8 @@ export class LuaHost implements Output, PacketSink {
     }
     const host = new LuaHost(L, sink, file, options);
     if (lua.lua_gettop(L) !== TOP) throw new Error(`Lua stack: ${lua.lua_gettop(L)} slots, expected ${TOP}`);
+    // What the top level printed (a header) shows now, not with the first packets.
+    sink.flush();
     return host;
   }
 

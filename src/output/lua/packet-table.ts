@@ -126,8 +126,12 @@ export class PacketTable {
       return;
     }
     const t = this.table!;
-    if (t.strong.size !== Field.Count || t.l !== this.lastEntry || t.metatable !== this.meta) this.rebuild();
-    const v = this.values!;
+    if (t.strong.size !== Field.Count || t.l !== this.lastEntry || t.metatable !== this.meta) {
+      // The script added or removed keys, or changed the metatable: start afresh.
+      this.rebuild();
+      if (this.values === null) return;
+    }
+    const v = this.values;
     const F = Tag.Float;
     let e = v[Field.TvSec];
     e.type = F;
