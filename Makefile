@@ -82,6 +82,7 @@ test: setup
 bench: setup
 	$(Q)bash test/bench/offline-redis.sh
 	$(Q)bash test/bench/live-redis.sh
+	$(Q)bash test/bench/lua-raw.sh
 
 clean:
 	$(Q)rm -rf build dist bpf/.output

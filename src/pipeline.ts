@@ -9,8 +9,7 @@ import { SegmentVerdict, seqAfter, type TcpStream } from './connections/stream';
 import { ResetReason, type ParserFactory } from './protocol/parser';
 import { Pairer } from './pairing/pairer';
 import type { Transaction, TransactionSink } from './pairing/transaction';
-import type { Output } from './output/output';
-import type { RawPacketOutput } from './output/raw';
+import type { Output, PacketSink } from './output/output';
 import type { Config } from './cli/config';
 
 export interface PipelineCounters {
@@ -55,7 +54,8 @@ export class Pipeline {
     config: Config,
     private readonly outputs: Output[],
     private readonly parserFactory: ParserFactory | null,
-    private readonly raw: RawPacketOutput | null,
+    /** Every matched packet, before parsing: raw mode's lines or a Lua script. */
+    private readonly raw: PacketSink | null,
   ) {
     this.wantTcp = config.transport !== 'udp';
     this.wantUdp = config.transport !== 'tcp';

@@ -44,6 +44,8 @@ export interface Config {
   outputFile: string | undefined;
   timeoutSec: number;
   maxConnections: number;
+  /** -S: the Lua script that gets every packet (and transaction) instead of tcpkit's lines. */
+  scriptFile: string | undefined;
 }
 
 /** What commander hands over: strings and booleans as typed. */
@@ -122,7 +124,7 @@ const schema = z.object({
     }))
     .optional(),
   write: z.string().min(1).optional(),
-  script: z.string().optional(),
+  script: z.string().min(1, '-S: give the Lua script\'s file').optional(),
   buffer: number('-B', 1, 4_194_304, true).optional(),
   output: z.string().min(1).optional(),
   udp: z.boolean().optional(),
@@ -136,7 +138,6 @@ const schema = z.object({
 const NOT_YET: [keyof RawOptions, string][] = [
   ['statsPort', '-P (stats port)'],
   ['daemon', '-d (daemon mode)'],
-  ['script', '-S (Lua scripts)'],
   ['json', '--json (NDJSON output)'],
 ];
 
@@ -156,6 +157,8 @@ export function buildConfig(raw: RawOptions): Config {
     if (o.buffer !== undefined) throw new UsageError('-B sizes a live capture\'s buffer; it does nothing with -r');
   }
   let mode: Mode | undefined = o.mode as Mode | undefined;
+  // A script without -m sees raw packets, whatever the port.
+  if (mode === undefined && o.script !== undefined) mode = 'raw';
   if (mode === undefined && o.port !== undefined) {
     // No -m: a well-known port says which protocol it speaks; otherwise raw.
     mode = (Object.keys(DEFAULT_PORT) as Mode[]).find((m) => o.port!.includes(DEFAULT_PORT[m] ?? -1)) ?? 'raw';
@@ -164,6 +167,7 @@ export function buildConfig(raw: RawOptions): Config {
   if (!READY_MODES.includes(mode)) throw new UsageError(`-m ${mode} is not supported yet (modes today: ${READY_MODES.join(', ')})`);
   if (mode === 'redis' && o.udp) throw new UsageError('-u: redis runs over TCP; -u is for raw mode over UDP');
   if (mode === 'http' && o.udp) throw new UsageError('-u: http runs over TCP; -u is for raw mode over UDP');
+  if (o.port === undefined && DEFAULT_PORT[mode] === undefined) throw new UsageError(`say which port to watch (-p PORT): ${mode} mode has no usual port`);
   const ports = o.port ?? [DEFAULT_PORT[mode] as number];
   return {
     mode,
@@ -181,5 +185,6 @@ export function buildConfig(raw: RawOptions): Config {
     outputFile: o.output,
     timeoutSec: o.timeout ?? 10,
     maxConnections: o.maxConnections ?? 1_000_000,
+    scriptFile: o.script,
   };
 }

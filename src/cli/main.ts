@@ -15,7 +15,8 @@ import { LineOutput } from '../output/lines';
 import { RawPacketOutput } from '../output/raw';
 import { LatencyStats, renderSummary } from '../output/summary';
 import { FdWriter } from '../output/writer';
-import type { Output } from '../output/output';
+import type { LuaHost } from '../output/lua/host';
+import type { Output, PacketSink } from '../output/output';
 import type { ParserFactory } from '../protocol/parser';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -65,7 +66,7 @@ function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | Pca
       transport: config.transport,
       snaplen: config.ebpf ? 16360 : 65535,
       bufferBytes: config.bufferBytes,
-      wantEmpty: config.mode === 'raw',
+      wantEmpty: config.mode === 'raw' || config.scriptFile !== undefined,
     },
     config.ebpf,
   );
@@ -75,18 +76,27 @@ function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | Pca
 }
 
 async function run(config: Config): Promise<number> {
-  const { engine, source } = openEngine(config);
   const writer = config.outputFile ? FdWriter.toFile(config.outputFile) : new FdWriter(1);
+  // The script is loaded (and refused, if it cannot run) before capture starts;
+  // fengari itself only then (it takes ~100 ms to load).
+  const lua: LuaHost | null =
+    config.scriptFile === undefined
+      ? null
+      : // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require('../output/lua/host') as typeof import('../output/lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
+  const { engine, source } = openEngine(config);
   const stats = new LatencyStats(config.thresholdMs);
   const outputs: Output[] = [stats];
   let parserFactory: ParserFactory | null = null;
-  let raw: RawPacketOutput | null = null;
+  let raw: PacketSink | null = null;
   if (config.mode === 'raw') {
-    raw = new RawPacketOutput(writer);
+    raw = lua ?? new RawPacketOutput(writer);
   } else {
     const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
     parserFactory = parsers[config.mode];
-    outputs.push(new LineOutput(writer, config.thresholdMs));
+    // A script's output replaces tcpkit's lines.
+    outputs.push(lua ?? new LineOutput(writer, config.thresholdMs));
+    if (lua?.wantsPackets) raw = lua;
   }
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);
   let onBatch = pipeline.onBatch;
@@ -145,6 +155,7 @@ async function run(config: Config): Promise<number> {
   if (pc.overflow) counters.push(`${pc.overflow} requests dropped (too many waiting)`);
   if (tc.refused) counters.push(`${tc.refused} connections refused (table full)`);
   if (tc.expired) counters.push(`${tc.expired} idle connections expired`);
+  if (lua?.luaErrors) counters.push(`${lua.luaErrors} script errors`);
   if (config.mode !== 'raw' || counters.length > 0) {
     const summary = config.mode === 'raw' ? header.concat(counters).join('\n') + '\n' : renderSummary(stats, header, counters);
     process.stderr.write(summary);
@@ -181,7 +192,7 @@ main(process.argv).then(
       for (const line of err.message.split('\n')) process.stderr.write(`tcpkit: ${line}\n`);
       process.exitCode = 2;
     } else if (err.code === 'ENOENT' || err.code === 'EBADCAPTURE' || err.code === 'EISDIR' || err.code === 'EIO' || err.code === 'ENOADDON' || err.code === 'EACCES' ||
-      err.code === 'ENODEV' || err.code === 'EPERM' || err.code === 'EPCAP' || err.code === 'EFILTER' || err.code === 'ECAPTURE' || err.code === 'EBPF') {
+      err.code === 'ENODEV' || err.code === 'EPERM' || err.code === 'EPCAP' || err.code === 'EFILTER' || err.code === 'ECAPTURE' || err.code === 'EBPF' || err.code === 'ESCRIPT') {
       process.stderr.write(`tcpkit: ${err.message}\n`);
       process.exitCode = 1;
     } else {

@@ -1,8 +1,16 @@
-// The interface every output shares.
+// The interfaces the outputs share.
 import type { TransactionSink } from '../pairing/transaction';
+import type { Packet } from '../decode/packet';
 
 export interface Output extends TransactionSink {
   /** Called once per batch: write out what was gathered. */
+  flush(): void;
+  close(): void;
+}
+
+/** What receives every matched packet as it comes (raw mode's lines, a Lua script). */
+export interface PacketSink {
+  packet(p: Packet, buf: Buffer, fromClient: boolean): void;
   flush(): void;
   close(): void;
 }

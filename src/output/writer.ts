@@ -47,6 +47,28 @@ export class FdWriter {
     this.used += this.arena.write(text, this.used, 'utf8');
   }
 
+  /** Raw bytes, as they are (a Lua script's output is bytes, not text). */
+  writeBytes(bytes: Uint8Array): void {
+    if (this.closedByReader) return;
+    const n = bytes.length;
+    if (this.used + n > ARENA_BYTES) {
+      this.flush();
+      if (n > ARENA_BYTES) {
+        this.writeAll(Buffer.from(bytes.buffer, bytes.byteOffset, n));
+        return;
+      }
+    }
+    this.arena.set(bytes, this.used);
+    this.used += n;
+  }
+
+  /** One byte (a separator, a newline). */
+  writeByte(b: number): void {
+    if (this.closedByReader) return;
+    if (this.used === ARENA_BYTES) this.flush();
+    this.arena[this.used++] = b;
+  }
+
   /**
    * Makes room for `n` more bytes in the arena (n <= ARENA_BYTES / 4), flushing
    * first if needed. False when the reader went away: write nothing.

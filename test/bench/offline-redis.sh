@@ -16,6 +16,8 @@
 #   BENCH_TSHARK_LIMIT seconds after which tshark is given up (default 120)
 #   BENCH_TARGET_PPS   tcpkit's target, packets/s (default 1000000)
 #   BENCH_RECAPTURE    1 to record a new capture even if one is cached
+#   BENCH_RECORD_ONLY  1 to make sure the capture is there, print its path, and stop
+#                      (other benchmarks use the same capture)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -175,6 +177,10 @@ fi
 REQUESTS=$(sed -n 's/^requests=//p' "$META")
 PACKETS=$(count_packets "$CAPTURE")
 [ "$PACKETS" -ge "$BENCH_MIN_PACKETS" ] || die "$CAPTURE holds $PACKETS packets, fewer than $BENCH_MIN_PACKETS (BENCH_RECAPTURE=1)"
+if [ "${BENCH_RECORD_ONLY:-0}" = 1 ]; then
+  echo "$CAPTURE"
+  exit 0
+fi
 
 # --- timing ------------------------------------------------------------------
 

@@ -63,6 +63,37 @@ function linkHeader(link: Link, v6: boolean): Buffer {
 
 export const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
 
+/** The IP header (v4 or v6) for a transport segment of `l4Len` bytes. */
+function ipHeader(src: string, dst: string, proto: number, l4Len: number): Buffer {
+  if (src.includes(':')) {
+    const ip = Buffer.alloc(40);
+    ip[0] = 0x60;
+    ip.writeUInt16BE(l4Len, 4);
+    ip[6] = proto;
+    ip[7] = 64;
+    ipWords(src).copy(ip, 8);
+    ipWords(dst).copy(ip, 24);
+    return ip;
+  }
+  const ip = Buffer.alloc(20);
+  ip[0] = 0x45;
+  ip.writeUInt16BE(20 + l4Len, 2);
+  ip[8] = 64;
+  ip[9] = proto;
+  ipWords(src).copy(ip, 12);
+  ipWords(dst).copy(ip, 16);
+  return ip;
+}
+
+/** One UDP datagram, IPv4 or IPv6 (by the address). */
+export function udpPacket(link: Link, src: string, sport: number, dst: string, dport: number, payload: Buffer): Buffer {
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(sport, 0);
+  udp.writeUInt16BE(dport, 2);
+  udp.writeUInt16BE(8 + payload.length, 4);
+  return Buffer.concat([linkHeader(link, src.includes(':')), ipHeader(src, dst, 17, 8 + payload.length), udp, payload]);
+}
+
 export function tcpPacket(link: Link, src: string, sport: number, dst: string, dport: number, seq: number, ack: number, flags: number, payload: Buffer): Buffer {
   const v6 = src.includes(':');
   const tcp = Buffer.alloc(20);
@@ -73,24 +104,7 @@ export function tcpPacket(link: Link, src: string, sport: number, dst: string, d
   tcp[12] = 5 << 4;
   tcp[13] = flags;
   tcp.writeUInt16BE(65535, 14);
-  let ip: Buffer;
-  if (v6) {
-    ip = Buffer.alloc(40);
-    ip[0] = 0x60;
-    ip.writeUInt16BE(20 + payload.length, 4);
-    ip[6] = 6;
-    ip[7] = 64;
-    ipWords(src).copy(ip, 8);
-    ipWords(dst).copy(ip, 24);
-  } else {
-    ip = Buffer.alloc(20);
-    ip[0] = 0x45;
-    ip.writeUInt16BE(20 + 20 + payload.length, 2);
-    ip[8] = 64;
-    ip[9] = 6;
-    ipWords(src).copy(ip, 12);
-    ipWords(dst).copy(ip, 16);
-  }
+  const ip = ipHeader(src, dst, 6, 20 + payload.length);
   return Buffer.concat([linkHeader(link, v6), ip, tcp, payload]);
 }
 

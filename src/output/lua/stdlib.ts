@@ -1,0 +1,396 @@
+// What Lua 5.2 gave the original tool's scripts, on top of fengari's 5.3
+// libraries: bit32, print and io.write into tcpkit's own output (batched,
+// in order with each other), tostring and string.format as C formats numbers
+// (with %u), os.date as C's strftime, and the 5.1/5.2 names 5.3 dropped
+// (unpack, loadstring, math.pow, ...).
+import { formatFloat, formatInteger, formatLuaNumber, type ConvSpec } from './cformat';
+import { BadConversion, breakDown, strftime } from './strftime';
+import { lauxlib, latin1, lua, toLuaString, type JsFunction, type LuaBytes, type LuaState } from './fengari';
+
+/** Where print and io.write go: tcpkit's writer. */
+export interface ScriptSink {
+  writeBytes(bytes: Uint8Array): void;
+  writeByte(b: number): void;
+  flush(): void;
+}
+
+const TAB = 9;
+const LF = 10;
+
+function ascii(s: string): LuaBytes {
+  return Buffer.from(s, 'latin1');
+}
+
+/** A number on the stack as Lua 5.2 wrote it (integers from fengari's libraries as they are). */
+function numberText(L: LuaState, idx: number): string {
+  const n = lua.lua_tonumber(L, idx);
+  return lua.lua_isinteger(L, idx) ? String(n) : formatLuaNumber(n);
+}
+
+/** tostring(v), with numbers as C Lua formats them. */
+const tostring: JsFunction = (L) => {
+  lauxlib.luaL_checkany(L, 1);
+  if (lua.lua_type(L, 1) === lua.LUA_TNUMBER) lua.lua_pushstring(L, ascii(numberText(L, 1)));
+  else lauxlib.luaL_tolstring(L, 1);
+  return 1;
+};
+
+function install(L: LuaState, table: string | null, name: string, f: JsFunction): void {
+  if (table === null) {
+    lua.lua_pushjsfunction(L, f);
+    lua.lua_setglobal(L, name);
+    return;
+  }
+  lua.lua_getglobal(L, table);
+  lua.lua_pushjsfunction(L, f);
+  lua.lua_setfield(L, -2, name);
+  lua.lua_pop(L, 1);
+}
+
+// --- print, io.write ------------------------------------------------------------
+
+function printer(sink: ScriptSink): JsFunction {
+  const tostringName = toLuaString('tostring');
+  return (L) => {
+    const n = lua.lua_gettop(L);
+    lua.lua_getglobal(L, tostringName);
+    // As 5.2, print calls the global tostring; ours is done here without a call.
+    const ours = lua.lua_tocfunction(L, n + 1) === tostring;
+    for (let i = 1; i <= n; i++) {
+      if (i > 1) sink.writeByte(TAB);
+      const type = lua.lua_type(L, i);
+      if (ours && type === lua.LUA_TSTRING) {
+        sink.writeBytes(lua.lua_tolstring(L, i)!);
+      } else if (ours && type === lua.LUA_TNUMBER) {
+        sink.writeBytes(ascii(numberText(L, i)));
+      } else {
+        lua.lua_pushvalue(L, n + 1);
+        lua.lua_pushvalue(L, i);
+        lua.lua_call(L, 1, 1);
+        const s = lua.lua_tolstring(L, -1);
+        if (s === null) return lauxlib.luaL_error(L, toLuaString("'tostring' must return a string to 'print'"));
+        sink.writeBytes(s);
+        lua.lua_pop(L, 1);
+      }
+    }
+    sink.writeByte(LF);
+    return 0;
+  };
+}
+
+/** io.write's arguments (strings and numbers) to the sink; the Lua side returns the file. */
+function writer(sink: ScriptSink): JsFunction {
+  return (L) => {
+    const n = lua.lua_gettop(L);
+    for (let i = 1; i <= n; i++) {
+      if (lua.lua_type(L, i) === lua.LUA_TNUMBER) sink.writeBytes(ascii(numberText(L, i)));
+      else sink.writeBytes(lauxlib.luaL_checklstring(L, i));
+    }
+    return 0;
+  };
+}
+
+// --- string.format ------------------------------------------------------------------
+
+const FLAG_CHARS = '-+ #0';
+
+/** Lua 5.2's %q: a string Lua reads back as the same bytes. */
+function quoted(s: LuaBytes, out: number[]): void {
+  out.push(34);
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === 34 || c === 92 || c === 10) {
+      out.push(92, c);
+    } else if (c < 32 || c === 127) {
+      const next = s[i + 1];
+      const digits = next >= 48 && next <= 57 ? String(c).padStart(3, '0') : String(c);
+      out.push(92);
+      for (let j = 0; j < digits.length; j++) out.push(digits.charCodeAt(j));
+    } else {
+      out.push(c);
+    }
+  }
+  out.push(34);
+}
+
+function pushText(out: number[], s: string): void {
+  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
+}
+
+/** Pads bytes to the spec's width with spaces (left unless '-'). */
+function pushPadded(out: number[], bytes: ArrayLike<number>, spec: ConvSpec): void {
+  const fill = spec.width - bytes.length;
+  if (fill > 0 && !spec.minus) for (let i = 0; i < fill; i++) out.push(32);
+  for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
+  if (fill > 0 && spec.minus) for (let i = 0; i < fill; i++) out.push(32);
+}
+
+const stringFormat: JsFunction = (L) => {
+  const top = lua.lua_gettop(L);
+  const fmt = lauxlib.luaL_checklstring(L, 1);
+  const out: number[] = [];
+  let arg = 1;
+  for (let i = 0; i < fmt.length; ) {
+    const c = fmt[i++];
+    if (c !== 37) {
+      out.push(c);
+      continue;
+    }
+    if (fmt[i] === 37) {
+      out.push(37);
+      i++;
+      continue;
+    }
+    if (++arg > top) return lauxlib.luaL_argerror(L, arg, toLuaString('no value'));
+    const spec: ConvSpec = { minus: false, plus: false, space: false, hash: false, zero: false, width: 0, precision: -1 };
+    const flagsAt = i;
+    while (i < fmt.length && FLAG_CHARS.includes(String.fromCharCode(fmt[i]))) {
+      const f = fmt[i++];
+      if (f === 45) spec.minus = true;
+      else if (f === 43) spec.plus = true;
+      else if (f === 32) spec.space = true;
+      else if (f === 35) spec.hash = true;
+      else spec.zero = true;
+    }
+    if (i - flagsAt >= FLAG_CHARS.length + 1) return lauxlib.luaL_error(L, toLuaString('invalid format (repeated flags)'));
+    const isDigit = (b: number | undefined): boolean => b !== undefined && b >= 48 && b <= 57;
+    for (let d = 0; d < 2 && isDigit(fmt[i]); d++) spec.width = spec.width * 10 + fmt[i++] - 48;
+    if (fmt[i] === 46) {
+      i++;
+      spec.precision = 0;
+      for (let d = 0; d < 2 && isDigit(fmt[i]); d++) spec.precision = spec.precision * 10 + fmt[i++] - 48;
+    }
+    if (isDigit(fmt[i])) return lauxlib.luaL_error(L, toLuaString('invalid format (width or precision too long)'));
+    const conv = String.fromCharCode(fmt[i++] ?? 0);
+    switch (conv) {
+      case 'c':
+        pushPadded(out, [lauxlib.luaL_checknumber(L, arg) & 0xff], spec);
+        break;
+      case 'd': case 'i': case 'o': case 'u': case 'x': case 'X':
+        pushText(out, formatInteger(lauxlib.luaL_checknumber(L, arg), conv, spec));
+        break;
+      case 'e': case 'E': case 'f': case 'g': case 'G':
+        pushText(out, formatFloat(lauxlib.luaL_checknumber(L, arg), conv, spec));
+        break;
+      case 'q':
+        quoted(lauxlib.luaL_checklstring(L, arg), out);
+        break;
+      case 's': {
+        let s: LuaBytes;
+        if (lua.lua_type(L, arg) === lua.LUA_TNUMBER) {
+          s = ascii(numberText(L, arg));
+        } else {
+          s = lauxlib.luaL_tolstring(L, arg);
+          lua.lua_pop(L, 1);
+        }
+        const plain = i - flagsAt === 1; // a bare %s
+        if (plain || (spec.precision < 0 && s.length >= 100)) {
+          for (let j = 0; j < s.length; j++) out.push(s[j]);
+        } else {
+          // As C's sprintf: the string ends at its first zero byte.
+          let end = s.indexOf(0);
+          if (end < 0) end = s.length;
+          if (spec.precision >= 0 && spec.precision < end) end = spec.precision;
+          pushPadded(out, s.subarray(0, end), spec);
+        }
+        break;
+      }
+      default:
+        return lauxlib.luaL_error(L, toLuaString('%s'), toLuaString(`invalid option '%${conv}' to 'format'`));
+    }
+  }
+  lua.lua_pushstring(L, Uint8Array.from(out));
+  return 1;
+};
+
+// --- os.date ----------------------------------------------------------------------
+
+function osDate(): JsFunction {
+  let lastFormat: LuaBytes | null = null;
+  let lastTime = NaN;
+  let lastText: LuaBytes = new Uint8Array(0);
+  const defaultFormat = '%c';
+  return (L) => {
+    const format = lauxlib.luaL_optlstring(L, 1, defaultFormat);
+    const t = lua.lua_type(L, 2) <= lua.LUA_TNIL ? Math.floor(Date.now() / 1000) : Math.trunc(lauxlib.luaL_checknumber(L, 2));
+    // Scripts format the same constant format once per packet: once per second is enough.
+    if (format === lastFormat && t === lastTime) {
+      lua.lua_pushstring(L, lastText);
+      return 1;
+    }
+    let text = latin1(format);
+    const utc = text.startsWith('!');
+    if (utc) text = text.slice(1);
+    const tm = breakDown(t, utc);
+    if (text.startsWith('*t')) {
+      lua.lua_createtable(L, 0, 9);
+      const fields: [string, number][] = [
+        ['sec', tm.sec], ['min', tm.min], ['hour', tm.hour], ['day', tm.day], ['month', tm.month],
+        ['year', tm.year], ['wday', tm.wday + 1], ['yday', tm.yday + 1],
+      ];
+      for (const [k, v] of fields) {
+        lua.lua_pushnumber(L, v);
+        lua.lua_setfield(L, -2, k);
+      }
+      lua.lua_pushboolean(L, tm.isdst);
+      lua.lua_setfield(L, -2, 'isdst');
+      return 1;
+    }
+    let result: string;
+    try {
+      result = strftime(text, tm);
+    } catch (err) {
+      if (err instanceof BadConversion) return lauxlib.luaL_argerror(L, 1, toLuaString(err.message));
+      throw err;
+    }
+    lastFormat = format;
+    lastTime = t;
+    lastText = Buffer.from(result, 'latin1');
+    lua.lua_pushstring(L, lastText);
+    return 1;
+  };
+}
+
+// --- bit32 ------------------------------------------------------------------------
+
+/** An argument as bit32 reads it: the number modulo 2^32. */
+function u32(L: LuaState, arg: number): number {
+  return lauxlib.luaL_checknumber(L, arg) >>> 0;
+}
+
+function pushU32(L: LuaState, v: number): number {
+  lua.lua_pushnumber(L, v >>> 0);
+  return 1;
+}
+
+function shift(v: number, disp: number): number {
+  if (disp <= -32 || disp >= 32) return 0;
+  return disp >= 0 ? (v << disp) >>> 0 : v >>> -disp;
+}
+
+function fieldArgs(L: LuaState, fieldArg: number): [number, number] {
+  const f = Math.trunc(lauxlib.luaL_checknumber(L, fieldArg));
+  const w = lua.lua_type(L, fieldArg + 1) <= lua.LUA_TNIL ? 1 : Math.trunc(lauxlib.luaL_checknumber(L, fieldArg + 1));
+  if (f < 0) lauxlib.luaL_argerror(L, fieldArg, toLuaString('field cannot be negative'));
+  if (w <= 0) lauxlib.luaL_argerror(L, fieldArg + 1, toLuaString('width must be positive'));
+  if (f + w > 32) lauxlib.luaL_error(L, toLuaString('trying to access non-existent bits'));
+  return [f, w];
+}
+
+const mask = (w: number): number => (w === 32 ? 0xffffffff : (1 << w) - 1) >>> 0;
+
+function fold(op: (a: number, b: number) => number, start: number): JsFunction {
+  return (L) => {
+    const n = lua.lua_gettop(L);
+    let r = start;
+    for (let i = 1; i <= n; i++) r = op(r, u32(L, i));
+    return pushU32(L, r);
+  };
+}
+
+const BIT32: Record<string, JsFunction> = {
+  band: fold((a, b) => a & b, 0xffffffff),
+  bor: fold((a, b) => a | b, 0),
+  bxor: fold((a, b) => a ^ b, 0),
+  btest: (L) => {
+    const n = lua.lua_gettop(L);
+    let r = 0xffffffff;
+    for (let i = 1; i <= n; i++) r &= u32(L, i);
+    lua.lua_pushboolean(L, r !== 0);
+    return 1;
+  },
+  bnot: (L) => pushU32(L, ~u32(L, 1)),
+  lshift: (L) => pushU32(L, shift(u32(L, 1), Math.trunc(lauxlib.luaL_checknumber(L, 2)))),
+  rshift: (L) => pushU32(L, shift(u32(L, 1), -Math.trunc(lauxlib.luaL_checknumber(L, 2)))),
+  arshift: (L) => {
+    const v = u32(L, 1);
+    const disp = Math.trunc(lauxlib.luaL_checknumber(L, 2));
+    if (disp < 0 || (v & 0x80000000) === 0) return pushU32(L, shift(v, -disp));
+    return pushU32(L, disp >= 32 ? 0xffffffff : v >> disp);
+  },
+  lrotate: (L) => {
+    const v = u32(L, 1);
+    const d = Math.trunc(lauxlib.luaL_checknumber(L, 2)) & 31;
+    return pushU32(L, d === 0 ? v : (v << d) | (v >>> (32 - d)));
+  },
+  rrotate: (L) => {
+    const v = u32(L, 1);
+    const d = -Math.trunc(lauxlib.luaL_checknumber(L, 2)) & 31;
+    return pushU32(L, d === 0 ? v : (v << d) | (v >>> (32 - d)));
+  },
+  extract: (L) => {
+    const v = u32(L, 1);
+    const [f, w] = fieldArgs(L, 2);
+    return pushU32(L, (v >>> f) & mask(w));
+  },
+  replace: (L) => {
+    const v = u32(L, 1);
+    const x = u32(L, 2);
+    const [f, w] = fieldArgs(L, 3);
+    const m = mask(w);
+    return pushU32(L, (v & ~(m << f)) | ((x & m) << f));
+  },
+};
+
+// --- what 5.3 dropped, and wiring the writer in --------------------------------------
+
+const PRELUDE = `
+local write, flush = ...
+local stdout = io.stdout
+io.write = function(...) write(...) return stdout end
+local methods = getmetatable(stdout).__index
+local filewrite = methods.write
+methods.write = function(f, ...)
+  if f == stdout then write(...) return f end
+  return filewrite(f, ...)
+end
+if os.exit then
+  local exit = os.exit
+  os.exit = function(...) flush() return exit(...) end
+end
+unpack = unpack or table.unpack
+loadstring = loadstring or load
+math.pow = math.pow or function(x, y) return x ^ y end
+math.ldexp = math.ldexp or function(m, e) return m * 2.0 ^ e end
+math.log10 = math.log10 or function(x) return math.log(x, 10) end
+math.cosh = math.cosh or function(x) return (math.exp(x) + math.exp(-x)) / 2 end
+math.sinh = math.sinh or function(x) return (math.exp(x) - math.exp(-x)) / 2 end
+math.tanh = math.tanh or function(x) local a, b = math.exp(x), math.exp(-x) return (a - b) / (a + b) end
+math.frexp = math.frexp or function(x)
+  if x == 0 or x ~= x or x == math.huge or x == -math.huge then return x, 0 end
+  local e = math.floor(math.log(math.abs(x), 2)) + 1
+  local m = x / 2.0 ^ e
+  while math.abs(m) >= 1 do m = m / 2; e = e + 1 end
+  while math.abs(m) < 0.5 do m = m * 2; e = e - 1 end
+  return m, e
+end
+table.maxn = table.maxn or function(t)
+  local n = 0
+  for k in pairs(t) do if type(k) == "number" and k > n then n = k end end
+  return n
+end
+`;
+
+/** Gives a fresh state what the original's Lua 5.2 gave scripts. */
+export function installStdlib(L: LuaState, sink: ScriptSink): void {
+  install(L, null, 'print', printer(sink));
+  install(L, null, 'tostring', tostring);
+  install(L, 'string', 'format', stringFormat);
+  install(L, 'os', 'date', osDate());
+  lua.lua_createtable(L, 0, Object.keys(BIT32).length);
+  for (const [name, f] of Object.entries(BIT32)) {
+    lua.lua_pushjsfunction(L, f);
+    lua.lua_setfield(L, -2, name);
+  }
+  lua.lua_setglobal(L, 'bit32');
+  const prelude = toLuaString(PRELUDE);
+  if (lauxlib.luaL_loadbuffer(L, prelude, prelude.length, '=tcpkit') !== lua.LUA_OK) {
+    throw new Error(`Lua prelude: ${latin1(lua.lua_tolstring(L, -1)!)}`);
+  }
+  lua.lua_pushjsfunction(L, writer(sink));
+  lua.lua_pushjsfunction(L, () => {
+    sink.flush();
+    return 0;
+  });
+  lua.lua_call(L, 2, 0);
+}

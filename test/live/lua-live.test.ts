@@ -1,0 +1,71 @@
+// -S on a live capture, with both engines: the script gets the handshake,
+// the FINs and the pure ACKs too (the eBPF program keeps those in the kernel
+// unless raw mode or a script asks for them), and the requests with their data.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Lab, labUnavailable, tempDir, type Commands } from '../helpers/netns';
+
+const why = labUnavailable();
+if (why) process.stdout.write(`# lua-live: skipped, ${why}\n`);
+
+const session: Commands = [
+  ['SET', 'k', 'v'],
+  ['GET', 'k'],
+  ['DEL', 'k'],
+];
+
+const COUNTER = `
+local count = { syn = 0, synack = 0, fin = 0, pure_ack = 0, requests = 0, responses = 0 }
+function process(p)
+  if p.flags == 2 then count.syn = count.syn + 1
+  elseif p.flags == 18 then count.synack = count.synack + 1
+  elseif bit32.btest(p.flags, 1) then count.fin = count.fin + 1
+  elseif p.size == 0 then count.pure_ack = count.pure_ack + 1
+  elseif p.request then count.requests = count.requests + 1
+  else count.responses = count.responses + 1 end
+end
+function process_end()
+  print(string.format("syn=%d synack=%d fin=%d requests=%d responses=%d pure_ack>0=%s",
+    count.syn, count.synack, count.fin, count.requests, count.responses, tostring(count.pure_ack > 0)))
+end
+`;
+
+describe('a Lua script on a live capture', { skip: why ?? false }, () => {
+  let lab: Lab;
+  let tmp: ReturnType<typeof tempDir>;
+  let script: string;
+
+  before(async () => {
+    tmp = tempDir('tk-lua-live-');
+    script = path.join(tmp.dir, 'count.lua');
+    fs.writeFileSync(script, COUNTER);
+    lab = Lab.create();
+    await lab.startRedis();
+  });
+
+  after(async () => {
+    await lab?.destroy();
+    tmp?.remove();
+  });
+
+  for (const engine of ['ebpf', 'libpcap'] as const) {
+    for (const mode of [[], ['-m', 'redis']]) {
+      test(`${engine === 'ebpf' ? 'eBPF' : 'libpcap'}, ${mode.length ? '-m redis' : 'raw'}: every packet of a connection reaches process(), handshake and FINs included`, async () => {
+        const tk = await lab.tcpkit('server', [...(engine === 'ebpf' ? ['--ebpf'] : []), '-i', lab.dev.server, '-p', '6379', ...mode, '-S', script]);
+        let code: number | null;
+        try {
+          assert.equal(lab.redis(session), session.length);
+        } finally {
+          code = await tk.stop('SIGINT');
+        }
+        assert.equal(code, 0, tk.stderr);
+        if (engine === 'ebpf') assert.match(tk.stderr, /capturing with eBPF/);
+        // One connection: its SYN, SYN+ACK, a FIN each way; one packet per request and per reply.
+        assert.equal(tk.stdout, `syn=1 synack=1 fin=2 requests=${session.length} responses=${session.length} pure_ack>0=true\n`);
+        if (mode.length) assert.match(tk.stderr, new RegExp(`requests: ${session.length} answered`));
+      });
+    }
+  }
+});
