@@ -57,6 +57,17 @@ bench_netns() {
 # nsx CMD...: runs CMD in the current namespace $NS.
 nsx() { ip netns exec "$NS" "$@"; }
 
+# start_redis PORT: redis-server on 127.0.0.1:PORT in $NS, with no
+# persistence; returns once it answers.
+start_redis() {
+  local port=$1
+  ip netns exec "$NS" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --loglevel warning >"$WORK/redis-$port.log" 2>&1 &
+  bench_track $!
+  wait_until 50 eval "[ \"\$(nsx redis-cli -p $port ping 2>/dev/null)\" = PONG ]" ||
+    { cat "$WORK/redis-$port.log" >&2; die "redis-server did not answer"; }
+}
+
 _kill_netns_pids() {
   local ns=$1 sig=$2 pid
   for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "-$sig" "$pid" 2>/dev/null || true; done
@@ -135,7 +146,8 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_to_s() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
 
 # best_of RUNS NAME CMD...: runs CMD RUNS times (stdout to /dev/null, stderr
-# to $WORK/NAME.err), prints the best wall time in seconds.
+# to $WORK/NAME.err, the best run's kept in $WORK/NAME.best.err), prints the
+# best wall time in seconds.
 best_of() {
   local runs=$1 name=$2
   shift 2
@@ -146,7 +158,10 @@ best_of() {
     t1=$(now)
     s=$(elapsed "$t0" "$t1")
     log "$name run $i: $s s"
-    if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$s; fi
+    if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$s
+      cp "$WORK/$name.err" "$WORK/$name.best.err"
+    fi
   done
   echo "$best"
 }

@@ -41,11 +41,7 @@ need node ip redis-server redis-benchmark redis-cli tcpdump
 need_cli
 
 bench_netns
-ip netns exec "$NS" redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --daemonize no --loglevel warning >"$WORK/redis.log" 2>&1 &
-bench_track $!
-wait_until 50 eval '[ "$(nsx redis-cli -p $PORT ping 2>/dev/null)" = PONG ]' ||
-  { cat "$WORK/redis.log" >&2; die "redis-server did not answer"; }
+start_redis "$PORT"
 
 # load: redis-benchmark; prints its requests/s, the mean over its tests.
 load() {

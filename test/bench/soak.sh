@@ -28,11 +28,7 @@ need_cli
 [ "$DURATION" -ge $((INTERVAL * 3)) ] || die "BENCH_SOAK_SECONDS must be at least three intervals ($((INTERVAL * 3)) s)"
 
 bench_netns
-ip netns exec "$NS" redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --daemonize no --loglevel warning >"$WORK/redis.log" 2>&1 &
-bench_track $!
-wait_until 50 eval '[ "$(nsx redis-cli -p $PORT ping 2>/dev/null)" = PONG ]' ||
-  { cat "$WORK/redis.log" >&2; die "redis-server did not answer"; }
+start_redis "$PORT"
 
 ip netns exec "$NS" node "$CLI" --ebpf -i lo -p "$PORT" -m redis -o /dev/null 2>"$WORK/tcpkit.err" &
 TCPKIT=$!
