@@ -57,6 +57,28 @@ bench_netns() {
 # nsx CMD...: runs CMD in the current namespace $NS.
 nsx() { ip netns exec "$NS" "$@"; }
 
+# workload NAME: what offline.sh records and profile.sh reads, per workload:
+# the server's port, tcpkit's mode, tshark's display filter, the cached
+# capture, the tools that record it and the first recording's size. False
+# for a name it does not know.
+workload() {
+  case "$1" in
+    redis)
+      PORT=6379 MODE=redis TSHARK_FILTER=resp CAPTURE="$BENCH_DIR/redis-benchmark.pcap"
+      TOOLS="redis-server redis-benchmark redis-cli" SIZE=${BENCH_REDIS_REQUESTS:-120000}
+      ;;
+    memcached)
+      PORT=11211 MODE=memcached TSHARK_FILTER=memcache CAPTURE="$BENCH_DIR/memcslap.pcap"
+      TOOLS="memcached memcslap memcping" SIZE=${BENCH_MEMCACHED_KEYS:-8500}
+      ;;
+    http)
+      PORT=8080 MODE=http TSHARK_FILTER=http CAPTURE="$BENCH_DIR/nginx-wrk.pcap"
+      TOOLS="nginx wrk curl" SIZE=${BENCH_HTTP_SECONDS:-18}
+      ;;
+    *) return 1 ;;
+  esac
+}
+
 # start_redis PORT: redis-server on 127.0.0.1:PORT in $NS, with no
 # persistence; returns once it answers.
 start_redis() {
