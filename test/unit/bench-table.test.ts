@@ -124,3 +124,10 @@ test('self time goes to the function on top of the stack when each sample was ta
   // No source map beside src/x.js: the lines are the JavaScript's.
   assert.equal(hotLines(rows[0], 3, '/repo'), 'src/x.js:22 67%, src/x.js:21 33%');
 });
+
+test('a part left out with BENCH_PARTS is skipped, not missed; one never run is missed', () => {
+  const t = renderTable(parseResults('part.soak=skipped (BENCH_PARTS)\n'));
+  assert.deepEqual(row(t, 'memory: RSS over a soak').slice(1, 5), ['skipped (BENCH_PARTS)', '', 'does not climb', 'skipped']);
+  assert.deepEqual(row(t, 'live: requests reported').slice(1, 2), ['not run']);
+  assert.equal(row(t, 'live: requests reported')[4], '**NOT MET** (not measured)');
+});
