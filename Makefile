@@ -4,7 +4,7 @@
 #   make setup   Debian packages (as root), npm packages, and every build step
 #   make demo    setup, then tcpkit on the capture that ships in test/fixtures
 #   make test    setup, then the whole test suite
-#   make bench   setup, then the benchmarks (they print their numbers)
+#   make bench   setup, then the benchmarks: one table of what they measured
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -14,7 +14,7 @@ SHELL := /bin/bash
 # What the build, the tests and the benchmarks run. Debian 12 names.
 DEBIAN_PACKAGES := build-essential python3 pkg-config clang llvm libbpf-dev bpftool libpcap-dev libelf-dev \
 	zlib1g-dev redis-server redis-tools memcached nginx-light dnsmasq-base tcpdump tshark iproute2 \
-	dnsutils libcap2-bin ethtool curl procps
+	dnsutils libcap2-bin ethtool curl procps libmemcached-tools wrk iperf3 time
 
 NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) bpf/record.h bpf/sample.h binding.gyp
 BPF_OBJ := bpf/.output/tcpkit.bpf.o
@@ -79,10 +79,9 @@ demo: setup
 test: setup
 	$(Q)TZ=UTC node --test --test-concurrency=1 $$(find dist/test -name '*.test.js' | sort)
 
+# One table at the end; test/bench/all.sh lists the parts and their settings.
 bench: setup
-	$(Q)bash test/bench/offline-redis.sh
-	$(Q)bash test/bench/live-redis.sh
-	$(Q)bash test/bench/lua-raw.sh
+	$(Q)bash test/bench/all.sh
 
 clean:
 	$(Q)rm -rf build dist bpf/.output

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lua benchmark: packets per second through a script's process(packet), on
-# the same capture of redis-benchmark traffic as offline-redis.sh (recorded
+# the same capture of redis-benchmark traffic as offline.sh redis (recorded
 # by it when not cached), with tcpkit -r ... -S in raw mode.
 #
 #   bash test/bench/lua-raw.sh
@@ -27,8 +27,10 @@ log() { printf 'lua-raw: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 [ -f "$CLI" ] || die "$CLI is missing: run 'make build' first"
-CAPTURE=$(BENCH_RECORD_ONLY=1 bash "$ROOT/test/bench/offline-redis.sh")
-[ -s "$CAPTURE" ] || die "no capture"
+# The offline benchmark's redis capture (test/bench/offline.sh redis records it once).
+CAPTURE="${BENCH_DIR:-/tmp/tcpkit-bench}/redis-benchmark.pcap"
+[ -s "$CAPTURE" ] || BENCH_TSHARK=0 BENCH_RUNS=1 BENCH_LUA=0 bash "$ROOT/test/bench/offline.sh" redis >&2
+[ -s "$CAPTURE" ] || die "no capture at $CAPTURE"
 META="${CAPTURE%.pcap}.meta"
 PACKETS=$(sed -n 's/^packets=//p' "$META")
 

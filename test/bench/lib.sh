@@ -1,0 +1,211 @@
+# Shared by the benchmark scripts in test/bench/ (sourced, not run).
+#
+# Sets up: ROOT, CLI, WORK (a temporary directory), BENCH_DIR (the cache),
+# and a cleanup that runs on exit, Ctrl-C or SIGTERM and removes what the
+# script created: the processes it started (bench_track), every process left
+# in its network namespaces (bench_netns), the namespaces, partial files
+# (bench_partial) and WORK.
+#
+# Results: `result KEY VALUE` appends KEY=VALUE to $BENCH_RESULTS when it is
+# set; test/bench/all.sh collects them into one table (test/bench/table.ts).
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CLI="$ROOT/dist/src/cli/main.js"
+BENCH_DIR=${BENCH_DIR:-/tmp/tcpkit-bench}
+HZ=$(getconf CLK_TCK)
+
+log() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# need TOOL...: each must be on the PATH.
+need() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || die "$tool is not installed (make deps installs it)"
+  done
+}
+
+need_root() { [ "$(id -u)" = 0 ] || die "run as root (network namespaces, live capture)"; }
+need_cli() { [ -f "$CLI" ] || die "$CLI is missing: run 'make build' first"; }
+
+result() {
+  if [ -n "${BENCH_RESULTS:-}" ]; then printf '%s=%s\n' "$1" "$2" >>"$BENCH_RESULTS"; fi
+}
+
+_PIDS=()
+_NETNS=()
+_PARTIALS=()
+
+bench_track() { _PIDS+=("$1"); }
+bench_partial() { _PARTIALS+=("$1"); }
+
+bench_untrack() {
+  local keep=() p
+  for p in "${_PIDS[@]+"${_PIDS[@]}"}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  _PIDS=("${keep[@]+"${keep[@]}"}")
+}
+
+# bench_netns: creates a network namespace with lo up, under a name no one
+# else uses, and sets NS to it.
+bench_netns() {
+  NS="tk-${BENCH_NAME}-$$-$RANDOM"
+  ip netns add "$NS"
+  _NETNS+=("$NS")
+  ip netns exec "$NS" ip link set lo up
+}
+
+# nsx CMD...: runs CMD in the current namespace $NS.
+nsx() { ip netns exec "$NS" "$@"; }
+
+# workload NAME: what offline.sh records and profile.sh reads, per workload:
+# the server's port, tcpkit's mode, tshark's display filter, the cached
+# capture, the tools that record it and the first recording's size. False
+# for a name it does not know.
+workload() {
+  case "$1" in
+    redis)
+      PORT=6379 MODE=redis TSHARK_FILTER=resp CAPTURE="$BENCH_DIR/redis-benchmark.pcap"
+      TOOLS="redis-server redis-benchmark redis-cli" SIZE=${BENCH_REDIS_REQUESTS:-120000}
+      ;;
+    memcached)
+      PORT=11211 MODE=memcached TSHARK_FILTER=memcache CAPTURE="$BENCH_DIR/memcslap.pcap"
+      TOOLS="memcached memcslap memcping" SIZE=${BENCH_MEMCACHED_KEYS:-8500}
+      ;;
+    http)
+      PORT=8080 MODE=http TSHARK_FILTER=http CAPTURE="$BENCH_DIR/nginx-wrk.pcap"
+      TOOLS="nginx wrk curl" SIZE=${BENCH_HTTP_SECONDS:-18}
+      ;;
+    *) return 1 ;;
+  esac
+}
+
+# start_redis PORT: redis-server on 127.0.0.1:PORT in $NS, with no
+# persistence; returns once it answers.
+start_redis() {
+  local port=$1
+  ip netns exec "$NS" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --loglevel warning >"$WORK/redis-$port.log" 2>&1 &
+  bench_track $!
+  wait_until 50 eval "[ \"\$(nsx redis-cli -p $port ping 2>/dev/null)\" = PONG ]" ||
+    { cat "$WORK/redis-$port.log" >&2; die "redis-server did not answer"; }
+}
+
+_kill_netns_pids() {
+  local ns=$1 sig=$2 pid
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "-$sig" "$pid" 2>/dev/null || true; done
+}
+
+# bench_netns_del NS: stops whatever still runs in NS (all of it is ours: the
+# name is unique), then removes it.
+bench_netns_del() {
+  local ns=$1 i keep=() n
+  if ip netns list 2>/dev/null | grep -qw -- "$ns"; then
+    _kill_netns_pids "$ns" TERM
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+      [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+    _kill_netns_pids "$ns" KILL
+    ip netns del "$ns" 2>/dev/null || true
+  fi
+  for n in "${_NETNS[@]+"${_NETNS[@]}"}"; do [ "$n" = "$ns" ] || keep+=("$n"); done
+  _NETNS=("${keep[@]+"${keep[@]}"}")
+}
+
+_bench_cleanup() {
+  local rc=$? pid ns f
+  trap - EXIT INT TERM
+  for pid in "${_PIDS[@]+"${_PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for ns in "${_NETNS[@]+"${_NETNS[@]}"}"; do bench_netns_del "$ns"; done
+  for pid in "${_PIDS[@]+"${_PIDS[@]}"}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for f in "${_PARTIALS[@]+"${_PARTIALS[@]}"}"; do rm -f "$f"; done
+  [ -n "${WORK:-}" ] && rm -rf "$WORK"
+  exit "$rc"
+}
+
+# bench_init NAME: the log prefix, WORK, BENCH_DIR and the traps.
+bench_init() {
+  BENCH_NAME=$1
+  mkdir -p "$BENCH_DIR"
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/tk-$BENCH_NAME.XXXXXX")
+  trap _bench_cleanup EXIT
+  trap 'log interrupted; exit 130' INT
+  trap 'log terminated; exit 143' TERM
+}
+
+# wait_until TRIES CMD...: runs CMD every 0.1 s until it succeeds.
+wait_until() {
+  local tries=$1 i
+  shift
+  for i in $(seq 1 "$tries"); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# wait_log PID FILE REGEX: waits until FILE matches REGEX (a capturer says it
+# listens), dies if PID exits first.
+wait_log() {
+  local pid=$1 file=$2 re=$3 i
+  for i in $(seq 1 200); do
+    grep -qE "$re" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$file" >&2; die "$(basename "$file" .err) exited before it was ready"; }
+    sleep 0.05
+  done
+  cat "$file" >&2
+  die "$(basename "$file" .err) did not get ready"
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# cpu_ticks PID: user+system clock ticks of the process (all its threads).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_to_s() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
+
+# best_of RUNS NAME CMD...: runs CMD RUNS times (stdout to /dev/null, stderr
+# to $WORK/NAME.err, the best run's kept in $WORK/NAME.best.err), prints the
+# best wall time in seconds.
+best_of() {
+  local runs=$1 name=$2
+  shift 2
+  local best="" i t0 t1 s
+  for i in $(seq 1 "$runs"); do
+    t0=$(now)
+    "$@" >/dev/null 2>"$WORK/$name.err" || { cat "$WORK/$name.err" >&2; die "$name failed: $*"; }
+    t1=$(now)
+    s=$(elapsed "$t0" "$t1")
+    log "$name run $i: $s s"
+    if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$s
+      cp "$WORK/$name.err" "$WORK/$name.best.err"
+    fi
+  done
+  echo "$best"
+}
+
+count_packets() {
+  local n=""
+  if command -v capinfos >/dev/null; then
+    n=$(capinfos -M -c "$1" 2>/dev/null | sed -n 's/^Number of packets: *\([0-9]*\).*/\1/p')
+  fi
+  [ -n "$n" ] || n=$(tcpdump -nn -r "$1" 2>/dev/null | wc -l)
+  echo "$n"
+}
+
+# The machine, one line (and as results).
+machine() {
+  local model
+  model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+  result machine.nproc "$(nproc)"
+  result machine.cpu "$model"
+  result machine.kernel "$(uname -r)"
+  result machine.node "$(node --version)"
+  result machine.memory "$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+  result machine.date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine: $(nproc) CPUs, $model, kernel $(uname -r), node $(node --version)"
+}
