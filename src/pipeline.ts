@@ -21,6 +21,11 @@ export interface PipelineCounters {
   undecoded: number[];
   /** Packets to or from a monitored server. */
   matched: number;
+  /** Of those, from clients (requests) and from servers (responses), and their payload bytes. */
+  requestPackets: number;
+  responsePackets: number;
+  requestBytes: number;
+  responseBytes: number;
   /** TCP segments with nothing new (retransmissions, pure ACKs). */
   duplicates: number;
 }
@@ -39,7 +44,10 @@ export class Pipeline {
   private readonly pkt = new Packet();
   readonly table: ConnectionTable;
   readonly pairer: Pairer;
-  readonly counters: PipelineCounters = { records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0, duplicates: 0 };
+  readonly counters: PipelineCounters = {
+    records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0,
+    requestPackets: 0, responsePackets: 0, requestBytes: 0, responseBytes: 0, duplicates: 0,
+  };
   private readonly wantTcp: boolean;
   private readonly wantUdp: boolean;
   private lastSec = 0;
@@ -112,6 +120,13 @@ export class Pipeline {
       if (conn === null) continue;
       c.matched++;
       const fromClient = this.table.fromClient;
+      if (fromClient) {
+        c.requestPackets++;
+        c.requestBytes += p.payloadLen;
+      } else {
+        c.responsePackets++;
+        c.responseBytes += p.payloadLen;
+      }
       if (this.raw !== null) this.raw.packet(p, buf, fromClient);
       if (this.parserFactory !== null) {
         if (p.proto === IpProto.Tcp) this.tcpSegment(conn, fromClient, buf);

@@ -127,6 +127,7 @@ export class Pairer implements MessageSink {
     tx.rspBytes = info.bytes;
     tx.preview = req.preview;
     tx.previewLen = req.previewLen;
+    tx.commandId = -1;
     this.out.transaction(tx);
   }
 
@@ -188,6 +189,7 @@ export class Pairer implements MessageSink {
     tx.rspBytes = 0;
     tx.preview = preview;
     tx.previewLen = previewLen;
+    tx.commandId = -1;
     this.out.transaction(tx);
   }
 }
