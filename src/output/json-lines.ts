@@ -16,37 +16,33 @@ import { TxStatus, type Transaction } from '../pairing/transaction';
 import { put3 } from './clock';
 import type { CommandTable } from './commands';
 import type { Output } from './output';
-import type { FdWriter } from './writer';
+import { toWords, type FdWriter } from './writer';
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
-/** Room for an object but for its endpoints: fixed text, numbers, a request of 256 bytes each escaped to 6. */
-const ROOM = 512 + 6 * 260;
+/** Room for an object but for its endpoints and command: fixed text, numbers, a request of 256 bytes each escaped to 6. */
+const ROOM = 256 + 6 * 260;
 
-function ascii(s: string): Buffer {
-  return Buffer.from(s, 'latin1');
+/** Fixed text as little-endian words, written a word at a time (FdWriter.putWords). */
+class Fragment {
+  readonly words: Int32Array;
+  readonly len: number;
+  constructor(text: string) {
+    const bytes = Buffer.from(text, 'utf8');
+    this.words = toWords(bytes);
+    this.len = bytes.length;
+  }
 }
 
-const TIME_OPEN = ascii('{"time":"');
-const CLIENT = ascii('Z","client":"');
-const SERVER = ascii('","server":"');
-const PROTOCOL = ascii('","protocol":');
-const COMMAND = ascii(',"command":');
-const REQUEST = ascii(',"request":"');
-const STATUS = ascii('","status":');
-const NULL = ascii('null');
-const LATENCY = ascii(',"latency_us":');
-const REQ_BYTES = ascii(',"request_bytes":');
-const RSP_BYTES = ascii(',"response_bytes":');
-const ERROR = ascii(',"error":');
-const ANSWERED = ascii(',"answered":');
-const TRUE = ascii('true');
-const FALSE = ascii('false');
-const CLOSE = ascii('}\n');
-
-function put(buf: Buffer, off: number, bytes: Buffer): number {
-  for (let i = 0; i < bytes.length; i++) buf[off++] = bytes[i];
-  return off;
-}
+const CLIENT = new Fragment('Z","client":"');
+const SERVER = new Fragment('","server":"');
+const LATENCY = new Fragment(',"latency_us":');
+const NO_LATENCY = new Fragment(',"latency_us":null');
+const REQ_BYTES = new Fragment(',"request_bytes":');
+const RSP_BYTES = new Fragment(',"response_bytes":');
+const STATUS_NULL = new Fragment('","status":null');
+const TAIL_OK = new Fragment(',"error":false,"answered":true}\n');
+const TAIL_ERROR = new Fragment(',"error":true,"answered":true}\n');
+const TAIL_NO_RESPONSE = new Fragment(',"error":false,"answered":false}\n');
 
 /** Writes a whole number (|n| < 2^53) in decimal; returns the offset after it. */
 function putInt(buf: Buffer, off: number, n: number): number {
@@ -96,14 +92,13 @@ export function transactionObject(tx: Transaction, command: string): Record<stri
 
 export class JsonLineOutput implements Output {
   private readonly thresholdNs: number;
-  /** The time's date and seconds as bytes, formatted once per second. */
+  /** `{"time":"2020-02-06T23:01:39`, made once per second. */
   private sec = -1;
-  private secBytes: Buffer = Buffer.alloc(0);
-  /** JSON strings (quotes included) of the protocol, commands and statuses: a few constants each. */
-  private protocol = '';
-  private protocolBytes: Buffer = Buffer.alloc(0);
-  private readonly commandBytes: Buffer[] = [];
-  private readonly statusBytes = new Map<string, Buffer>();
+  private opening = new Fragment('');
+  /** `","protocol":"redis","command":"GET","request":"` per command id. */
+  private readonly middles: Fragment[] = [];
+  /** `","status":"200"` per status text. */
+  private readonly statuses = new Map<string, Fragment>();
 
   constructor(
     private readonly writer: FdWriter,
@@ -118,38 +113,30 @@ export class JsonLineOutput implements Output {
     const w = this.writer;
     const conn = tx.conn;
     const ep = conn.endpointsBytes();
-    if (!w.reserve(ROOM + ep.length)) return;
     const cmd = this.commands.of(tx);
+    let middle = this.middles[cmd];
+    if (middle === undefined) {
+      middle = this.middles[cmd] = new Fragment(`","protocol":${JSON.stringify(tx.protocol)},"command":${JSON.stringify(this.commands.name(cmd))},"request":"`);
+    }
+    if (!w.reserve(ROOM + ep.length + middle.len)) return;
     const a = w.arena;
-    const start = w.used;
-    let o = put(a, start, TIME_OPEN);
     if (tx.reqSec !== this.sec) {
       this.sec = tx.reqSec;
-      this.secBytes = ascii(isoSeconds(tx.reqSec));
+      this.opening = new Fragment(`{"time":"${isoSeconds(tx.reqSec)}`);
     }
-    o = put(a, o, this.secBytes);
+    let o = w.putWords(w.used, this.opening.words, this.opening.len);
     const us = ((tx.reqNsec / 1000) | 0) % 1_000_000;
     const hi = (us / 1000) | 0;
     a[o++] = 0x2e;
     o = put3(a, o, hi);
     o = put3(a, o, us - hi * 1000);
-    o = put(a, o, CLIENT);
-    // endpointsBytes() is `client => server`, ASCII.
+    o = w.putWords(o, CLIENT.words, CLIENT.len);
+    // endpointsBytes() is `client => server`, ASCII; the client starts it, on a word boundary.
     const clientLen = conn.client().length;
-    for (let i = 0; i < clientLen; i++) a[o++] = ep[i];
-    o = put(a, o, SERVER);
+    o = w.putWords(o, conn.endpointsWords(), clientLen);
+    o = w.putWords(o, SERVER.words, SERVER.len);
     for (let i = clientLen + 4; i < ep.length; i++) a[o++] = ep[i];
-    o = put(a, o, PROTOCOL);
-    if (tx.protocol !== this.protocol) {
-      this.protocol = tx.protocol;
-      this.protocolBytes = Buffer.from(JSON.stringify(tx.protocol), 'utf8');
-    }
-    o = put(a, o, this.protocolBytes);
-    o = put(a, o, COMMAND);
-    let cb = this.commandBytes[cmd];
-    if (cb === undefined) cb = this.commandBytes[cmd] = Buffer.from(JSON.stringify(this.commands.name(cmd)), 'utf8');
-    o = put(a, o, cb);
-    o = put(a, o, REQUEST);
+    o = w.putWords(o, middle.words, middle.len);
     const pv = tx.preview;
     const n = tx.previewLen;
     for (let i = 0; i < n; i++) {
@@ -182,29 +169,26 @@ export class JsonLineOutput implements Output {
       a[o++] = 0x2e;
       a[o++] = 0x2e;
     }
-    o = put(a, o, STATUS);
     const answered = tx.status !== TxStatus.NoResponse;
+    let status = STATUS_NULL;
     if (answered && tx.statusText !== '') {
-      let sb = this.statusBytes.get(tx.statusText);
-      if (sb === undefined) {
-        sb = Buffer.from(JSON.stringify(tx.statusText), 'utf8');
-        this.statusBytes.set(tx.statusText, sb);
-      }
-      o = put(a, o, sb);
-    } else {
-      o = put(a, o, NULL);
+      const found = this.statuses.get(tx.statusText);
+      if (found === undefined) this.statuses.set(tx.statusText, (status = new Fragment(`","status":${JSON.stringify(tx.statusText)}`)));
+      else status = found;
     }
-    o = put(a, o, LATENCY);
-    o = answered ? putInt(a, o, Math.round(tx.latencyNs / 1000)) : put(a, o, NULL);
-    o = put(a, o, REQ_BYTES);
+    o = w.putWords(o, status.words, status.len);
+    if (answered) {
+      o = w.putWords(o, LATENCY.words, LATENCY.len);
+      o = putInt(a, o, Math.round(tx.latencyNs / 1000));
+    } else {
+      o = w.putWords(o, NO_LATENCY.words, NO_LATENCY.len);
+    }
+    o = w.putWords(o, REQ_BYTES.words, REQ_BYTES.len);
     o = putInt(a, o, tx.reqBytes);
-    o = put(a, o, RSP_BYTES);
+    o = w.putWords(o, RSP_BYTES.words, RSP_BYTES.len);
     o = putInt(a, o, tx.rspBytes);
-    o = put(a, o, ERROR);
-    o = put(a, o, tx.status === TxStatus.Error ? TRUE : FALSE);
-    o = put(a, o, ANSWERED);
-    o = put(a, o, answered ? TRUE : FALSE);
-    o = put(a, o, CLOSE);
+    const tail = !answered ? TAIL_NO_RESPONSE : tx.status === TxStatus.Error ? TAIL_ERROR : TAIL_OK;
+    o = w.putWords(o, tail.words, tail.len);
     w.used = o;
   }
 

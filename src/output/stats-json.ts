@@ -1,7 +1,7 @@
 // The statistics as JSON: the original tool's shape, which its collectors
 // read from a bare TCP connection, and the full report served at /stats.
 import { OTHER } from './commands';
-import { SEED_BUCKETS_US, type Stats, type Tally } from './stats';
+import { SEED_BUCKETS_US, Series, type Stats, type Tally } from './stats';
 import type { RunCounters } from './counters';
 
 /** The percentiles every report gives. */
@@ -21,14 +21,18 @@ export const PERCENTILES: readonly [string, number][] = [
  * in_ and out_ are packets and payload bytes from clients and from servers.
  */
 export function seedJson(stats: Stats, counters: RunCounters): string {
-  const ports = stats.ports.map((p) => ({
-    [String(p.port)]: {
-      total_reqs: p.answered,
-      total_costs: Math.round(p.totalUs),
-      slow_reqs: p.slow,
-      latencies: Array.from(p.buckets),
-    },
-  }));
+  const ports = stats.ports.map((p) => {
+    const t = new Series(null);
+    for (const c of p.commands) if (c !== undefined) t.add(c);
+    return {
+      [String(p.port)]: {
+        total_reqs: t.answered,
+        total_costs: Math.round(t.totalUs),
+        slow_reqs: t.slow,
+        latencies: Array.from(t.buckets),
+      },
+    };
+  });
   return JSON.stringify({
     type: stats.mode,
     ports,
@@ -43,8 +47,8 @@ function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-/** A series' counts, and with `percentiles` its latency percentiles (µs). */
-function series(t: Tally, percentiles: boolean): Record<string, unknown> {
+/** A series' counts, and for a Series its latency percentiles (µs). */
+function series(t: Tally): Record<string, unknown> {
   const out: Record<string, unknown> = {
     requests: t.requests,
     answered: t.answered,
@@ -55,7 +59,7 @@ function series(t: Tally, percentiles: boolean): Record<string, unknown> {
     response_bytes: t.responseBytes,
     total_us: Math.round(t.totalUs),
   };
-  if (percentiles) {
+  if (t instanceof Series) {
     const lat: Record<string, number> = { avg: round3(t.averageUs) };
     for (const [name, p] of PERCENTILES) lat[name] = t.percentileUs(p);
     lat.max = round3(t.maxUs);
@@ -79,7 +83,7 @@ export function fullJson(stats: Stats, counters: RunCounters, info: RunInfo, now
     const out: Record<string, unknown>[] = [];
     for (let id = 0; id <= OTHER; id++) {
       const t = list[id];
-      if (t !== undefined) out.push({ command: name(id), ...series(t, false) });
+      if (t !== undefined) out.push({ command: name(id), ...series(t) });
     }
     return out;
   };
@@ -93,9 +97,9 @@ export function fullJson(stats: Stats, counters: RunCounters, info: RunInfo, now
     uptime_seconds: Math.round((now - stats.started) / 1000),
     threshold_ms: stats.thresholdMs,
     bucket_bounds_us: SEED_BUCKETS_US,
-    totals: series(stats.total, true),
-    ports: stats.ports.map((p) => ({ port: p.port, ...series(p, true), commands: commandsOn(p.commands) })),
-    commands: stats.topCommands().map((id) => ({ command: name(id), ...series(stats.byCommand[id]!, true) })),
+    totals: series(stats.total()),
+    ports: stats.ports.map((p) => ({ port: p.port, ...series(stats.port(p)), commands: commandsOn(p.commands) })),
+    commands: stats.topCommands().map(([id, s]) => ({ command: name(id), ...series(s) })),
     counters: {
       packets_seen: c.packetsSeen,
       packets_lost: c.packetsLost,

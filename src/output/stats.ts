@@ -34,6 +34,12 @@ export function bucketOf(us: number): number {
   return i;
 }
 
+function newHistogram(significantDigits: number): Int32Histogram {
+  const h = new Int32Histogram(1, 3_600_000_000 /* an hour, in microseconds */, significantDigits);
+  h.autoResize = true;
+  return h;
+}
+
 /**
  * An hdr histogram of whole microseconds, fed through an array: latencies
  * below `smallUs` are counted per value first (an array increment instead of
@@ -48,8 +54,7 @@ export class LatencyHistogram {
   private pending = 0;
 
   constructor(significantDigits: number, smallUs: number) {
-    this.hist = new Int32Histogram(1, 3_600_000_000 /* an hour, in microseconds */, significantDigits);
-    this.hist.autoResize = true;
+    this.hist = newHistogram(significantDigits);
     this.small = new Uint32Array(smallUs);
   }
 
@@ -79,7 +84,7 @@ export class LatencyHistogram {
   }
 }
 
-/** Counts for one series: everything, a port, a command, a command on a port. */
+/** Counts for one series: a command on a port (counted), or a port, a command, everything (summed when read). */
 export class Tally {
   /** Requests seen: answered + unanswered. */
   requests = 0;
@@ -94,14 +99,12 @@ export class Tally {
   responseBytes = 0;
   /** Sum of the answered requests' latencies, µs. */
   totalUs = 0;
-  /** The exact largest latency (the histogram keeps 2 or 3 significant digits). */
+  /** The exact largest latency (the histograms keep 2 or 3 significant digits). */
   maxUs = 0;
   /** Answered requests per seed bucket. */
   readonly buckets = new Float64Array(BUCKETS);
 
-  constructor(readonly hist: LatencyHistogram | null) {}
-
-  answer(error: boolean, us: number, v: number, bucket: number, slow: boolean, reqBytes: number, rspBytes: number): void {
+  answer(error: boolean, us: number, bucket: number, slow: boolean, reqBytes: number, rspBytes: number): void {
     this.requests++;
     this.answered++;
     if (error) this.errors++;
@@ -111,7 +114,6 @@ export class Tally {
     this.totalUs += us;
     if (us > this.maxUs) this.maxUs = us;
     this.buckets[bucket]++;
-    if (this.hist !== null) this.hist.record(v);
   }
 
   giveUp(reqBytes: number): void {
@@ -120,11 +122,18 @@ export class Tally {
     this.requestBytes += reqBytes;
   }
 
-  /** The latency at percentile p (0-100), µs; never above the largest seen. 0 with no answers. */
-  percentileUs(p: number): number {
-    if (this.answered === 0 || this.hist === null) return 0;
-    // The histogram answers with its bucket's upper edge.
-    return Math.min(this.hist.histogram.getValueAtPercentile(p), this.maxUs);
+  /** Adds another tally's counts to this one's. */
+  add(t: Tally): void {
+    this.requests += t.requests;
+    this.answered += t.answered;
+    this.errors += t.errors;
+    this.unanswered += t.unanswered;
+    this.slow += t.slow;
+    this.requestBytes += t.requestBytes;
+    this.responseBytes += t.responseBytes;
+    this.totalUs += t.totalUs;
+    if (t.maxUs > this.maxUs) this.maxUs = t.maxUs;
+    for (let i = 0; i < BUCKETS; i++) this.buckets[i] += t.buckets[i];
   }
 
   /** Mean latency, µs; 0 with no answers. */
@@ -133,27 +142,44 @@ export class Tally {
   }
 }
 
-/** Latencies below this many µs go through the array: most do. 128 KiB per series. */
-const SMALL_US = 1 << 15;
-/** Per command, a smaller array and 2 significant digits (percentiles within 1%): 64 of them may exist. */
-const COMMAND_SMALL_US = 1 << 12;
+/** A tally with the histogram of its latencies, for percentiles: what reports read. */
+export class Series extends Tally {
+  constructor(readonly hist: Int32Histogram | null) {
+    super();
+  }
 
-export class PortStats extends Tally {
-  /** Per command on this port, by command id (no histogram: buckets only). */
-  readonly commands: (Tally | undefined)[] = [];
-
-  constructor(readonly port: number) {
-    super(new LatencyHistogram(3, SMALL_US));
+  /** The latency at percentile p (0-100), µs; never above the largest seen. 0 with no answers. */
+  percentileUs(p: number): number {
+    if (this.answered === 0 || this.hist === null) return 0;
+    // The histogram answers with its bucket's upper edge.
+    return Math.min(this.hist.getValueAtPercentile(p), this.maxUs);
   }
 }
 
+/** Latencies below this many µs go through the array: most do. 128 KiB per port. */
+const SMALL_US = 1 << 15;
+/** Per command, a smaller array and 2 significant digits (percentiles within 1%): 65 of them may exist. */
+const COMMAND_SMALL_US = 1 << 12;
+
+export class PortStats {
+  /** Per command on this port, by command id: the only counts kept per transaction. */
+  readonly commands: (Tally | undefined)[] = [];
+  readonly latency = new LatencyHistogram(3, SMALL_US);
+
+  constructor(readonly port: number) {}
+}
+
+/**
+ * Per transaction, one tally (the command on its port) and two histograms
+ * (the port's, the command's) are updated; the port's, the command's and the
+ * total counts are sums of those tallies, made when a report reads them.
+ */
 export class Stats implements Output {
   readonly commands: CommandTable;
-  readonly total = new Tally(new LatencyHistogram(3, SMALL_US));
   /** The watched ports in the order given, then any other server port seen. */
   readonly ports: PortStats[] = [];
-  /** Per command over every port, by command id. */
-  readonly byCommand: (Tally | undefined)[] = [];
+  /** Latencies per command over every port, by command id. */
+  private readonly commandLatency: (LatencyHistogram | undefined)[] = [];
   /** Index + 1 into ports, by port number. */
   private readonly portIndex = new Int32Array(65536);
   private readonly thresholdUs: number;
@@ -162,10 +188,10 @@ export class Stats implements Output {
   constructor(readonly mode: Mode, ports: readonly number[], readonly thresholdMs: number) {
     this.commands = new CommandTable(mode);
     this.thresholdUs = thresholdMs * 1000;
-    for (const p of ports) this.port(p);
+    for (const p of ports) this.portStats(p);
   }
 
-  private port(port: number): PortStats {
+  private portStats(port: number): PortStats {
     const i = this.portIndex[port];
     if (i !== 0) return this.ports[i - 1];
     const s = new PortStats(port);
@@ -175,39 +201,62 @@ export class Stats implements Output {
   }
 
   transaction(tx: Transaction): void {
-    const port = this.port(tx.conn.sport);
+    const port = this.portStats(tx.conn.sport);
     const cmd = this.commands.of(tx);
-    let onPort = port.commands[cmd];
-    if (onPort === undefined) onPort = port.commands[cmd] = new Tally(null);
-    let everywhere = this.byCommand[cmd];
-    if (everywhere === undefined) everywhere = this.byCommand[cmd] = new Tally(new LatencyHistogram(2, COMMAND_SMALL_US));
+    let tally = port.commands[cmd];
+    if (tally === undefined) tally = port.commands[cmd] = new Tally();
     if (tx.status === TxStatus.NoResponse) {
-      const b = tx.reqBytes;
-      this.total.giveUp(b);
-      port.giveUp(b);
-      onPort.giveUp(b);
-      everywhere.giveUp(b);
+      tally.giveUp(tx.reqBytes);
       return;
     }
     const us = tx.latencyNs / 1000;
+    tally.answer(tx.status === TxStatus.Error, us, bucketOf(us), us >= this.thresholdUs, tx.reqBytes, tx.rspBytes);
     const v = us < 1 ? 1 : Math.round(us);
-    const bucket = bucketOf(us);
-    const slow = us >= this.thresholdUs;
-    const error = tx.status === TxStatus.Error;
-    const rq = tx.reqBytes;
-    const rs = tx.rspBytes;
-    this.total.answer(error, us, v, bucket, slow, rq, rs);
-    port.answer(error, us, v, bucket, slow, rq, rs);
-    onPort.answer(error, us, v, bucket, slow, rq, rs);
-    everywhere.answer(error, us, v, bucket, slow, rq, rs);
+    port.latency.record(v);
+    let h = this.commandLatency[cmd];
+    if (h === undefined) h = this.commandLatency[cmd] = new LatencyHistogram(2, COMMAND_SMALL_US);
+    h.record(v);
   }
 
-  /** Command ids with a tally, most requests first (OTHER last among equals). */
-  topCommands(limit = Infinity): number[] {
-    const ids: number[] = [];
-    for (let id = 0; id <= OTHER; id++) if (this.byCommand[id] !== undefined) ids.push(id);
-    ids.sort((a, b) => this.byCommand[b]!.requests - this.byCommand[a]!.requests || a - b);
-    return ids.slice(0, limit);
+  /** One port's counts and percentiles. */
+  port(p: PortStats): Series {
+    const s = new Series(p.latency.histogram);
+    for (const t of p.commands) if (t !== undefined) s.add(t);
+    return s;
+  }
+
+  /** One command's counts and percentiles, over every port. */
+  command(id: number): Series {
+    const s = new Series(this.commandLatency[id]?.histogram ?? null);
+    for (const p of this.ports) {
+      const t = p.commands[id];
+      if (t !== undefined) s.add(t);
+    }
+    return s;
+  }
+
+  /** Everything: every port's counts, and their histograms added up. */
+  total(): Series {
+    let hist: Int32Histogram;
+    if (this.ports.length === 1) {
+      hist = this.ports[0].latency.histogram;
+    } else {
+      hist = newHistogram(3);
+      for (const p of this.ports) hist.add(p.latency.histogram);
+    }
+    const s = new Series(hist);
+    for (const p of this.ports) for (const t of p.commands) if (t !== undefined) s.add(t);
+    return s;
+  }
+
+  /** Command ids seen, with their series, most requests first (OTHER last among equals). */
+  topCommands(limit = Infinity): [number, Series][] {
+    const out: [number, Series][] = [];
+    for (let id = 0; id <= OTHER; id++) {
+      if (this.ports.some((p) => p.commands[id] !== undefined)) out.push([id, this.command(id)]);
+    }
+    out.sort((a, b) => b[1].requests - a[1].requests || a[0] - b[0]);
+    return out.slice(0, limit);
   }
 
   flush(): void {}

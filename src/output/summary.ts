@@ -2,7 +2,7 @@
 // totals, percentiles, the original tool's buckets drawn as bars, a table of
 // percentiles per port and for the top commands, and what went wrong.
 import { PERCENTILES } from './stats-json';
-import { SEED_BUCKET_LABELS, type Stats, type Tally } from './stats';
+import { SEED_BUCKET_LABELS, type Series, type Stats } from './stats';
 import type { RunCounters } from './counters';
 
 /** Commands shown in the table; the rest are summed in one line. */
@@ -42,10 +42,10 @@ function bars(buckets: Float64Array): string[] {
 
 /** One row per port (when there are several) and per top command: counts and percentiles in ms. */
 function table(stats: Stats): string[] {
-  const rows: [string, Tally][] = [];
-  if (stats.ports.length > 1) for (const p of stats.ports) rows.push([`port ${p.port}`, p]);
+  const rows: [string, Series][] = [];
+  if (stats.ports.length > 1) for (const p of stats.ports) rows.push([`port ${p.port}`, stats.port(p)]);
   const top = stats.topCommands();
-  for (const id of top.slice(0, TOP_COMMANDS)) rows.push([stats.commands.name(id), stats.byCommand[id]!]);
+  for (const [id, s] of top.slice(0, TOP_COMMANDS)) rows.push([stats.commands.name(id), s]);
   if (rows.length === 0) return [];
   const nameWidth = Math.max(9, ...rows.map(([n]) => n.length));
   const heads = ['requests', 'errors', 'no resp', 'avg', ...PERCENTILES.map(([n]) => n), 'max'];
@@ -57,7 +57,7 @@ function table(stats: Stats): string[] {
     lines.push(`  ${name.padEnd(nameWidth)} ${cells.map((c) => c.padStart(9)).join('')}`);
   }
   if (top.length > TOP_COMMANDS) {
-    const rest = top.slice(TOP_COMMANDS).reduce((n, id) => n + stats.byCommand[id]!.requests, 0);
+    const rest = top.slice(TOP_COMMANDS).reduce((n, [, s]) => n + s.requests, 0);
     lines.push(`  (${top.length - TOP_COMMANDS} more commands, ${rest} requests)`);
   }
   return lines;
@@ -66,7 +66,7 @@ function table(stats: Stats): string[] {
 /** The exit summary, as lines for stderr. */
 export function renderSummary(stats: Stats, header: string[], counters: RunCounters): string {
   const lines = [...header];
-  const t = stats.total;
+  const t = stats.total();
   lines.push(
     `requests: ${t.answered} answered` +
       (t.errors ? ` (${t.errors} errors)` : '') +

@@ -7,7 +7,7 @@ import * as hdr from 'hdr-histogram-js';
 import { Connection } from '../../src/connections/connection';
 import { Transaction, TxStatus } from '../../src/pairing/transaction';
 import { CommandTable, MAX_COMMANDS, OTHER } from '../../src/output/commands';
-import { LatencyHistogram, Stats, Tally, bucketOf, SEED_BUCKETS_US } from '../../src/output/stats';
+import { LatencyHistogram, Series, Stats, Tally, bucketOf, SEED_BUCKETS_US } from '../../src/output/stats';
 
 const PERCENTILES = [0, 1, 50, 90, 99, 99.9, 99.99, 100];
 
@@ -20,7 +20,13 @@ for (const [digits, smallUs] of [[3, 1 << 15], [2, 1 << 12]]) {
     );
     fc.assert(
       fc.property(fc.array(latencyNs, { minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 4 }), (values, reads) => {
-        const tally = new Tally(new LatencyHistogram(digits, smallUs));
+        const latency = new LatencyHistogram(digits, smallUs);
+        const tally = new Tally();
+        const read = (): Series => {
+          const series = new Series(latency.histogram);
+          series.add(tally);
+          return series;
+        };
         const direct = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: digits as 2 | 3 });
         let maxUs = 0;
         // Read percentiles part way too: counts gathered since are still added.
@@ -28,15 +34,18 @@ for (const [digits, smallUs] of [[3, 1 << 15], [2, 1 << 12]]) {
         values.forEach((ns, i) => {
           const us = ns / 1000;
           const v = us < 1 ? 1 : Math.round(us);
-          tally.answer(false, us, v, bucketOf(us), false, 0, 0);
+          tally.answer(false, us, bucketOf(us), false, 0, 0);
+          latency.record(v);
           if (us > maxUs) maxUs = us;
           direct.recordValue(v);
           if ((i + 1) % every === 0) {
-            for (const p of PERCENTILES) assert.equal(tally.percentileUs(p), Math.min(direct.getValueAtPercentile(p), maxUs));
+            const series = read();
+            for (const p of PERCENTILES) assert.equal(series.percentileUs(p), Math.min(direct.getValueAtPercentile(p), maxUs));
           }
         });
-        for (const p of PERCENTILES) assert.equal(tally.percentileUs(p), Math.min(direct.getValueAtPercentile(p), maxUs));
-        const h = tally.hist!.histogram;
+        const series = read();
+        for (const p of PERCENTILES) assert.equal(series.percentileUs(p), Math.min(direct.getValueAtPercentile(p), maxUs));
+        const h = latency.histogram;
         assert.equal(h.totalCount, direct.totalCount);
         assert.equal(h.maxValue, direct.maxValue);
         assert.equal(h.minNonZeroValue, direct.minNonZeroValue);
@@ -95,6 +104,29 @@ test('command ids: the same name, the same id; past MAX_COMMANDS distinct names,
   );
 });
 
+test('command ids in redis mode: any mix of case, the same command; a recent-token cache never changes the answer', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.constantFrom('get', 'set', 'incr', 'lpush', 'hgetall', 'x'.repeat(31), 'y'.repeat(33)), fc.array(fc.boolean(), { minLength: 33, maxLength: 33 }), fc.constantFrom('', ' k', ' key:1 v')), { maxLength: 200 }),
+      (reqs) => {
+        const t = new CommandTable('redis');
+        const fresh = (text: string) => {
+          const f = new CommandTable('redis');
+          return f.name(f.idOf(Buffer.from(text, 'latin1'), text.length));
+        };
+        for (const [name, upper, rest] of reqs) {
+          const cased = [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join('');
+          const text = cased + rest;
+          const got = t.name(t.idOf(Buffer.from(text.padEnd(64, '#'), 'latin1'), text.length));
+          assert.equal(got, name.length > 32 ? 'other' : name.toUpperCase(), text);
+          assert.equal(got, fresh(text));
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
 function tx(port: number, text: string, latencyMs: number | null, opts: { error?: boolean; reqBytes?: number; rspBytes?: number } = {}): Transaction {
   const conn = new Connection();
   conn.family = 4;
@@ -118,7 +150,7 @@ test('counts per port, per command and per command on a port add up to the total
   ];
   for (const t of txs) stats.transaction(t);
   assert.deepEqual(stats.ports.map((p) => p.port), [6379, 6380, 6381], 'watched ports first, then others seen');
-  const t = stats.total;
+  const t = stats.total();
   assert.equal(t.requests, 6);
   assert.equal(t.answered, 5);
   assert.equal(t.unanswered, 1);
@@ -127,23 +159,27 @@ test('counts per port, per command and per command on a port add up to the total
   assert.equal(t.requestBytes, 60);
   assert.equal(t.responseBytes, 25);
   assert.equal(t.maxUs, 12_000);
-  const p6379 = stats.ports[0];
+  assert.equal(t.percentileUs(100), 12_000);
+  assert.equal(t.percentileUs(0), 50, 'the total histogram is the ports\' added up');
+  assert.equal(t.hist!.totalCount, 5);
+  const p6379 = stats.port(stats.ports[0]);
   assert.equal(p6379.answered, 3);
   assert.equal(Math.round(p6379.totalUs), 8_050);
   assert.deepEqual(Array.from(p6379.buckets), [1, 0, 0, 1, 0, 1, ...Array(12).fill(0)]);
+  assert.equal(p6379.percentileUs(50), 1000);
   const get = stats.commands.idOf(Buffer.from('GET'), 3);
-  assert.equal(stats.byCommand[get]!.requests, 3);
-  assert.equal(p6379.commands[get]!.requests, 2);
+  assert.equal(stats.command(get).requests, 3);
+  assert.equal(stats.command(get).percentileUs(100), 12_000);
+  assert.equal(stats.ports[0].commands[get]!.requests, 2);
   assert.equal(stats.ports[1].commands[get]!.requests, 1);
-  assert.deepEqual(stats.topCommands().map((id) => stats.commands.name(id)), ['GET', 'SET', 'DEL', 'PING']);
-  // Every series sums to the totals.
+  const top = stats.topCommands();
+  assert.deepEqual(top.map(([id]) => stats.commands.name(id)), ['GET', 'SET', 'DEL', 'PING']);
+  // Every way of adding up gives the totals.
   for (const key of ['requests', 'answered', 'errors', 'unanswered', 'slow', 'requestBytes', 'responseBytes'] as const) {
-    const byPort = stats.ports.reduce((n, p) => n + p[key], 0);
-    const byCommand = stats.topCommands().reduce((n, id) => n + stats.byCommand[id]![key], 0);
-    const byPair = stats.ports.reduce((n, p) => n + p.commands.reduce((m, c) => m + (c?.[key] ?? 0), 0), 0);
+    const byPort = stats.ports.reduce((n, p) => n + stats.port(p)[key], 0);
+    const byCommand = top.reduce((n, [, c]) => n + c[key], 0);
     assert.equal(byPort, t[key], key);
     assert.equal(byCommand, t[key], key);
-    assert.equal(byPair, t[key], key);
   }
 });
 
@@ -151,6 +187,7 @@ test('a flood of distinct command names keeps at most MAX_COMMANDS + other', () 
   const stats = new Stats('redis', [6379], 0);
   for (let i = 0; i < 10_000; i++) stats.transaction(tx(6379, `CMD${i} x`, 1));
   assert.equal(stats.commands.size, MAX_COMMANDS);
-  assert.equal(stats.byCommand.filter((c) => c !== undefined).length, MAX_COMMANDS + 1);
-  assert.equal(stats.byCommand[OTHER]!.requests, 10_000 - MAX_COMMANDS);
+  assert.equal(stats.topCommands().length, MAX_COMMANDS + 1);
+  assert.equal(stats.ports[0].commands.filter((c) => c !== undefined).length, MAX_COMMANDS + 1);
+  assert.equal(stats.command(OTHER).requests, 10_000 - MAX_COMMANDS);
 });
