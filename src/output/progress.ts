@@ -69,7 +69,8 @@ export class ProgressBar {
   tick(): void {
     const elapsed = this.now() - this.started;
     if (elapsed < AFTER_MS) return;
-    const text = renderProgress(this.source.offset, this.source.size, elapsed, this.term.columns ?? 80);
+    // A terminal that does not say its width (0) gets 80 columns.
+    const text = renderProgress(this.source.offset, this.source.size, elapsed, this.term.columns || 80);
     this.term.write(`\r${text}\x1b[K`);
     this.shown = true;
   }

@@ -13,9 +13,9 @@ test('the bar: percentage, bar, bytes and time left, within the terminal width',
   assert.equal(renderProgress(123e6, 200e6, 900, 40), ' 61%  123.0 of 200.0 MB, 1 s left', 'too narrow for a bar');
 });
 
-function fakeTerminal(isTTY: boolean) {
+function fakeTerminal(isTTY: boolean, columns = 80) {
   const written: string[] = [];
-  return { written, term: { isTTY, columns: 80, write: (t: string) => written.push(t) } };
+  return { written, term: { isTTY, columns, write: (t: string) => written.push(t) } };
 }
 
 test('wanted on a terminal only', () => {
@@ -46,4 +46,13 @@ test('nothing for the first half second; then drawn in place; cleared for lines 
   bar.tick();
   bar.stop();
   assert.equal(written[written.length - 1], '\r\x1b[K');
+});
+
+test('a terminal that does not say its width (script, some CI): 80 columns', () => {
+  let now = 0;
+  const { written, term } = fakeTerminal(true, 0);
+  const bar = new ProgressBar({ offset: 50e6, size: 100e6 }, term, () => now);
+  now = 600;
+  bar.tick();
+  assert.match(written[0], /^\r 50% \[#{20}\.{20}\]  50\.0 of 100\.0 MB, 1 s left\x1b\[K$/);
 });
