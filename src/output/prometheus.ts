@@ -62,7 +62,8 @@ class SeedBucketHistogram extends Histogram<PortCommand> {
         values.push({ labels: { ...labels, le: BUCKETS_S[i] }, value: acc, metricName: `${name}_bucket` });
       }
       values.push({ labels: { ...labels, le: '+Inf' }, value: t.answered, metricName: `${name}_bucket` });
-      values.push({ labels, value: t.totalUs / 1e6, metricName: `${name}_sum` });
+      // In seconds, to the nanosecond (no 0.019553975999999997).
+      values.push({ labels, value: Math.round(t.totalUs * 1000) / 1e9, metricName: `${name}_sum` });
       values.push({ labels, value: t.answered, metricName: `${name}_count` });
     }
     return { name, help: 'Time from the first byte of a request to the first byte of its response, for answered requests.', type: 'histogram', values, aggregator: 'sum' };
