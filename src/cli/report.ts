@@ -43,9 +43,17 @@ export class RunReport {
     this.info = { version, engine: '', source: '' };
   }
 
-  /** The statistics, and the stats port listening when -P asks (before any capture starts, so a port in use stops the run first). */
+  /**
+   * The statistics, the pid file, and the stats port listening when -P asks:
+   * before any capture starts, so that a tcpkit already running with this pid
+   * file, or a port in use, stops the run first.
+   */
   static async open(config: Config, version: string, daemon: DaemonChild | null): Promise<RunReport> {
     const report = new RunReport(config, version, daemon);
+    if (config.pidFile !== undefined) {
+      report.pidFile = new PidFile(config.pidFile);
+      report.pidFile.write();
+    }
     if (config.statsPort !== undefined) {
       // prom-client takes ~100 ms to load: only when it is used.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -59,15 +67,17 @@ export class RunReport {
           metricsContentType: prom.contentType,
         },
         { host: config.statsAddr, port: config.statsPort },
-      );
+      ).catch((e: Error) => {
+        report.pidFile?.remove();
+        throw e;
+      });
     }
     return report;
   }
 
   /**
    * The run is about to start: counters come from the pipeline and engine,
-   * the progress bar and SIGHUP are set up, the pid file is written, and a
-   * daemon's parent is told to go.
+   * the progress bar and SIGHUP are set up, and a daemon's parent is told to go.
    */
   attach(pipeline: Pipeline, engine: Engine, source: string, writer: FdWriter, extra: ExtraCounters = {}): void {
     this.info.engine = engine.name;
@@ -81,10 +91,6 @@ export class RunReport {
       this.progress = bar;
     }
     if (writer.path !== null) this.stopHangup = reopenOnHangup(writer);
-    if (this.config.pidFile !== undefined) {
-      this.pidFile = new PidFile(this.config.pidFile);
-      this.pidFile.write();
-    }
     this.daemon?.ready(writer, this.config.json);
   }
 

@@ -157,3 +157,19 @@ test('-P with -r: the file is read and the port let go at its end', async () => 
   await new Promise<void>((resolve, reject) => again.once('error', reject).listen(port, '127.0.0.1', resolve));
   again.close();
 });
+
+test('--pid-file: written while running, removed at the end; a stale one is replaced; a live one refuses', () => {
+  const pidFile = path.join(dir, 'tk.pid');
+  const r = tcpkit(['-r', demo, '-p', '6379', '--pid-file', pidFile]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.existsSync(pidFile), false, 'removed at exit');
+  fs.writeFileSync(pidFile, '999999999\n'); // no such process
+  assert.equal(tcpkit(['-r', demo, '-p', '6379', '--pid-file', pidFile]).code, 0);
+  assert.equal(fs.existsSync(pidFile), false);
+  fs.writeFileSync(pidFile, `${process.pid}\n`); // this test runner: alive
+  const refused = tcpkit(['-r', demo, '-p', '6379', '--pid-file', pidFile]);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stderr, `tcpkit: ${pidFile}: tcpkit is already running as pid ${process.pid} (stop it, or give another --pid-file)\n`);
+  assert.equal(refused.stdout, '');
+  assert.equal(fs.readFileSync(pidFile, 'utf8'), `${process.pid}\n`, 'left alone');
+});
