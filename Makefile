@@ -63,6 +63,7 @@ $(ADDON): $(NATIVE_SOURCES) $(BPF_SKEL) node_modules/.package-lock.json
 	$(Q)npx --no-install node-gyp rebuild $(if $(V),,--loglevel=warn >/dev/null)
 
 $(DIST): $(TS_SOURCES) node_modules/.package-lock.json
+	$(Q)rm -rf dist  # no output left from a source that is gone
 	$(Q)npx --no-install tsc -p tsconfig.json
 	$(Q)chmod +x dist/src/cli/main.js
 	$(Q)touch $@

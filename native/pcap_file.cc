@@ -20,6 +20,7 @@ Napi::Function PcapFileReader::Init(Napi::Env env) {
                          InstanceAccessor<&PcapFileReader::Snaplen>("snaplen"),
                          InstanceAccessor<&PcapFileReader::Error>("error"),
                          InstanceAccessor<&PcapFileReader::Packets>("packets"),
+                         InstanceAccessor<&PcapFileReader::Offset>("offset"),
                      });
 }
 
@@ -261,5 +262,18 @@ Napi::Value PcapFileReader::Error(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value PcapFileReader::Packets(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), packets_); }
+
+// How far into the file reading has got, in bytes: for a progress bar.
+Napi::Value PcapFileReader::Offset(const Napi::CallbackInfo& info) {
+  double at = 0;
+  if (direct_) {
+    at = static_cast<double>(window_off_ + pos_);
+  } else if (pcap_ != nullptr) {
+    FILE* fp = pcap_file(pcap_);
+    off_t o = fp != nullptr ? ftello(fp) : -1;
+    if (o > 0) at = static_cast<double>(o);
+  }
+  return Napi::Number::New(info.Env(), at);
+}
 
 }  // namespace tcpkit

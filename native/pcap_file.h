@@ -24,6 +24,7 @@ class PcapFileReader : public Napi::ObjectWrap<PcapFileReader> {
   Napi::Value Snaplen(const Napi::CallbackInfo& info);
   Napi::Value Error(const Napi::CallbackInfo& info);
   Napi::Value Packets(const Napi::CallbackInfo& info);
+  Napi::Value Offset(const Napi::CallbackInfo& info);
 
   void Release();
   void StartDirect();

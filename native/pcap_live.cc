@@ -2,11 +2,16 @@
 #include "pcap_live.h"
 
 #include <net/if.h>
+#include <poll.h>
 #include <string.h>
 
 #include "errors.h"
 
 namespace tcpkit {
+
+// How long the capture thread sleeps when there is nothing to read: batches
+// reach JavaScript within this and the pump's kMaxDelay.
+constexpr int kPollMs = 10;
 
 Napi::Function PcapLiveCapture::Init(Napi::Env env) {
   return DefineClass(env, "PcapLiveCapture",
@@ -94,11 +99,19 @@ Napi::Value PcapLiveCapture::Start(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   pump_.Start(env, info[0].As<Napi::Function>(), [this]() -> std::string {
+    // Non-blocking reads and our own poll with a timeout: with TPACKET_V3,
+    // a blocking pcap_dispatch() waits without limit once the ring is empty,
+    // so a batch holding the last packets before a quiet spell would wait
+    // for the next packet (or the end) before JavaScript saw it.
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    if (pcap_setnonblock(pcap_, 1, errbuf) != 0) return std::string("capture: ") + errbuf;
+    struct pollfd pfd = {pcap_get_selectable_fd(pcap_), POLLIN, 0};
     while (!pump_.Stopping()) {
       int n = pcap_dispatch(pcap_, -1, &PcapLiveCapture::OnPacket, reinterpret_cast<u_char*>(this));
       if (n == PCAP_ERROR_BREAK) break;
       if (n < 0) return std::string("capture: ") + pcap_geterr(pcap_);
       pump_.MaybeFlush();
+      if (n == 0) poll(&pfd, 1, kPollMs);
     }
     return "";
   });

@@ -21,6 +21,11 @@ export interface PipelineCounters {
   undecoded: number[];
   /** Packets to or from a monitored server. */
   matched: number;
+  /** Of those, from clients (requests) and from servers (responses), and their payload bytes. */
+  requestPackets: number;
+  responsePackets: number;
+  requestBytes: number;
+  responseBytes: number;
   /** TCP segments with nothing new (retransmissions, pure ACKs). */
   duplicates: number;
   /** TCP segments that arrived ahead of a hole and were held back. */
@@ -44,7 +49,10 @@ export class Pipeline {
   readonly table: ConnectionTable;
   readonly pairer: Pairer;
   readonly fragments = new Reassembler();
-  readonly counters: PipelineCounters = { records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0, duplicates: 0, heldBack: 0, reordered: 0 };
+  readonly counters: PipelineCounters = {
+    records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0,
+    requestPackets: 0, responsePackets: 0, requestBytes: 0, responseBytes: 0, duplicates: 0, heldBack: 0, reordered: 0,
+  };
   private readonly wantTcp: boolean;
   private readonly wantUdp: boolean;
   private lastSec = 0;
@@ -125,6 +133,13 @@ export class Pipeline {
       if (conn === null) continue;
       c.matched++;
       const fromClient = this.table.fromClient;
+      if (fromClient) {
+        c.requestPackets++;
+        c.requestBytes += p.payloadLen;
+      } else {
+        c.responsePackets++;
+        c.responseBytes += p.payloadLen;
+      }
       if (this.raw !== null) this.raw.packet(p, pbuf, fromClient);
       if (this.parserFactory !== null) {
         if (p.proto === IpProto.Tcp) this.tcpSegment(conn, fromClient, pbuf);

@@ -1,6 +1,7 @@
 // The command line, validated into one typed config. Commander declares the
 // flags (cli/main.ts); zod checks their values here and every problem becomes
 // one line for the user.
+import net from 'node:net';
 import { z } from 'zod';
 import { parseIp } from '../connections/address';
 import type { Endpoint } from '../connections/table';
@@ -46,13 +47,31 @@ export interface Config {
   maxConnections: number;
   /** -S: the Lua script that gets every packet (and transaction) instead of tcpkit's lines. */
   scriptFile: string | undefined;
+  /** -P: serve statistics on this port; undefined when not asked for. */
+  statsPort: number | undefined;
+  /** --stats-addr: the address the stats port listens on. */
+  statsAddr: string;
+  /** --json: one JSON object per transaction instead of the text line. */
+  json: boolean;
+  /** -d: run in the background. */
+  daemon: boolean;
+  /** --pid-file, or the default with -d; undefined: no pid file. */
+  pidFile: string | undefined;
 }
+
+/** -P without a number: the original tool's stats port. */
+export const DEFAULT_STATS_PORT = 33333;
+/** Where -d writes its pid unless --pid-file says otherwise. */
+export const DEFAULT_PID_FILE = '/run/tcpkit.pid';
 
 /** What commander hands over: strings and booleans as typed. */
 export interface RawOptions {
   server?: string;
   port?: string;
-  statsPort?: string;
+  /** true when -P is given without a number. */
+  statsPort?: string | boolean;
+  statsAddr?: string;
+  pidFile?: string;
   interface?: string;
   daemon?: boolean;
   read?: string;
@@ -112,7 +131,13 @@ function number(flag: string, min: number, max: number, integer: boolean) {
 const schema = z.object({
   server: serverList.optional(),
   port: portList.optional(),
-  statsPort: number('-P', 1, 65535, true).optional(),
+  // -P alone: the original's port.
+  statsPort: z.preprocess((v) => (v === true ? String(DEFAULT_STATS_PORT) : v), number('-P', 1, 65535, true)).optional(),
+  statsAddr: z
+    .string()
+    .refine((a) => net.isIP(a) !== 0, (a) => ({ message: `--stats-addr: '${a}' is not an IPv4 or IPv6 address` }))
+    .optional(),
+  pidFile: z.string().min(1).optional(),
   interface: z.string().optional(),
   daemon: z.boolean().optional(),
   read: z.string().min(1).optional(),
@@ -136,9 +161,6 @@ const schema = z.object({
 
 /** Flags whose features have not landed: refused, never silently ignored. */
 const NOT_YET: [keyof RawOptions, string][] = [
-  ['statsPort', '-P (stats port)'],
-  ['daemon', '-d (daemon mode)'],
-  ['json', '--json (NDJSON output)'],
 ];
 
 export function buildConfig(raw: RawOptions): Config {
@@ -168,6 +190,9 @@ export function buildConfig(raw: RawOptions): Config {
   if (mode === 'redis' && o.udp) throw new UsageError('-u: redis runs over TCP; -u is for raw mode over UDP');
   if (mode === 'http' && o.udp) throw new UsageError('-u: http runs over TCP; -u is for raw mode over UDP');
   if (o.port === undefined && DEFAULT_PORT[mode] === undefined) throw new UsageError(`say which port to watch (-p PORT): ${mode} mode has no usual port`);
+  if (o.json && mode === 'raw') throw new UsageError('--json writes one object per request and response; -m raw has none (choose -m or a well-known -p)');
+  if (o.statsAddr !== undefined && o.statsPort === undefined) throw new UsageError('--stats-addr is where the stats port (-P) listens; give -P too');
+  if (o.daemon && o.output === undefined) throw new UsageError('-d needs -o FILE: in the background there is no terminal to write to');
   const ports = o.port ?? [DEFAULT_PORT[mode] as number];
   return {
     mode,
@@ -186,5 +211,10 @@ export function buildConfig(raw: RawOptions): Config {
     timeoutSec: o.timeout ?? 10,
     maxConnections: o.maxConnections ?? 1_000_000,
     scriptFile: o.script,
+    statsPort: o.statsPort,
+    statsAddr: o.statsAddr ?? '127.0.0.1',
+    json: o.json ?? false,
+    daemon: o.daemon ?? false,
+    pidFile: o.pidFile ?? (o.daemon ? DEFAULT_PID_FILE : undefined),
   };
 }

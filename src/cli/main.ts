@@ -12,10 +12,13 @@ import { memcachedParser } from '../protocol/memcached';
 import { httpParser } from '../protocol/http';
 import { dnsParser } from '../protocol/dns';
 import { LineOutput } from '../output/lines';
+import { JsonLineOutput } from '../output/json-lines';
 import { RawPacketOutput } from '../output/raw';
-import { LatencyStats, renderSummary } from '../output/summary';
+import { counterPhrases, renderSummary } from '../output/summary';
 import { FdWriter } from '../output/writer';
 import type { LuaHost } from '../output/lua/host';
+import { RunReport } from './report';
+import { DaemonChild, daemonize, isDaemonChild } from './daemon';
 import type { Output, PacketSink } from '../output/output';
 import type { ParserFactory } from '../protocol/parser';
 
@@ -30,19 +33,21 @@ function program(): Command {
     .description('Capture TCP/UDP, pair each request with its response, print the slow ones.')
     .option('-s, --server <ips>', 'server addresses to watch, e.g. 10.0.0.5,fd00::5 (needed on the client side)', list)
     .option('-p, --port <ports>', 'server ports to watch, e.g. 6379,6380 (default: the mode\'s usual port)', list)
-    .option('-P, --stats-port <port>', 'stats listen port')
+    .option('-P, --stats-port [port]', 'serve latency stats (JSON, Prometheus /metrics) on this port (default: 33333)')
+    .option('--stats-addr <ip>', 'address the stats port listens on (default: 127.0.0.1)')
     .option('-i, --interface <name>', 'network interface to capture on (default: any)')
-    .option('-d, --daemon', 'run in the background')
+    .option('-d, --daemon', 'run in the background (needs -o)')
+    .option('--pid-file <file>', 'write the process id here (default with -d: /run/tcpkit.pid)')
     .option('-r, --read <file>', 'read packets from a pcap or pcapng file')
     .option('-t, --threshold <ms>', 'print only requests this slow or slower, in milliseconds (default: 0, all)')
     .option('-m, --mode <mode>', `protocol: ${MODES.join(', ')}`)
     .option('-w, --write <file>', 'write captured packets to a pcap file')
     .option('-S, --script <file>', 'Lua script called for every packet')
     .option('-B, --buffer <KiB>', 'capture buffer size, in KiB')
-    .option('-o, --output <file>', 'write lines to this file instead of standard output')
+    .option('-o, --output <file>', 'write lines to this file instead of standard output (reopened on SIGHUP)')
     .option('-u, --udp', 'watch UDP instead of TCP')
     .option('--ebpf', 'capture with eBPF: ports are filtered in the kernel')
-    .option('--json', 'one JSON object per transaction')
+    .option('--json', 'one JSON object per request instead of the text line (NDJSON)')
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
     .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
     .version(VERSION, '-v, --version')
@@ -75,8 +80,18 @@ function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | Pca
   return { engine, source: config.iface };
 }
 
-async function run(config: Config): Promise<number> {
-  const writer = config.outputFile ? FdWriter.toFile(config.outputFile) : new FdWriter(1);
+async function run(config: Config, daemon: DaemonChild | null): Promise<number> {
+  const report = await RunReport.open(config, VERSION, daemon);
+  try {
+    return await watch(config, report);
+  } finally {
+    await report.close();
+  }
+}
+
+async function watch(config: Config, report: RunReport): Promise<number> {
+  // A daemon adds to its log; in the foreground -o replaces the file, as > would.
+  const writer = config.outputFile ? FdWriter.toFile(config.outputFile, config.daemon) : new FdWriter(1);
   // The script is loaded (and refused, if it cannot run) before capture starts;
   // fengari itself only then (it takes ~100 ms to load).
   const lua: LuaHost | null =
@@ -85,7 +100,7 @@ async function run(config: Config): Promise<number> {
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
         (require('../output/lua/host') as typeof import('../output/lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
   const { engine, source } = openEngine(config);
-  const stats = new LatencyStats(config.thresholdMs);
+  const stats = report.stats;
   const outputs: Output[] = [stats];
   let parserFactory: ParserFactory | null = null;
   let raw: PacketSink | null = null;
@@ -95,7 +110,7 @@ async function run(config: Config): Promise<number> {
     const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
     parserFactory = parsers[config.mode];
     // A script's output replaces tcpkit's lines.
-    outputs.push(lua ?? new LineOutput(writer, config.thresholdMs));
+    outputs.push(lua ?? (config.json ? new JsonLineOutput(writer, stats.commands, config.thresholdMs) : new LineOutput(writer, config.thresholdMs)));
     if (lua?.wantsPackets) raw = lua;
   }
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);
@@ -118,6 +133,7 @@ async function run(config: Config): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 
+  report.attach(pipeline, engine, source, writer, lua === null ? {} : { luaErrors: () => lua.luaErrors });
   const started = process.hrtime.bigint();
   // Live: time passes without packets too (timeouts, idle connections).
   const clock = engine instanceof PcapFileEngine ? null : setInterval(() => pipeline.clock(Math.floor(Date.now() / 1000)), 1000);
@@ -127,13 +143,13 @@ async function run(config: Config): Promise<number> {
     if (clock !== null) clearInterval(clock);
     capture?.close();
   }
+  report.stopProgress();
   pipeline.finish();
-  for (const o of outputs) o.close();
-  raw?.close();
+  for (const o of outputs) o.flush();
+  raw?.flush();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
   const c = pipeline.counters;
-  const pc = pipeline.pairer.counters;
   const tc = pipeline.table.counters;
   const header = [
     `tcpkit: ${engine.name} ${source}: ${c.records} packets in ${seconds.toFixed(2)} s, ` +
@@ -142,29 +158,21 @@ async function run(config: Config): Promise<number> {
   ];
   if (!(engine instanceof PcapFileEngine)) header.push(`tcpkit: ${engine.describeCounters()}`);
   if (capture !== null) header.push(`tcpkit: wrote ${capture.packets} packets to ${capture.file}`);
-  const counters: string[] = [];
-  const undecoded = c.undecoded.reduce((a, b) => a + b, 0);
-  if (undecoded) counters.push(`${undecoded} packets not decoded`);
-  if (pc.orphanResponses) counters.push(`${pc.orphanResponses} responses without a request`);
-  if (pc.malformed) counters.push(`${pc.malformed} parser resets on malformed data`);
-  if (pc.gaps) counters.push(`${pc.gaps} gaps in streams`);
-  if (c.reordered) counters.push(`${c.reordered} segments put back in order`);
-  const fc = pipeline.fragments.counters;
-  if (fc.fragments) counters.push(`${fc.fragments} IP fragments: ${fc.reassembled} datagrams put together, ${fc.dropped} fragments given up on`);
-  if (pc.pushes) counters.push(`${pc.pushes} server pushes`);
-  if (pc.overflow) counters.push(`${pc.overflow} requests dropped (too many waiting)`);
-  if (tc.refused) counters.push(`${tc.refused} connections refused (table full)`);
-  if (tc.expired) counters.push(`${tc.expired} idle connections expired`);
-  if (lua?.luaErrors) counters.push(`${lua.luaErrors} script errors`);
-  if (config.mode !== 'raw' || counters.length > 0) {
-    const summary = config.mode === 'raw' ? header.concat(counters).join('\n') + '\n' : renderSummary(stats, header, counters);
+  const counters = report.counters();
+  const problems = counterPhrases(counters);
+  if (config.mode !== 'raw' || problems.length > 0) {
+    const summary = config.mode === 'raw' ? header.concat(problems).join('\n') + '\n' : renderSummary(stats, header, counters);
     process.stderr.write(summary);
   }
+  let code = 0;
   if (engine.endError !== null && !signalled) {
     process.stderr.write(`tcpkit: ${source}: the file is cut short (${engine.endError}); reported what was whole\n`);
-    return 1;
+    code = 1;
   }
-  return 0;
+  // What went to stderr goes to a daemon's output file too: close it last.
+  for (const o of outputs) o.close();
+  raw?.close();
+  return code;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -180,7 +188,8 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const config = buildConfig(cmd.opts<RawOptions>());
-  return run(config);
+  if (config.daemon && !isDaemonChild()) return daemonize(argv, config.outputFile!, config.pidFile!);
+  return run(config, config.daemon ? new DaemonChild() : null);
 }
 
 main(process.argv).then(
@@ -192,7 +201,8 @@ main(process.argv).then(
       for (const line of err.message.split('\n')) process.stderr.write(`tcpkit: ${line}\n`);
       process.exitCode = 2;
     } else if (err.code === 'ENOENT' || err.code === 'EBADCAPTURE' || err.code === 'EISDIR' || err.code === 'EIO' || err.code === 'ENOADDON' || err.code === 'EACCES' ||
-      err.code === 'ENODEV' || err.code === 'EPERM' || err.code === 'EPCAP' || err.code === 'EFILTER' || err.code === 'ECAPTURE' || err.code === 'EBPF' || err.code === 'ESCRIPT') {
+      err.code === 'ENODEV' || err.code === 'EPERM' || err.code === 'EPCAP' || err.code === 'EFILTER' || err.code === 'ECAPTURE' || err.code === 'EBPF' ||
+      err.code === 'ESCRIPT' || err.code === 'ESTATS' || err.code === 'EDAEMON') {
       process.stderr.write(`tcpkit: ${err.message}\n`);
       process.exitCode = 1;
     } else {

@@ -4,6 +4,11 @@
 export type BatchHandler = (buf: Buffer, used: number) => void;
 
 export interface EngineCounters {
+  /**
+   * Packets the engine saw: eBPF, every packet on the interface, before the
+   * kernel filter; libpcap, those its filter passed (ps_recv); a file, those read.
+   */
+  seen: number;
   /** Packets the engine delivered to user space. */
   packets: number;
   /** Packets the engine could not deliver (ring or buffer full), where it knows. */

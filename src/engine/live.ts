@@ -136,7 +136,7 @@ export class EbpfEngine extends LiveEngine {
 
   counters(): EngineCounters {
     const c = this.handle.counters();
-    return { packets: c.delivered, dropped: c.lost };
+    return { seen: c.seen, packets: c.delivered, dropped: c.lost };
   }
 
   describeCounters(): string {
@@ -172,7 +172,7 @@ export class PcapLiveEngine extends LiveEngine {
 
   counters(): EngineCounters {
     const c = this.handle.counters();
-    return { packets: c.delivered, dropped: c.dropped + c.ifdropped };
+    return { seen: c.received, packets: c.delivered, dropped: c.dropped + c.ifdropped };
   }
 
   describeCounters(): string {

@@ -10,6 +10,8 @@ export interface PcapFileReaderHandle {
   /** Why reading stopped early (a file cut short), or null. */
   readonly error: string | null;
   readonly packets: number;
+  /** Bytes of the file read so far (for progress; 0 once closed). */
+  readonly offset: number;
 }
 
 /** The end call carries (null, 0, why), why undefined when asked to stop. */

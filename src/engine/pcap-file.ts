@@ -1,4 +1,5 @@
 // The offline engine (-r): libpcap reads pcap or pcapng, the addon fills batches.
+import fs from 'node:fs';
 import { native, type PcapFileReaderHandle } from './native';
 import type { BatchHandler, Engine, EngineCounters } from './engine';
 
@@ -10,9 +11,19 @@ export class PcapFileEngine implements Engine {
   private readonly batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
   private stopped = false;
   endError: string | null = null;
+  /** The file's size in bytes, for progress. */
+  readonly size: number;
+  /** Bytes read when reading ended. */
+  private endOffset = 0;
 
   constructor(readonly file: string) {
     this.reader = new (native().PcapFileReader)(file);
+    this.size = fs.statSync(file).size;
+  }
+
+  /** Bytes of the file read so far. */
+  get offset(): number {
+    return this.reader.offset || this.endOffset;
   }
 
   get linkType(): number {
@@ -30,6 +41,7 @@ export class PcapFileEngine implements Engine {
         if ((++batches & 15) === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       this.endError = this.reader.error;
+      this.endOffset = this.reader.offset;
     } finally {
       this.reader.close();
     }
@@ -40,6 +52,6 @@ export class PcapFileEngine implements Engine {
   }
 
   counters(): EngineCounters {
-    return { packets: this.reader.packets, dropped: 0 };
+    return { seen: this.reader.packets, packets: this.reader.packets, dropped: 0 };
   }
 }

@@ -2,6 +2,7 @@
 // written once per batch. A reader that goes away (`tcpkit ... | head`)
 // ends output quietly instead of raising EPIPE.
 import fs from 'node:fs';
+import path from 'node:path';
 
 /** Bytes gathered before a write; a line longer than the rest of it goes out on its own. */
 const ARENA_BYTES = 256 * 1024;
@@ -27,11 +28,32 @@ export class FdWriter {
   used = 0;
   /** The reader went away; further writes are dropped. */
   closedByReader = false;
+  /** Called before bytes go out (a progress bar on the same terminal clears itself). */
+  beforeWrite: (() => void) | null = null;
+  /** The file written, for reopen(); null for a descriptor given (stdout). */
+  readonly path: string | null;
 
-  constructor(private fd: number, private readonly ownsFd = false) {}
+  constructor(private fd: number, private readonly ownsFd = false, file: string | null = null) {
+    this.path = file === null ? null : path.resolve(file);
+  }
 
-  static toFile(file: string): FdWriter {
-    return new FdWriter(fs.openSync(file, 'w'), true);
+  /** `append` false replaces the file, as `>` would; true adds to it, as `>>`. */
+  static toFile(file: string, append = false): FdWriter {
+    return new FdWriter(fs.openSync(file, append ? 'a' : 'w'), true, file);
+  }
+
+  /**
+   * Writes to a fresh open of the same path from now on (appending): after
+   * logrotate renamed the file, new lines go to a new file. If the path
+   * cannot be opened, writing goes on to the old file and the error is thrown.
+   */
+  reopen(): void {
+    if (this.path === null) return;
+    this.flush();
+    const fd = fs.openSync(this.path, 'a');
+    const old = this.fd;
+    this.fd = fd;
+    fs.closeSync(old);
   }
 
   write(text: string): void {
@@ -98,6 +120,7 @@ export class FdWriter {
   }
 
   private writeAll(data: Buffer): void {
+    if (this.beforeWrite !== null) this.beforeWrite();
     let off = 0;
     while (off < data.length && !this.closedByReader) {
       try {
@@ -118,7 +141,12 @@ export class FdWriter {
     }
   }
 
+  /** close() was called. */
+  closed = false;
+
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.flush();
     if (this.ownsFd) fs.closeSync(this.fd);
   }

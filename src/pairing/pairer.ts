@@ -129,6 +129,7 @@ export class Pairer implements MessageSink {
     tx.rspBytes = info.bytes;
     tx.preview = req.preview;
     tx.previewLen = req.previewLen;
+    tx.commandId = -1;
     this.out.transaction(tx);
   }
 
@@ -198,6 +199,7 @@ export class Pairer implements MessageSink {
     tx.rspBytes = 0;
     tx.preview = preview;
     tx.previewLen = previewLen;
+    tx.commandId = -1;
     this.out.transaction(tx);
   }
 }

@@ -34,6 +34,11 @@ export class Transaction {
   /** Request text for display: args joined by spaces, long ones shortened. */
   preview: Buffer = Buffer.alloc(0);
   previewLen = 0;
+  /**
+   * The request's command as an id in output/commands.ts's CommandTable; -1
+   * until the first output that needs it asks (pairing resets it per transaction).
+   */
+  commandId = -1;
 
   requestText(): string {
     const text = this.preview.toString('utf8', 0, this.previewLen);

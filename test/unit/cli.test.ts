@@ -25,7 +25,11 @@ const cases: [string, string[], number, RegExp][] = [
   ['a directory', ['-r', dir, '-p', '6379'], 1, /is a directory, not a capture file$/],
   ['neither port nor mode', ['-r', notCapture], 2, /^tcpkit: say which port to watch \(-p PORT\) or which protocol \(-m MODE\)$/],
   ['redis over UDP', ['-r', notCapture, '-m', 'redis', '-u'], 2, /^tcpkit: -u: redis runs over TCP/],
-  ['the stats port, not built yet', ['-r', notCapture, '-p', '6379', '-P', '33333'], 2, /^tcpkit: -P \(stats port\) is not supported yet$/],
+  ['a stats port out of range', ['-r', notCapture, '-p', '6379', '-P', '70000'], 2, /^tcpkit: -P: '70000' is not a whole number from 1 to 65535$/],
+  ['a stats address that is not an address', ['-r', notCapture, '-p', '6379', '-P', '9', '--stats-addr', 'localhost'], 2, /^tcpkit: --stats-addr: 'localhost' is not an IPv4 or IPv6 address$/],
+  ['--stats-addr without -P', ['-r', notCapture, '-p', '6379', '--stats-addr', '0.0.0.0'], 2, /^tcpkit: --stats-addr is where the stats port \(-P\) listens; give -P too$/],
+  ['--json in raw mode', ['-r', notCapture, '-p', '9999', '--json'], 2, /^tcpkit: --json writes one object per request/],
+  ['-d without -o', ['-r', notCapture, '-p', '6379', '-d'], 2, /^tcpkit: -d needs -o FILE/],
   ['--ebpf with a file', ['--ebpf', '-r', notCapture, '-p', '6379'], 2, /^tcpkit: --ebpf captures live; with -r the packets come from the file$/],
   ['-i with a file', ['-i', 'lo', '-r', notCapture, '-p', '6379'], 2, /^tcpkit: -i and -r: capture live on an interface, or read a file, not both$/],
   ['a buffer size of zero', ['-p', '6379', '-B', '0'], 2, /^tcpkit: -B: '0' is not a whole number from 1/],
@@ -33,8 +37,6 @@ const cases: [string, string[], number, RegExp][] = [
   ['raw mode without a port', ['-r', notCapture, '-m', 'raw'], 2, /^tcpkit: say which port to watch \(-p PORT\): raw mode has no usual port$/],
   ['-w with a file', ['-r', notCapture, '-p', '6379', '-w', 'x.pcap'], 2, /^tcpkit: -w records a live capture; with -r the file already is one$/],
   ['an interface that does not exist', ['-i', 'nosuchif0', '-p', '6379'], 1, /^tcpkit: .*nosuchif0.*$/],
-  ['-d, not built yet', ['-r', notCapture, '-p', '6379', '-d'], 2, /^tcpkit: -d \(daemon mode\) is not supported yet$/],
-  ['--json, not built yet', ['-r', notCapture, '-p', '6379', '--json'], 2, /^tcpkit: --json \(NDJSON output\) is not supported yet$/],
 ];
 
 for (const [what, args, code, message] of cases) {
@@ -62,7 +64,7 @@ test('-v prints the version; -h lists every flag and the modes', () => {
   assert.match(tcpkit(['-v']).stdout, /^\d+\.\d+\.\d+\n$/);
   const help = tcpkit(['-h']);
   assert.equal(help.code, 0);
-  for (const flag of ['-s', '-p', '-P', '-i', '-d', '-r', '-t', '-m', '-w', '-S', '-B', '-o', '-u', '-v', '-h', '--ebpf', '--json']) {
+  for (const flag of ['-s', '-p', '-P', '-i', '-d', '-r', '-t', '-m', '-w', '-S', '-B', '-o', '-u', '-v', '-h', '--ebpf', '--json', '--stats-addr', '--pid-file']) {
     assert.match(help.stdout, new RegExp(`(^|[ ,])${flag}[ ,]`, 'm'), flag);
   }
   assert.match(help.stdout, /raw, redis, memcached, http, dns/);

@@ -1,0 +1,84 @@
+// The run's counters in one flat snapshot: what the engine saw and lost, what
+// the pipeline matched, connections, parser trouble. Read by the exit
+// summary, the stats JSON and Prometheus; taken when asked, never per packet.
+import type { Engine } from '../engine/engine';
+import type { Pipeline } from '../pipeline';
+
+export interface RunCounters {
+  /** What the engine saw (see EngineCounters.seen: eBPF before its filter, libpcap after, a file all). */
+  packetsSeen: number;
+  /** Packets the engine could not hand over (ring buffer or capture buffer full, interface drops). */
+  packetsLost: number;
+  /** Records that reached the pipeline. */
+  packetsDelivered: number;
+  /** Packets to or from a watched server. */
+  packetsMatched: number;
+  /** Records that were not IP packets tcpkit decodes. */
+  packetsUndecoded: number;
+  /** Of the matched packets, from clients and from servers, and their payload bytes. */
+  requestPackets: number;
+  responsePackets: number;
+  requestBytes: number;
+  responseBytes: number;
+  connectionsOpen: number;
+  connectionsOpened: number;
+  connectionsClosed: number;
+  /** Evicted because they were idle for long. */
+  connectionsExpired: number;
+  /** Not tracked because the table was full (--max-connections). */
+  connectionsRefused: number;
+  /** Parser resets on malformed data, and on gaps in a stream. */
+  parserResets: number;
+  gaps: number;
+  /** TCP segments that arrived ahead of a hole and were delivered in order once it filled. */
+  segmentsReordered: number;
+  /** IP fragments seen, datagrams put together from them, and fragments given up on. */
+  ipFragments: number;
+  datagramsReassembled: number;
+  fragmentsDropped: number;
+  orphanResponses: number;
+  serverPushes: number;
+  /** Requests dropped because one connection had too many waiting. */
+  requestsDropped: number;
+  /** Errors raised by the -S Lua script (lua.errors, once the Lua output exists); 0 without a script. */
+  luaErrors: number;
+}
+
+/** Where counters come from that the pipeline and engine do not know. */
+export interface ExtraCounters {
+  /** The Lua output's error count, when -S runs a script. */
+  luaErrors?: () => number;
+}
+
+export function snapshotCounters(pipeline: Pipeline, engine: Engine, extra: ExtraCounters = {}): RunCounters {
+  const c = pipeline.counters;
+  const pc = pipeline.pairer.counters;
+  const tc = pipeline.table.counters;
+  const ec = engine.counters();
+  return {
+    packetsSeen: ec.seen,
+    packetsLost: ec.dropped,
+    packetsDelivered: c.records,
+    packetsMatched: c.matched,
+    packetsUndecoded: c.undecoded.reduce((a, b) => a + b, 0),
+    requestPackets: c.requestPackets,
+    responsePackets: c.responsePackets,
+    requestBytes: c.requestBytes,
+    responseBytes: c.responseBytes,
+    connectionsOpen: pipeline.table.connections,
+    connectionsOpened: tc.opened,
+    connectionsClosed: tc.closed,
+    connectionsExpired: tc.expired,
+    connectionsRefused: tc.refused,
+    parserResets: pc.malformed,
+    gaps: pc.gaps,
+    segmentsReordered: c.reordered,
+    ipFragments: pipeline.fragments.counters.fragments,
+    datagramsReassembled: pipeline.fragments.counters.reassembled,
+    fragmentsDropped: pipeline.fragments.counters.dropped,
+    orphanResponses: pc.orphanResponses,
+    serverPushes: pc.pushes,
+    requestsDropped: pc.overflow,
+    luaErrors: extra.luaErrors?.() ?? 0,
+  };
+}
