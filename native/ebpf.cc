@@ -6,6 +6,9 @@
 // away with the socket, so even `kill -9` leaves the host as it was.
 #include "ebpf.h"
 
+#include <algorithm>
+#include <string>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -19,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -204,6 +208,10 @@ int EbpfCapture::OnSample(void* ctx, void* data, size_t size) {
   return 0;
 }
 
+// The ring's poll timeout: short while samples flow, longer while idle.
+static constexpr int kPollMinMs = 5;
+static constexpr int kPollMaxMs = 50;
+
 // start(onBatch): reading begins; onBatch(buffer, used) once per batch.
 Napi::Value EbpfCapture::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -212,21 +220,30 @@ Napi::Value EbpfCapture::Start(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   pump_.Start(env, info[0].As<Napi::Function>(), [this]() {
-    int since_clock = 0;
+    int since_clock_ms = 0;
+    int timeout_ms = kPollMinMs;
     std::string error;
     while (!pump_.Stopping()) {
       // The program wakes us only when the ring is filling (wakeup_flags()
-      // in bpf/tcpkit.bpf.c); otherwise the timeout is our clock.
-      int n = ring_buffer__poll(rb_, 5);
-      if (n >= 0) n = ring_buffer__consume(rb_);
+      // in bpf/tcpkit.bpf.c); otherwise the timeout is our clock. While
+      // nothing comes, the timeout doubles up to kPollMaxMs, so an idle
+      // tcpkit wakes 20 times a second, not 200; the first sample resets it.
+      // (Timestamps come from the kernel: only delivery waits, not timing.)
+      int n = ring_buffer__poll(rb_, timeout_ms);
+      if (n >= 0) {
+        int more = ring_buffer__consume(rb_);
+        n = more < 0 ? more : n + more;
+      }
       if (n < 0 && n != -EINTR) {
         error = std::string("reading the ring buffer: ") + strerror(-n);
         break;
       }
+      since_clock_ms += timeout_ms;
+      timeout_ms = n > 0 ? kPollMinMs : std::min(timeout_ms * 2, kPollMaxMs);
       pump_.MaybeFlush();
       // The wall clock may be stepped (NTP): follow it about once a second.
-      if (++since_clock >= 200) {
-        since_clock = 0;
+      if (since_clock_ms >= 1000) {
+        since_clock_ms = 0;
         wall_offset_ns_ = WallOffsetNs();
       }
     }

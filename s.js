@@ -1,0 +1,1 @@
+process.stdout; setTimeout(()=>{},1500)
