@@ -140,6 +140,7 @@ async function run(config: Config): Promise<number> {
   if (pc.gaps) counters.push(`${pc.gaps} gaps in streams`);
   if (pc.pushes) counters.push(`${pc.pushes} server pushes`);
   if (pc.overflow) counters.push(`${pc.overflow} requests dropped (too many waiting)`);
+  if (tc.evicted) counters.push(`${tc.evicted} connections evicted before carrying data (to make room)`);
   if (tc.refused) counters.push(`${tc.refused} connections refused (table full)`);
   if (tc.expired) counters.push(`${tc.expired} idle connections expired`);
   if (config.mode !== 'raw' || counters.length > 0) {

@@ -24,6 +24,14 @@ export class TcpStream {
   /** Missing bytes before the last segment judged a gap. */
   gapBytes = 0;
 
+  /** As new. */
+  reset(): void {
+    this.nextSeq = 0;
+    this.synced = false;
+    this.skip = 0;
+    this.gapBytes = 0;
+  }
+
   /** A SYN carries the initial sequence number; data starts one later. */
   syn(seq: number): void {
     this.nextSeq = (seq + 1) >>> 0;

@@ -193,3 +193,55 @@ export function writePcap(file: string, link: Link, frames: Frame[], snaplen = 2
   }
   fs.writeFileSync(file, Buffer.concat(parts));
 }
+
+/**
+ * Writes a microsecond pcap file packet by packet, for captures too large to
+ * build in memory. Packets must come in time order; close() when done.
+ */
+export class PcapStream {
+  private readonly fd: number;
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  packets = 0;
+
+  constructor(
+    readonly file: string,
+    link: Link,
+    readonly snaplen = 262144,
+  ) {
+    this.fd = fs.openSync(file, 'w');
+    this.buf.writeUInt32LE(0xa1b2c3d4, 0);
+    this.buf.writeUInt16LE(2, 4);
+    this.buf.writeUInt16LE(4, 6);
+    this.buf.writeUInt32LE(0, 8);
+    this.buf.writeUInt32LE(0, 12);
+    this.buf.writeUInt32LE(snaplen, 16);
+    this.buf.writeUInt32LE(DLT[link], 20);
+    this.used = 24;
+  }
+
+  write(frame: Frame): void {
+    const cap = Math.min(frame.capLen ?? frame.data.length, frame.data.length, this.snaplen);
+    if (this.used + 16 + cap > this.buf.length) this.flush();
+    if (16 + cap > this.buf.length) throw new Error(`a packet of ${cap} bytes does not fit the stream's buffer`);
+    const b = this.buf;
+    b.writeUInt32LE(Math.floor(frame.tsUs / 1e6), this.used);
+    b.writeUInt32LE(frame.tsUs % 1e6, this.used + 4);
+    b.writeUInt32LE(cap, this.used + 8);
+    b.writeUInt32LE(frame.data.length, this.used + 12);
+    frame.data.copy(b, this.used + 16, 0, cap);
+    this.used += 16 + cap;
+    this.packets++;
+  }
+
+  private flush(): void {
+    let off = 0;
+    while (off < this.used) off += fs.writeSync(this.fd, this.buf, off, this.used - off);
+    this.used = 0;
+  }
+
+  close(): void {
+    this.flush();
+    fs.closeSync(this.fd);
+  }
+}
