@@ -44,6 +44,8 @@ export interface Config {
   outputFile: string | undefined;
   timeoutSec: number;
   maxConnections: number;
+  /** -Z: the user to run as once the capture is attached. */
+  relinquishTo: string | undefined;
 }
 
 /** What commander hands over: strings and booleans as typed. */
@@ -65,6 +67,7 @@ export interface RawOptions {
   json?: boolean;
   timeout?: string;
   maxConnections?: string;
+  relinquishPrivileges?: string;
 }
 
 const portList = z
@@ -73,6 +76,10 @@ const portList = z
     const ports: number[] = [];
     for (const part of s.split(',')) {
       const t = part.trim();
+      if (t === '') {
+        ctx.addIssue({ code: 'custom', message: `-p: '${s}' has an empty entry (ports are comma-separated, e.g. 6379,6380)` });
+        return z.NEVER;
+      }
       if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 65535) {
         ctx.addIssue({ code: 'custom', message: `-p: '${t}' is not a port (1-65535)` });
         return z.NEVER;
@@ -86,6 +93,10 @@ const serverList = z.string().transform((s, ctx) => {
   const servers: Endpoint[] = [];
   for (const part of s.split(',')) {
     const t = part.trim();
+    if (t === '') {
+      ctx.addIssue({ code: 'custom', message: `-s: '${s}' has an empty entry (addresses are comma-separated, e.g. 10.0.0.5,fd00::5)` });
+      return z.NEVER;
+    }
     const ip = parseIp(t);
     if (ip === null) {
       ctx.addIssue({ code: 'custom', message: `-s: '${t}' is not an IPv4 or IPv6 address` });
@@ -130,6 +141,7 @@ const schema = z.object({
   json: z.boolean().optional(),
   timeout: number('--timeout', 0.001, 86_400, false).optional(),
   maxConnections: number('--max-connections', 1, 100_000_000, true).optional(),
+  relinquishPrivileges: z.string().min(1, '-Z: name a user, e.g. -Z nobody').optional(),
 });
 
 /** Flags whose features have not landed: refused, never silently ignored. */
@@ -182,5 +194,6 @@ export function buildConfig(raw: RawOptions): Config {
     outputFile: o.output,
     timeoutSec: o.timeout ?? 10,
     maxConnections: o.maxConnections ?? 1_000_000,
+    relinquishTo: o.relinquishPrivileges,
   };
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The tcpkit command. Declares the flags, builds the run, and is the one place
 // that exits the process.
+// First: SIGINT and SIGTERM are caught from here on (see lifecycle.ts).
+import { stopOnSignal, stopSignal } from './lifecycle';
+import { relinquishPrivileges, targetUser } from './privileges';
 import { Command, CommanderError } from 'commander';
 import { buildConfig, MODES, UsageError, type Config, type RawOptions } from './config';
 import { PcapFileEngine } from '../engine/pcap-file';
@@ -44,6 +47,7 @@ function program(): Command {
     .option('--json', 'one JSON object per transaction')
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
     .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
+    .option('-Z, --relinquish-privileges <user>', 'once the capture is attached, run as this user instead of root')
     .version(VERSION, '-v, --version')
     .helpOption('-h, --help')
     .allowExcessArguments(false)
@@ -75,6 +79,7 @@ function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | Pca
 }
 
 async function run(config: Config): Promise<number> {
+  const runAs = config.relinquishTo === undefined ? null : targetUser(config.relinquishTo);
   const { engine, source } = openEngine(config);
   const writer = config.outputFile ? FdWriter.toFile(config.outputFile) : new FdWriter(1);
   const stats = new LatencyStats(config.thresholdMs);
@@ -100,17 +105,19 @@ async function run(config: Config): Promise<number> {
     };
   }
 
-  let signalled = false;
-  const stop = (): void => {
-    signalled = true;
-    engine.stop();
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // Everything tcpkit writes is open and the capture attached: root is no longer needed.
+  if (runAs !== null) relinquishPrivileges(runAs);
+  const stop = (): void => engine.stop();
+  stopOnSignal(stop);
+  writer.onReaderGone = stop;
 
   const started = process.hrtime.bigint();
   // Live: time passes without packets too (timeouts, idle connections).
-  const clock = engine instanceof PcapFileEngine ? null : setInterval(() => pipeline.clock(Math.floor(Date.now() / 1000)), 1000);
+  const clock = engine instanceof PcapFileEngine ? null : setInterval(() => {
+    pipeline.clock(Math.floor(Date.now() / 1000));
+    const lost = engine.lossNotice(Date.now());
+    if (lost !== null) process.stderr.write(`tcpkit: ${lost}\n`);
+  }, 1000);
   try {
     await engine.run(onBatch);
   } finally {
@@ -147,8 +154,9 @@ async function run(config: Config): Promise<number> {
     const summary = config.mode === 'raw' ? header.concat(counters).join('\n') + '\n' : renderSummary(stats, header, counters);
     process.stderr.write(summary);
   }
-  if (engine.endError !== null && !signalled) {
-    process.stderr.write(`tcpkit: ${source}: the file is cut short (${engine.endError}); reported what was whole\n`);
+  const ended = engine instanceof PcapFileEngine ? engine.endMessage() : null;
+  if (ended !== null && stopSignal() === null) {
+    process.stderr.write(`tcpkit: ${ended}\n`);
     return 1;
   }
   return 0;
@@ -179,7 +187,8 @@ main(process.argv).then(
       for (const line of err.message.split('\n')) process.stderr.write(`tcpkit: ${line}\n`);
       process.exitCode = 2;
     } else if (err.code === 'ENOENT' || err.code === 'EBADCAPTURE' || err.code === 'EISDIR' || err.code === 'EIO' || err.code === 'ENOADDON' || err.code === 'EACCES' ||
-      err.code === 'ENODEV' || err.code === 'EPERM' || err.code === 'EPCAP' || err.code === 'EFILTER' || err.code === 'ECAPTURE' || err.code === 'EBPF') {
+      err.code === 'ENODEV' || err.code === 'EPERM' || err.code === 'EPCAP' || err.code === 'EFILTER' || err.code === 'ECAPTURE' || err.code === 'EBPF' ||
+      err.code === 'EOUTPUT' || err.code === 'EPRIVILEGE') {
       process.stderr.write(`tcpkit: ${err.message}\n`);
       process.exitCode = 1;
     } else {

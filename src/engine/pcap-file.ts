@@ -1,8 +1,19 @@
 // The offline engine (-r): libpcap reads pcap or pcapng, the addon fills batches.
 import { native, type PcapFileReaderHandle } from './native';
 import type { BatchHandler, Engine, EngineCounters } from './engine';
+import { LinkType } from './record';
 
 const BATCH_BYTES = 1 << 20;
+
+/** The link types src/decode/packet.ts decodes. */
+const DECODED_LINK_TYPES: readonly number[] = [
+  LinkType.Null, LinkType.Ethernet, LinkType.Raw, LinkType.RawAlt, LinkType.Loop,
+  LinkType.LinuxSll, LinkType.Ipv4, LinkType.Ipv6, LinkType.LinuxSll2,
+];
+
+class BadCapture extends Error {
+  readonly code = 'EBADCAPTURE';
+}
 
 export class PcapFileEngine implements Engine {
   readonly name = 'pcap-file';
@@ -13,6 +24,26 @@ export class PcapFileEngine implements Engine {
 
   constructor(readonly file: string) {
     this.reader = new (native().PcapFileReader)(file);
+    const link = this.reader.linkType;
+    if (!DECODED_LINK_TYPES.includes(link)) {
+      this.reader.close();
+      // Not one packet would decode: say so, rather than count them all as undecoded.
+      throw new BadCapture(
+        `${file}: link type ${link}${this.reader.linkTypeName === null ? '' : ` (${this.reader.linkTypeName})`} is not one tcpkit decodes ` +
+          '(Ethernet, 802.1Q, Linux cooked v1/v2, raw IP, BSD loopback)',
+      );
+    }
+  }
+
+  /**
+   * Why the input ended early, as the line the user reads: a file cut short
+   * (the whole packets before the cut were reported), or one damaged partway.
+   */
+  endMessage(): string | null {
+    const why = this.endError;
+    if (why === null) return null;
+    if (/^truncated/.test(why)) return `${this.file}: the file is cut short (${why}); reported what was whole`;
+    return `${this.file}: the file is damaged after packet ${this.reader.packets} (${why}); reported the packets before it`;
   }
 
   get linkType(): number {

@@ -2,6 +2,7 @@
 // tcpdump, Wireshark and `tcpkit -r` read. One write per batch.
 import fs from 'node:fs';
 import { RECORD_HDR_LEN, RecordField, nextRecord } from '../engine/record';
+import { openForWriting } from './writer';
 
 const PCAP_MAGIC_NS = 0xa1b23c4d;
 const FILE_HDR_LEN = 24;
@@ -23,7 +24,7 @@ export class CaptureFileWriter {
     linkType: number,
     snaplen: number,
   ) {
-    this.fd = fs.openSync(file, 'w');
+    this.fd = openForWriting('-w', file);
     const h = Buffer.alloc(FILE_HDR_LEN);
     h.writeUInt32LE(PCAP_MAGIC_NS, 0);
     h.writeUInt16LE(2, 4);

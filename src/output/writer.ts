@@ -8,6 +8,24 @@ const ARENA_BYTES = 256 * 1024;
 /** Most bytes one UTF-16 code unit can take in UTF-8. */
 const MAX_UTF8_PER_UNIT = 3;
 
+/**
+ * Opens (creates or truncates) a file tcpkit writes, named by the flag that
+ * asked for it; a file that cannot be opened is one line for the user
+ * (`-o /x/y: no such file or directory`), code EOUTPUT.
+ */
+export function openForWriting(flag: string, file: string): number {
+  try {
+    return fs.openSync(file, 'w');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    // Node's message is `ENOENT: no such file or directory, open '/x/y'`: keep the middle.
+    const why = err.code === 'EISDIR' ? 'is a directory' : /^[A-Z0-9]+: (.*?), open /.exec(err.message)?.[1] ?? err.message;
+    const out = new Error(`${flag} ${file}: ${why}`) as NodeJS.ErrnoException;
+    out.code = 'EOUTPUT';
+    throw out;
+  }
+}
+
 /** Bytes as little-endian 32-bit words, the last one zero-padded: for FdWriter.putWords(). */
 export function toWords(bytes: Buffer): Int32Array {
   const words = new Int32Array((bytes.length + 3) >> 2);
@@ -27,11 +45,14 @@ export class FdWriter {
   used = 0;
   /** The reader went away; further writes are dropped. */
   closedByReader = false;
+  /** Called once when the reader goes away: the run has no one left to report to. */
+  onReaderGone: (() => void) | null = null;
 
   constructor(private fd: number, private readonly ownsFd = false) {}
 
-  static toFile(file: string): FdWriter {
-    return new FdWriter(fs.openSync(file, 'w'), true);
+  /** A writer to `file`, opened for `flag` (-o). */
+  static toFile(file: string, flag = '-o'): FdWriter {
+    return new FdWriter(openForWriting(flag, file), true);
   }
 
   write(text: string): void {
@@ -89,6 +110,7 @@ export class FdWriter {
         }
         if (code === 'EPIPE') {
           this.closedByReader = true;
+          this.onReaderGone?.();
           return;
         }
         throw err;
@@ -96,8 +118,10 @@ export class FdWriter {
     }
   }
 
+  /** Flushes, and closes a file it opened; closing twice is harmless. */
   close(): void {
     this.flush();
-    if (this.ownsFd) fs.closeSync(this.fd);
+    if (this.ownsFd && this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
   }
 }

@@ -63,8 +63,31 @@ function linkHeader(link: Link, v6: boolean): Buffer {
 
 export const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
 
-export function tcpPacket(link: Link, src: string, sport: number, dst: string, dport: number, seq: number, ack: number, flags: number, payload: Buffer): Buffer {
+/** An IP packet (v4 or v6, as the addresses are) carrying `l4` as protocol `proto`, behind the link header. */
+function ipPacket(link: Link, src: string, dst: string, proto: number, l4: Buffer): Buffer {
   const v6 = src.includes(':');
+  let ip: Buffer;
+  if (v6) {
+    ip = Buffer.alloc(40);
+    ip[0] = 0x60;
+    ip.writeUInt16BE(l4.length, 4);
+    ip[6] = proto;
+    ip[7] = 64;
+    ipWords(src).copy(ip, 8);
+    ipWords(dst).copy(ip, 24);
+  } else {
+    ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(20 + l4.length, 2);
+    ip[8] = 64;
+    ip[9] = proto;
+    ipWords(src).copy(ip, 12);
+    ipWords(dst).copy(ip, 16);
+  }
+  return Buffer.concat([linkHeader(link, v6), ip, l4]);
+}
+
+export function tcpPacket(link: Link, src: string, sport: number, dst: string, dport: number, seq: number, ack: number, flags: number, payload: Buffer): Buffer {
   const tcp = Buffer.alloc(20);
   tcp.writeUInt16BE(sport, 0);
   tcp.writeUInt16BE(dport, 2);
@@ -73,25 +96,15 @@ export function tcpPacket(link: Link, src: string, sport: number, dst: string, d
   tcp[12] = 5 << 4;
   tcp[13] = flags;
   tcp.writeUInt16BE(65535, 14);
-  let ip: Buffer;
-  if (v6) {
-    ip = Buffer.alloc(40);
-    ip[0] = 0x60;
-    ip.writeUInt16BE(20 + payload.length, 4);
-    ip[6] = 6;
-    ip[7] = 64;
-    ipWords(src).copy(ip, 8);
-    ipWords(dst).copy(ip, 24);
-  } else {
-    ip = Buffer.alloc(20);
-    ip[0] = 0x45;
-    ip.writeUInt16BE(20 + 20 + payload.length, 2);
-    ip[8] = 64;
-    ip[9] = 6;
-    ipWords(src).copy(ip, 12);
-    ipWords(dst).copy(ip, 16);
-  }
-  return Buffer.concat([linkHeader(link, v6), ip, tcp, payload]);
+  return ipPacket(link, src, dst, 6, Buffer.concat([tcp, payload]));
+}
+
+export function udpPacket(link: Link, src: string, sport: number, dst: string, dport: number, payload: Buffer): Buffer {
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(sport, 0);
+  udp.writeUInt16BE(dport, 2);
+  udp.writeUInt16BE(8 + payload.length, 4);
+  return ipPacket(link, src, dst, 17, Buffer.concat([udp, payload]));
 }
 
 /** A TCP conversation between one client and one server, tracking sequence numbers. */
@@ -173,6 +186,11 @@ export class Conversation {
 
 /** Writes frames (sorted by time) as a microsecond pcap file. */
 export function writePcap(file: string, link: Link, frames: Frame[], snaplen = 262144): void {
+  fs.writeFileSync(file, pcapBytes(link, frames, snaplen));
+}
+
+/** Frames (sorted by time) as the bytes of a microsecond pcap file. */
+export function pcapBytes(link: Link, frames: Frame[], snaplen = 262144): Buffer {
   const sorted = [...frames].sort((a, b) => a.tsUs - b.tsUs);
   const parts: Buffer[] = [];
   const gh = Buffer.alloc(24);
@@ -191,7 +209,7 @@ export function writePcap(file: string, link: Link, frames: Frame[], snaplen = 2
     rh.writeUInt32LE(f.data.length, 12);
     parts.push(rh, f.data.subarray(0, cap));
   }
-  fs.writeFileSync(file, Buffer.concat(parts));
+  return Buffer.concat(parts);
 }
 
 /**
@@ -244,4 +262,44 @@ export class PcapStream {
     this.flush();
     fs.closeSync(this.fd);
   }
+}
+
+/** Writes frames (sorted by time) as a pcapng file: one section, one interface, microsecond times. */
+export function writePcapng(file: string, link: Link, frames: Frame[], snaplen = 262144): void {
+  fs.writeFileSync(file, pcapngBytes(link, frames, snaplen));
+}
+
+/** Frames (sorted by time) as the bytes of a pcapng file. */
+export function pcapngBytes(link: Link, frames: Frame[], snaplen = 262144): Buffer {
+  const block = (type: number, body: Buffer): Buffer => {
+    const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+    const b = Buffer.alloc(12 + padded.length);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(b.length, 4);
+    padded.copy(b, 8);
+    b.writeUInt32LE(b.length, b.length - 4);
+    return b;
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0); // byte-order magic
+  shb.writeUInt16LE(1, 4);
+  shb.writeUInt16LE(0, 6);
+  shb.writeBigInt64LE(-1n, 8); // section length unknown
+  const idb = Buffer.alloc(8);
+  idb.writeUInt16LE(DLT[link], 0);
+  idb.writeUInt32LE(snaplen, 4);
+  const parts = [block(0x0a0d0d0a, shb), block(1, idb)];
+  for (const f of [...frames].sort((a, b) => a.tsUs - b.tsUs)) {
+    const cap = Math.min(f.capLen ?? f.data.length, f.data.length, snaplen);
+    const epb = Buffer.alloc(20 + cap);
+    const ts = BigInt(f.tsUs);
+    epb.writeUInt32LE(0, 0); // interface 0
+    epb.writeUInt32LE(Number(ts >> 32n), 4);
+    epb.writeUInt32LE(Number(ts & 0xffffffffn), 8);
+    epb.writeUInt32LE(cap, 12);
+    epb.writeUInt32LE(f.data.length, 16);
+    f.data.copy(epb, 20, 0, cap);
+    parts.push(block(6, epb));
+  }
+  return Buffer.concat(parts);
 }
