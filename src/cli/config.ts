@@ -67,7 +67,7 @@ export interface RawOptions {
   json?: boolean;
   timeout?: string;
   maxConnections?: string;
-  relinquishPrivileges?: string;
+  user?: string;
 }
 
 const portList = z
@@ -141,7 +141,7 @@ const schema = z.object({
   json: z.boolean().optional(),
   timeout: number('--timeout', 0.001, 86_400, false).optional(),
   maxConnections: number('--max-connections', 1, 100_000_000, true).optional(),
-  relinquishPrivileges: z.string().min(1, '-Z: name a user, e.g. -Z nobody').optional(),
+  user: z.string().min(1, '-Z: name a user, e.g. -Z nobody').optional(),
 });
 
 /** Flags whose features have not landed: refused, never silently ignored. */
@@ -194,6 +194,6 @@ export function buildConfig(raw: RawOptions): Config {
     outputFile: o.output,
     timeoutSec: o.timeout ?? 10,
     maxConnections: o.maxConnections ?? 1_000_000,
-    relinquishTo: o.relinquishPrivileges,
+    relinquishTo: o.user,
   };
 }

@@ -47,7 +47,7 @@ function program(): Command {
     .option('--json', 'one JSON object per transaction')
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
     .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
-    .option('-Z, --relinquish-privileges <user>', 'once the capture is attached, run as this user instead of root')
+    .option('-Z, --user <name>', 'once the capture is attached, run as this user instead of root')
     .version(VERSION, '-v, --version')
     .helpOption('-h, --help')
     .allowExcessArguments(false)
