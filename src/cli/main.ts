@@ -10,6 +10,7 @@ import { PcapFileEngine } from '../engine/pcap-file';
 import { openLiveEngine, type EbpfEngine, type PcapLiveEngine } from '../engine/live';
 import { CaptureFileWriter } from '../output/capture-file';
 import { Pipeline } from '../pipeline';
+import { notDecodedText } from '../decode/packet';
 import { respParser } from '../protocol/resp';
 import { memcachedParser } from '../protocol/memcached';
 import { httpParser } from '../protocol/http';
@@ -141,7 +142,7 @@ async function run(config: Config): Promise<number> {
   if (capture !== null) header.push(`tcpkit: wrote ${capture.packets} packets to ${capture.file}`);
   const counters: string[] = [];
   const undecoded = c.undecoded.reduce((a, b) => a + b, 0);
-  if (undecoded) counters.push(`${undecoded} packets not decoded`);
+  if (undecoded) counters.push(`${undecoded} packets not decoded (${notDecodedText(c.undecoded)})`);
   if (pc.orphanResponses) counters.push(`${pc.orphanResponses} responses without a request`);
   if (pc.malformed) counters.push(`${pc.malformed} parser resets on malformed data`);
   if (pc.gaps) counters.push(`${pc.gaps} gaps in streams`);
