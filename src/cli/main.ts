@@ -59,7 +59,10 @@ function program(): Command {
 /** Where packets come from: a file (-r), or a live engine (eBPF or libpcap). */
 function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
   if (config.readFile !== undefined) {
-    return { engine: new PcapFileEngine(config.readFile), source: config.readFile };
+    const engine = new PcapFileEngine(config.readFile);
+    const notice = engine.linkNotice();
+    if (notice !== null) process.stderr.write(`tcpkit: ${notice}\n`);
+    return { engine, source: config.readFile };
   }
   const { engine, notice } = openLiveEngine(
     {

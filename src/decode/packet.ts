@@ -28,7 +28,7 @@ export const enum DecodeResult {
 }
 
 /** What the summary says of the packets not decoded, for each DecodeResult but Ok. */
-const NOT_DECODED_TEXT = ['', 'link type not decoded', 'not IP', 'cut short or malformed', 'IP fragments', 'neither TCP nor UDP'];
+const NOT_DECODED_TEXT = ['', 'of a link type tcpkit does not decode', 'not IP', 'cut short or malformed', 'IP fragments', 'neither TCP nor UDP'];
 
 /** "3 cut short or malformed, 1 not IP": why packets were not decoded, from counts by DecodeResult. */
 export function notDecodedText(counts: readonly number[]): string {

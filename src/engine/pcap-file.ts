@@ -11,9 +11,6 @@ const DECODED_LINK_TYPES: readonly number[] = [
   LinkType.LinuxSll, LinkType.Ipv4, LinkType.Ipv6, LinkType.LinuxSll2,
 ];
 
-class BadCapture extends Error {
-  readonly code = 'EBADCAPTURE';
-}
 
 export class PcapFileEngine implements Engine {
   readonly name = 'pcap-file';
@@ -24,15 +21,18 @@ export class PcapFileEngine implements Engine {
 
   constructor(readonly file: string) {
     this.reader = new (native().PcapFileReader)(file);
+  }
+
+  /**
+   * A line to print before reading, when no packet of the file will decode
+   * (its link type is not one tcpkit knows): the run goes on and counts them,
+   * but nobody should wonder why nothing is reported.
+   */
+  linkNotice(): string | null {
     const link = this.reader.linkType;
-    if (!DECODED_LINK_TYPES.includes(link)) {
-      this.reader.close();
-      // Not one packet would decode: say so, rather than count them all as undecoded.
-      throw new BadCapture(
-        `${file}: link type ${link}${this.reader.linkTypeName === null ? '' : ` (${this.reader.linkTypeName})`} is not one tcpkit decodes ` +
-          '(Ethernet, 802.1Q, Linux cooked v1/v2, raw IP, BSD loopback)',
-      );
-    }
+    if (DECODED_LINK_TYPES.includes(link)) return null;
+    const name = this.reader.linkTypeName === null ? '' : ` (${this.reader.linkTypeName})`;
+    return `${this.file}: link type ${link}${name} is not one tcpkit decodes (Ethernet, 802.1Q, Linux cooked v1/v2, raw IP, BSD loopback); its packets are counted, not decoded`;
   }
 
   /**

@@ -154,6 +154,20 @@ test('a record longer than the file\'s snaplen (under 256 KiB) is cut to the sna
   assert.match(r.stderr, /^1 packets not decoded \(1 not IP\)$/m);
 });
 
+test('link types tcpkit does not decode: one line says so up front, the packets are counted, exit 0', () => {
+  for (const [link, name] of [[189, ' (USB_LINUX)'], [147, '']] as const) {
+    const b = pcapBytes('ethernet', threePings());
+    b.writeUInt32LE(link, 20);
+    const file = save(b);
+    const r = tcpkit(['-r', file, '-p', '6379', '-m', 'redis']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.split('\n');
+    assert.equal(lines[0], `tcpkit: ${file}: link type ${link}${name} is not one tcpkit decodes (Ethernet, 802.1Q, Linux cooked v1/v2, raw IP, BSD loopback); its packets are counted, not decoded`);
+    assert.ok(lines.includes('12 packets not decoded (12 of a link type tcpkit does not decode)'), r.stderr);
+  }
+});
+
 test('random damaged captures through the command line: exit 0 or 1, one line for what was wrong, never a stack trace', { timeout: 120_000 }, () => {
   const seedArb: fc.Arbitrary<Seed> = fc.record({
     mode: fc.constantFrom(...MODES),
@@ -180,7 +194,7 @@ test('random damaged captures through the command line: exit 0 or 1, one line fo
         if (r.code === 1) {
           assert.match(
             r.stderr.trimEnd().split('\n').pop()!,
-            /^tcpkit: \S+: (the file is cut short \(.*\); reported what was whole|the file is damaged after packet \d+ \(.*\); reported the packets before it|not a capture libpcap can read \(.*\)|link type \d+( \(\S+\))? is not one tcpkit decodes .*|is empty, not a capture file)$/,
+            /^tcpkit: \S+: (the file is cut short \(.*\); reported what was whole|the file is damaged after packet \d+ \(.*\); reported the packets before it|not a capture libpcap can read \(.*\)|is empty, not a capture file)$/,
           );
         }
         fs.rmSync(file);
