@@ -17,13 +17,21 @@ export function openForWriting(flag: string, file: string): number {
   try {
     return fs.openSync(file, 'w');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    // Node's message is `ENOENT: no such file or directory, open '/x/y'`: keep the middle.
-    const why = err.code === 'EISDIR' ? 'is a directory' : /^[A-Z0-9]+: (.*?), open /.exec(err.message)?.[1] ?? err.message;
-    const out = new Error(`${flag} ${file}: ${why}`) as NodeJS.ErrnoException;
-    out.code = 'EOUTPUT';
-    throw out;
+    throw outputError(`${flag} ${file}`, e as NodeJS.ErrnoException);
   }
+}
+
+/**
+ * A file or stream tcpkit writes failed (a full disk, a file it may not
+ * write): one line for the user, `-o /x/y: no space left on device`, code
+ * EOUTPUT.
+ */
+export function outputError(what: string, err: NodeJS.ErrnoException): NodeJS.ErrnoException {
+  // Node's message is `ENOSPC: no space left on device, write`: keep the middle.
+  const why = err.code === 'EISDIR' ? 'is a directory' : /^[A-Z0-9]+: (.*?), \w+(?: '.*')?$/.exec(err.message)?.[1] ?? err.message;
+  const out = new Error(`${what}: ${why}`) as NodeJS.ErrnoException;
+  out.code = 'EOUTPUT';
+  return out;
 }
 
 /** Bytes as little-endian 32-bit words, the last one zero-padded: for FdWriter.putWords(). */
@@ -48,11 +56,16 @@ export class FdWriter {
   /** Called once when the reader goes away: the run has no one left to report to. */
   onReaderGone: (() => void) | null = null;
 
-  constructor(private fd: number, private readonly ownsFd = false) {}
+  constructor(
+    private fd: number,
+    private readonly ownsFd = false,
+    /** What the user calls it, for errors: `-o FILE`, or standard output. */
+    private readonly what = fd === 1 ? 'standard output' : `file descriptor ${fd}`,
+  ) {}
 
   /** A writer to `file`, opened for `flag` (-o). */
   static toFile(file: string, flag = '-o'): FdWriter {
-    return new FdWriter(openForWriting(flag, file), true);
+    return new FdWriter(openForWriting(flag, file), true, `${flag} ${file}`);
   }
 
   write(text: string): void {
@@ -113,7 +126,7 @@ export class FdWriter {
           this.onReaderGone?.();
           return;
         }
-        throw err;
+        throw outputError(this.what, err as NodeJS.ErrnoException);
       }
     }
   }

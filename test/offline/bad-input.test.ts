@@ -65,6 +65,7 @@ const cases: Case[] = [
   { what: 'a file the user may not read', args: ['-r', secret, '-p', '6379'], code: 1, line: `${secret}: Permission denied`, wrap: NOBODY, needs: 'root' },
   { what: '-o into a directory that does not exist', args: ['-r', demo, '-p', '6379', '-o', path.join(missing, 'x.log')], code: 1, line: `-o ${path.join(missing, 'x.log')}: no such file or directory` },
   { what: '-o onto a directory', args: ['-r', demo, '-p', '6379', '-o', dir], code: 1, line: `-o ${dir}: is a directory` },
+  { what: '-o onto a full disk', args: ['-r', demo, '-p', '6379', '-o', '/dev/full'], code: 1, line: '-o /dev/full: no space left on device' },
   // The command line.
   { what: 'an unknown mode', args: ['-r', demo, '-m', 'gopher'], code: 2, line: `-m: unknown mode 'gopher' (modes: raw, redis, memcached, http, dns)` },
   { what: 'port 0', args: ['-r', demo, '-p', '0'], code: 2, line: `-p: '0' is not a port (1-65535)` },
@@ -91,6 +92,13 @@ const cases: Case[] = [
   { what: '-Z with a user that does not exist', args: ['-r', demo, '-p', '6379', '-Z', 'no-such-user-here'], code: 1, line: '-Z no-such-user-here: no such user' },
   { what: '-Z when not root', args: ['-r', demo, '-p', '6379', '-Z', 'daemon'], code: 1, line: '-Z daemon: not allowed: switching users needs root (tcpkit runs as uid 65534)', wrap: NOBODY, needs: 'root' },
   // Live capture.
+  {
+    what: '-w onto a full disk',
+    args: ['-i', 'lo', '-p', '6379', '-w', '/dev/full'],
+    code: 1,
+    line: 'capturing with libpcap on lo, tcp and (port 6379)\ntcpkit: -w /dev/full: no space left on device',
+    needs: 'root',
+  },
   { what: 'an interface that does not exist (libpcap)', args: ['-i', 'nosuchif0', '-p', '6379'], code: 1, line: '-i nosuchif0: no such interface', needs: 'root' },
   { what: 'an interface that does not exist (--ebpf)', args: ['--ebpf', '-i', 'nosuchif0', '-p', '6379'], code: 1, line: '-i nosuchif0: no such interface', needs: 'root' },
   {
@@ -131,7 +139,8 @@ function run(c: Case): RunResult {
 
 for (const c of cases) {
   const skip = c.needs === 'root' && !isRoot ? 'needs root' : c.needs === 'capsh' && !(isRoot && hasCapsh) ? 'needs root and capsh (libcap2-bin)' : false;
-  test(`${c.what}: exit ${c.code}, one line`, { skip }, () => {
+  const lines = c.line.split('\n').length;
+  test(`${c.what}: exit ${c.code}, ${lines === 1 ? 'one line' : `${lines} lines (the engine's, then the error)`}`, { skip }, () => {
     const r = run(c);
     assert.equal(r.stderr, `tcpkit: ${c.line}\n`);
     assert.equal(r.code, c.code);
