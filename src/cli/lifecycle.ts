@@ -8,8 +8,11 @@
 //   130/143), for when stopping itself hangs.
 // - The reader of the output going away (`tcpkit ... | head`) stops the run
 //   too (see FdWriter), quietly.
-// - Writing to a standard stream whose reader left is not an error worth a
-//   stack trace: it is ignored (there is no one left to tell).
+// - Writing to stderr after its reader left is not an error worth a stack
+//   trace: it is ignored (there is no one left to tell). Standard output is
+//   not touched here: lines go to fd 1 through FdWriter, and merely creating
+//   process.stdout would make a pipe on fd 1 non-blocking, for every process
+//   that shares it.
 
 let signalled: NodeJS.Signals | null = null;
 let onStop: (() => void) | null = null;
@@ -26,7 +29,6 @@ function onSignal(signal: NodeJS.Signals): void {
 
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-process.stdout.on('error', () => {});
 process.stderr.on('error', () => {});
 
 /** Calls `stop` on SIGINT or SIGTERM, at once if one already came. */
