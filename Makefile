@@ -5,6 +5,9 @@
 #   make demo    setup, then tcpkit on the capture that ships in test/fixtures
 #   make test    setup, then the whole test suite
 #   make bench   setup, then the benchmarks: one table of what they measured
+#   make fuzz    damaged captures through tcpkit -r for FUZZ_MINUTES (default 5)
+#   make asan-fuzz  the native pcap reader built with AddressSanitizer, over
+#                damaged captures for ASAN_SECONDS (default 300)
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -25,7 +28,7 @@ TS_SOURCES := $(shell find src test -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tcpkit.node
 DIST := dist/.built
 
-.PHONY: all setup deps build demo test bench install clean
+.PHONY: all setup deps build demo test bench install clean fuzz asan-fuzz
 
 all: build
 
@@ -84,5 +87,29 @@ test: setup
 bench: setup
 	$(Q)bash test/bench/all.sh
 
+FUZZ_MINUTES ?= 5
+ASAN_SECONDS ?= 300
+
+fuzz: build
+	$(Q)node dist/test/fuzz/fuzz-cli.js --minutes $(FUZZ_MINUTES)
+
+# The addon again, with AddressSanitizer, in a directory of its own (the
+# product's build/ is untouched). Node itself is not instrumented: libasan is
+# preloaded into it, and only this addon's code is checked (its reads of
+# libpcap's buffers and its writes to the batches included).
+ASAN_ADDON := build-asan/tcpkit.node
+NODE_INCLUDE := $(shell node -p "require('path').join(process.execPath, '..', '..', 'include', 'node')")
+LIBASAN := $(shell g++ -print-file-name=libasan.so)
+
+$(ASAN_ADDON): $(NATIVE_SOURCES) $(BPF_SKEL) node_modules/.package-lock.json
+	$(Q)mkdir -p $(@D)
+	$(Q)g++ -std=c++17 -shared -fPIC -g -O1 -fsanitize=address -fno-omit-frame-pointer \
+		-DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -I$(NODE_INCLUDE) -I$$(node -p "require('node-addon-api').include_dir") \
+		$(filter %.cc,$(NATIVE_SOURCES)) -o $@ -lpcap -lbpf -lelf -lz
+
+asan-fuzz: $(ASAN_ADDON) $(DIST)
+	$(Q)LD_PRELOAD=$(LIBASAN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+		node dist/test/fuzz/asan-reader.js --addon $(ASAN_ADDON) --seconds $(ASAN_SECONDS)
+
 clean:
-	$(Q)rm -rf build dist bpf/.output
+	$(Q)rm -rf build build-asan dist bpf/.output

@@ -5,6 +5,7 @@
 #include "ebpf.h"
 #include "pcap_file.h"
 #include "pcap_live.h"
+#include "privileges.h"
 
 namespace {
 
@@ -15,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("RECORD_HDR_LEN", Napi::Number::New(env, TK_RECORD_HDR_LEN));
   exports.Set("RECORD_ALIGN", Napi::Number::New(env, TK_RECORD_ALIGN));
   exports.Set("pcapVersion", Napi::String::New(env, pcap_lib_version()));
+  tcpkit::InitPrivileges(env, exports);
   return exports;
 }
 

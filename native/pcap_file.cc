@@ -17,6 +17,7 @@ Napi::Function PcapFileReader::Init(Napi::Env env) {
                          InstanceMethod<&PcapFileReader::Read>("read"),
                          InstanceMethod<&PcapFileReader::Close>("close"),
                          InstanceAccessor<&PcapFileReader::LinkType>("linkType"),
+                         InstanceAccessor<&PcapFileReader::LinkTypeName>("linkTypeName"),
                          InstanceAccessor<&PcapFileReader::Snaplen>("snaplen"),
                          InstanceAccessor<&PcapFileReader::Error>("error"),
                          InstanceAccessor<&PcapFileReader::Packets>("packets"),
@@ -40,9 +41,21 @@ PcapFileReader::PcapFileReader(const Napi::CallbackInfo& info) : Napi::ObjectWra
     ThrowCode(env, "EISDIR", path + ": is a directory, not a capture file");
     return;
   }
+  if (S_ISREG(st.st_mode) && st.st_size == 0) {
+    ThrowCode(env, "EBADCAPTURE", path + ": is empty, not a capture file");
+    return;
+  }
+  // Opened here, so that a file we may not read says so (libpcap would
+  // call it a capture it cannot read); libpcap owns the FILE from then on.
+  FILE* fp = fopen(path.c_str(), "rb");
+  if (fp == nullptr) {
+    ThrowCode(env, errno == EACCES ? "EACCES" : "EIO", path + ": " + std::strerror(errno));
+    return;
+  }
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
-  pcap_ = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  pcap_ = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (pcap_ == nullptr) {
+    fclose(fp);
     ThrowCode(env, "EBADCAPTURE", path + ": not a capture libpcap can read (" + errbuf + ")");
     return;
   }
@@ -251,6 +264,13 @@ Napi::Value PcapFileReader::Close(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value PcapFileReader::LinkType(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), link_type_); }
+
+// libpcap's name for the file's link type ("EN10MB"), or null when it has none.
+Napi::Value PcapFileReader::LinkTypeName(const Napi::CallbackInfo& info) {
+  const char* name = pcap_datalink_val_to_name(link_type_);
+  if (name == nullptr) return info.Env().Null();
+  return Napi::String::New(info.Env(), name);
+}
 
 Napi::Value PcapFileReader::Snaplen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pcap_ != nullptr ? pcap_snapshot(pcap_) : 0);

@@ -21,6 +21,7 @@ class PcapFileReader : public Napi::ObjectWrap<PcapFileReader> {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value LinkType(const Napi::CallbackInfo& info);
+  Napi::Value LinkTypeName(const Napi::CallbackInfo& info);
   Napi::Value Snaplen(const Napi::CallbackInfo& info);
   Napi::Value Error(const Napi::CallbackInfo& info);
   Napi::Value Packets(const Napi::CallbackInfo& info);

@@ -75,7 +75,7 @@ export class Pipeline {
         maxConnections: config.maxConnections,
         idleSeconds: Math.max(config.timeoutSec * 2, 60),
       },
-      (conn) => this.pairer.drain(conn, this.lastSec, this.lastNsec),
+      (conn) => this.pairer.forget(conn, this.lastSec, this.lastNsec),
     );
   }
 

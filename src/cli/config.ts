@@ -57,6 +57,8 @@ export interface Config {
   daemon: boolean;
   /** --pid-file, or the default with -d; undefined: no pid file. */
   pidFile: string | undefined;
+  /** -Z: the user to run as once the capture is attached. */
+  relinquishTo: string | undefined;
 }
 
 /** -P without a number: the original tool's stats port. */
@@ -86,6 +88,7 @@ export interface RawOptions {
   json?: boolean;
   timeout?: string;
   maxConnections?: string;
+  user?: string;
 }
 
 const portList = z
@@ -94,6 +97,10 @@ const portList = z
     const ports: number[] = [];
     for (const part of s.split(',')) {
       const t = part.trim();
+      if (t === '') {
+        ctx.addIssue({ code: 'custom', message: `-p: '${s}' has an empty entry (ports are comma-separated, e.g. 6379,6380)` });
+        return z.NEVER;
+      }
       if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 65535) {
         ctx.addIssue({ code: 'custom', message: `-p: '${t}' is not a port (1-65535)` });
         return z.NEVER;
@@ -107,6 +114,10 @@ const serverList = z.string().transform((s, ctx) => {
   const servers: Endpoint[] = [];
   for (const part of s.split(',')) {
     const t = part.trim();
+    if (t === '') {
+      ctx.addIssue({ code: 'custom', message: `-s: '${s}' has an empty entry (addresses are comma-separated, e.g. 10.0.0.5,fd00::5)` });
+      return z.NEVER;
+    }
     const ip = parseIp(t);
     if (ip === null) {
       ctx.addIssue({ code: 'custom', message: `-s: '${t}' is not an IPv4 or IPv6 address` });
@@ -157,6 +168,7 @@ const schema = z.object({
   json: z.boolean().optional(),
   timeout: number('--timeout', 0.001, 86_400, false).optional(),
   maxConnections: number('--max-connections', 1, 100_000_000, true).optional(),
+  user: z.string().min(1, '-Z: name a user, e.g. -Z nobody').optional(),
 });
 
 /** Flags whose features have not landed: refused, never silently ignored. */
@@ -216,5 +228,6 @@ export function buildConfig(raw: RawOptions): Config {
     json: o.json ?? false,
     daemon: o.daemon ?? false,
     pidFile: o.pidFile ?? (o.daemon ? DEFAULT_PID_FILE : undefined),
+    relinquishTo: o.user,
   };
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The tcpkit command. Declares the flags, builds the run, and is the one place
 // that exits the process.
+// First: SIGINT and SIGTERM are caught from here on (see lifecycle.ts).
+import { stopOnSignal, stopSignal } from './lifecycle';
+import { relinquishPrivileges, targetUser } from './privileges';
 import { Command, CommanderError } from 'commander';
 import { buildConfig, MODES, UsageError, type Config, type RawOptions } from './config';
 import { PcapFileEngine } from '../engine/pcap-file';
@@ -50,6 +53,7 @@ function program(): Command {
     .option('--json', 'one JSON object per request instead of the text line (NDJSON)')
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
     .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
+    .option('-Z, --user <name>', 'once the capture is attached, run as this user instead of root')
     .version(VERSION, '-v, --version')
     .helpOption('-h, --help')
     .allowExcessArguments(false)
@@ -60,7 +64,10 @@ function program(): Command {
 /** Where packets come from: a file (-r), or a live engine (eBPF or libpcap). */
 function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
   if (config.readFile !== undefined) {
-    return { engine: new PcapFileEngine(config.readFile), source: config.readFile };
+    const engine = new PcapFileEngine(config.readFile);
+    const notice = engine.linkNotice();
+    if (notice !== null) process.stderr.write(`tcpkit: ${notice}\n`);
+    return { engine, source: config.readFile };
   }
   const { engine, notice } = openLiveEngine(
     {
@@ -90,6 +97,7 @@ async function run(config: Config, daemon: DaemonChild | null): Promise<number> 
 }
 
 async function watch(config: Config, report: RunReport): Promise<number> {
+  const runAs = config.relinquishTo === undefined ? null : targetUser(config.relinquishTo);
   // A daemon adds to its log; in the foreground -o replaces the file, as > would.
   const writer = config.outputFile ? FdWriter.toFile(config.outputFile, config.daemon) : new FdWriter(1);
   // The script is loaded (and refused, if it cannot run) before capture starts;
@@ -125,18 +133,20 @@ async function watch(config: Config, report: RunReport): Promise<number> {
     };
   }
 
-  let signalled = false;
-  const stop = (): void => {
-    signalled = true;
-    engine.stop();
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // Everything tcpkit writes is open and the capture attached: root is no longer needed.
+  if (runAs !== null) relinquishPrivileges(runAs);
+  const stop = (): void => engine.stop();
+  stopOnSignal(stop);
+  writer.onReaderGone = stop;
 
   report.attach(pipeline, engine, source, writer, lua === null ? {} : { luaErrors: () => lua.luaErrors });
   const started = process.hrtime.bigint();
   // Live: time passes without packets too (timeouts, idle connections).
-  const clock = engine instanceof PcapFileEngine ? null : setInterval(() => pipeline.clock(Math.floor(Date.now() / 1000)), 1000);
+  const clock = engine instanceof PcapFileEngine ? null : setInterval(() => {
+    pipeline.clock(Math.floor(Date.now() / 1000));
+    const lost = engine.lossNotice(Date.now());
+    if (lost !== null) process.stderr.write(`tcpkit: ${lost}\n`);
+  }, 1000);
   try {
     await engine.run(onBatch);
   } finally {
@@ -165,8 +175,9 @@ async function watch(config: Config, report: RunReport): Promise<number> {
     process.stderr.write(summary);
   }
   let code = 0;
-  if (engine.endError !== null && !signalled) {
-    process.stderr.write(`tcpkit: ${source}: the file is cut short (${engine.endError}); reported what was whole\n`);
+  const ended = engine instanceof PcapFileEngine ? engine.endMessage() : null;
+  if (ended !== null && stopSignal() === null) {
+    process.stderr.write(`tcpkit: ${ended}\n`);
     code = 1;
   }
   // What went to stderr goes to a daemon's output file too: close it last.
@@ -202,7 +213,7 @@ main(process.argv).then(
       process.exitCode = 2;
     } else if (err.code === 'ENOENT' || err.code === 'EBADCAPTURE' || err.code === 'EISDIR' || err.code === 'EIO' || err.code === 'ENOADDON' || err.code === 'EACCES' ||
       err.code === 'ENODEV' || err.code === 'EPERM' || err.code === 'EPCAP' || err.code === 'EFILTER' || err.code === 'ECAPTURE' || err.code === 'EBPF' ||
-      err.code === 'ESCRIPT' || err.code === 'ESTATS' || err.code === 'EDAEMON') {
+      err.code === 'ESCRIPT' || err.code === 'ESTATS' || err.code === 'EDAEMON' || err.code === 'EOUTPUT' || err.code === 'EPRIVILEGE') {
       process.stderr.write(`tcpkit: ${err.message}\n`);
       process.exitCode = 1;
     } else {

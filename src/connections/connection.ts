@@ -22,6 +22,13 @@ export class Connection {
   nextInBucket: Connection | null = null;
   /** Capture time of the last packet, seconds. */
   lastSeen = 0;
+  /**
+   * On the table's list of connections that have carried no payload yet (a
+   * SYN, a handshake), oldest first: the ones evicted first when it is full.
+   */
+  withoutData = false;
+  olderWithoutData: Connection | null = null;
+  newerWithoutData: Connection | null = null;
   /** FIN or RST seen from this side. */
   clientClosed = false;
   serverClosed = false;
@@ -39,6 +46,38 @@ export class Connection {
   private pairText: string | null = null;
   private pairBytes: Buffer | null = null;
   private pairWords: Int32Array | null = null;
+
+  /**
+   * As new, for the table to use this object for another connection. Only a
+   * connection that never carried payload is reused (no parser, nothing
+   * waiting, nothing formatted): that is what a SYN flood leaves, and reusing
+   * its entries keeps a flood from making garbage. Every field is listed;
+   * test/unit/connection-table.test.ts checks that none is missed.
+   */
+  reset(): void {
+    this.family = this.proto = 0;
+    this.c0 = this.c1 = this.c2 = this.c3 = this.cport = 0;
+    this.s0 = this.s1 = this.s2 = this.s3 = this.sport = 0;
+    this.hash = 0;
+    this.nextInBucket = null;
+    this.lastSeen = 0;
+    this.withoutData = false;
+    this.olderWithoutData = this.newerWithoutData = null;
+    this.clientClosed = this.serverClosed = false;
+    this.toServer.reset();
+    this.toClient.reset();
+    this.requestParser = this.responseParser = null;
+    this.pending.release();
+    this.replyMode = 0;
+    this.clientText = this.serverText = this.pairText = null;
+    this.pairBytes = null;
+    this.pairWords = null;
+  }
+
+  /** Whether nothing but the 5-tuple and the handshake was ever kept: reset() makes it new. */
+  get reusable(): boolean {
+    return this.requestParser === null && this.responseParser === null && this.pending.count === 0 && this.pairText === null && this.clientText === null && this.serverText === null;
+  }
 
   /** "10.0.0.2:54484", formatted once. */
   client(): string {

@@ -51,6 +51,14 @@ export class TcpStream {
   held: HeldSegment[] | null = null;
   private heldBytes = 0;
 
+  /** As new. */
+  reset(): void {
+    this.nextSeq = 0;
+    this.synced = false;
+    this.skip = 0;
+    this.clearHeld();
+  }
+
   /** A SYN carries the initial sequence number; data starts one later. */
   syn(seq: number): void {
     this.nextSeq = (seq + 1) >>> 0;

@@ -1,9 +1,20 @@
 // The connection table: finds a packet's connection and its direction.
 //
 // Lookups hash the 5-tuple's numbers (no string keys per packet) into a Map of
-// numbers; colliding connections chain through `nextInBucket`. The table is
-// bounded: idle connections expire, and past the cap new ones are refused and
-// counted.
+// numbers; colliding connections chain through `nextInBucket`.
+//
+// The table is bounded, and what it gives up is counted:
+// - idle connections expire (idleSeconds of capture time);
+// - connections that have carried no payload yet (a SYN, a bare handshake)
+//   are few at a time: past maxWithoutData the oldest of them is evicted, and
+//   they are the first to go when the table is full. A SYN flood, with or
+//   without the server's SYN-ACKs, costs at most maxWithoutData entries
+//   (about half a kilobyte each) however long it lasts. Evicting one loses
+//   nothing a line needs: no request can be waiting on it, and when it does
+//   carry data later, its first segment opens it again (a connection may
+//   begin mid-stream); only the initial sequence number is forgotten.
+// - only when every entry has carried data and none is idle enough to expire
+//   are new connections refused.
 import { IpProto, TcpFlag, type Packet } from '../decode/packet';
 import { Connection } from './connection';
 
@@ -21,17 +32,29 @@ export interface TableOptions {
   maxConnections: number;
   /** Seconds without a packet before a connection is forgotten. */
   idleSeconds: number;
+  /** Most connections without payload held at once (default: DEFAULT_MAX_WITHOUT_DATA, at most maxConnections). */
+  maxWithoutData?: number;
 }
+
+/**
+ * Connections that have carried no payload, at most: 65,536 entries, ~32 MB.
+ * Under a flood of a million SYNs a second a real client has 65 ms between its
+ * SYN and its first request before its entry is taken back; if it is later,
+ * the request opens the connection again.
+ */
+export const DEFAULT_MAX_WITHOUT_DATA = 65_536;
 
 export interface TableCounters {
   opened: number;
   closed: number;
   expired: number;
+  /** Connections without payload evicted to make room. */
+  evicted: number;
   refused: number;
 }
 
 /** Called for each connection leaving the table, so pairing can settle what it waits for. */
-export type EvictHandler = (conn: Connection, reason: 'closed' | 'expired') => void;
+export type EvictHandler = (conn: Connection, reason: 'closed' | 'expired' | 'evicted') => void;
 
 function mix(h: number, v: number): number {
   h = Math.imul(h ^ v, 0x9e3779b1);
@@ -45,18 +68,33 @@ export class ConnectionTable {
   private readonly opts: TableOptions;
   private size = 0;
   private lastSweep = 0;
-  readonly counters: TableCounters = { opened: 0, closed: 0, expired: 0, refused: 0 };
+  /** Capture second of the last sweep forced by a full table: at most one a second. */
+  private lastForcedSweep = -1;
+  private readonly maxWithoutData: number;
+  /** Connections without payload, oldest first (linked through olderWithoutData/newerWithoutData). */
+  private oldestWithoutData: Connection | null = null;
+  private newestWithoutData: Connection | null = null;
+  private countWithoutData = 0;
+  /** An evicted connection object, ready for the next new connection (see evict()). */
+  private spare: Connection | null = null;
+  readonly counters: TableCounters = { opened: 0, closed: 0, expired: 0, evicted: 0, refused: 0 };
   /** Set by lookup(): true when the packet goes from client to server. */
   fromClient = false;
 
   constructor(opts: TableOptions, private readonly onEvict: EvictHandler) {
     this.opts = opts;
+    this.maxWithoutData = Math.max(1, Math.min(opts.maxConnections, opts.maxWithoutData ?? DEFAULT_MAX_WITHOUT_DATA));
     for (const p of opts.ports) this.monitored[p] = 1;
     this.servers = opts.servers;
   }
 
   get connections(): number {
     return this.size;
+  }
+
+  /** Connections that have carried no payload yet. */
+  get connectionsWithoutData(): number {
+    return this.countWithoutData;
   }
 
   private isServer(family: number, a: number, b: number, c: number, d: number): boolean {
@@ -116,6 +154,7 @@ export class ConnectionTable {
       ) {
         this.fromClient = toServer;
         c.lastSeen = p.tsSec;
+        if (c.withoutData && p.payloadLen > 0) this.unlistWithoutData(c);
         return c;
       }
     }
@@ -123,14 +162,23 @@ export class ConnectionTable {
     // A TCP connection begins with a SYN, or with data when the capture joined
     // it midway; a lone ACK, FIN or RST (often the last of a closed one) does not.
     if (p.proto === IpProto.Tcp && (p.flags & TcpFlag.Syn) === 0 && (p.payloadLen === 0 || (p.flags & TcpFlag.Rst) !== 0)) return null;
+    // Another connection without payload, with as many as allowed: the oldest goes.
+    if (p.payloadLen === 0 && this.countWithoutData >= this.maxWithoutData) this.evict(this.oldestWithoutData!);
     if (this.size >= this.opts.maxConnections) {
-      this.sweep(p.tsSec, true);
+      if (this.oldestWithoutData !== null) this.evict(this.oldestWithoutData);
+      else this.sweep(p.tsSec, true);
       if (this.size >= this.opts.maxConnections) {
         this.counters.refused++;
         return null;
       }
     }
-    const c = new Connection();
+    let c = this.spare;
+    if (c !== null) {
+      this.spare = null;
+      c.reset();
+    } else {
+      c = new Connection();
+    }
     c.family = p.family;
     c.proto = p.proto;
     c.c0 = c0; c.c1 = c1; c.c2 = c2; c.c3 = c3; c.cport = cport;
@@ -142,24 +190,66 @@ export class ConnectionTable {
     this.size++;
     this.counters.opened++;
     this.fromClient = toServer;
+    if (p.payloadLen === 0) this.listWithoutData(c);
     return c;
   }
 
-  /** Removes a connection whose both sides closed (or that was reset). */
-  remove(conn: Connection): void {
+  private listWithoutData(c: Connection): void {
+    c.withoutData = true;
+    c.olderWithoutData = this.newestWithoutData;
+    c.newerWithoutData = null;
+    if (this.newestWithoutData !== null) this.newestWithoutData.newerWithoutData = c;
+    else this.oldestWithoutData = c;
+    this.newestWithoutData = c;
+    this.countWithoutData++;
+  }
+
+  private unlistWithoutData(c: Connection): void {
+    const older = c.olderWithoutData;
+    const newer = c.newerWithoutData;
+    if (older !== null) older.newerWithoutData = newer;
+    else this.oldestWithoutData = newer;
+    if (newer !== null) newer.olderWithoutData = older;
+    else this.newestWithoutData = older;
+    c.olderWithoutData = c.newerWithoutData = null;
+    c.withoutData = false;
+    this.countWithoutData--;
+  }
+
+  /** Takes a connection out of its bucket; false if it was not in the table. */
+  private unlink(conn: Connection): boolean {
     const head = this.buckets.get(conn.hash);
-    if (head === undefined) return;
+    if (head === undefined) return false;
     if (head === conn) {
       if (conn.nextInBucket === null) this.buckets.delete(conn.hash);
       else this.buckets.set(conn.hash, conn.nextInBucket);
     } else {
       let prev = head;
       while (prev.nextInBucket !== null && prev.nextInBucket !== conn) prev = prev.nextInBucket;
-      if (prev.nextInBucket !== conn) return;
+      if (prev.nextInBucket !== conn) return false;
       prev.nextInBucket = conn.nextInBucket;
     }
     conn.nextInBucket = null;
+    if (conn.withoutData) this.unlistWithoutData(conn);
     this.size--;
+    return true;
+  }
+
+  /**
+   * Makes room by dropping a connection that carried no payload (see the top
+   * of this file). Its object is kept for the next new connection: under a
+   * flood, one object goes round instead of one of garbage per SYN.
+   */
+  private evict(conn: Connection): void {
+    if (!this.unlink(conn)) return;
+    this.counters.evicted++;
+    this.onEvict(conn, 'evicted');
+    if (conn.reusable) this.spare = conn;
+  }
+
+  /** Removes a connection whose both sides closed (or that was reset). */
+  remove(conn: Connection): void {
+    if (!this.unlink(conn)) return;
     this.counters.closed++;
     this.onEvict(conn, 'closed');
   }
@@ -167,10 +257,18 @@ export class ConnectionTable {
   /**
    * Forgets connections idle for idleSeconds (capture time). Runs at most once a
    * second of capture time unless `force` (the table is full: then the idle
-   * limit is halved, down to one second, until there is room).
+   * limit is halved, down to one second, until there is room). A forced sweep
+   * also runs at most once a second: when it frees nothing, every new
+   * connection in that second is refused rather than paying for another walk
+   * over the whole table.
    */
   sweep(nowSec: number, force = false): void {
-    if (!force && nowSec - this.lastSweep < 1) return;
+    if (force) {
+      if (nowSec === this.lastForcedSweep) return;
+      this.lastForcedSweep = nowSec;
+    } else if (nowSec - this.lastSweep < 1) {
+      return;
+    }
     this.lastSweep = nowSec;
     let idle = this.opts.idleSeconds;
     for (;;) {
@@ -182,6 +280,7 @@ export class ConnectionTable {
           const next: Connection | null = c.nextInBucket;
           if (c.lastSeen < limit) {
             c.nextInBucket = null;
+            if (c.withoutData) this.unlistWithoutData(c);
             this.size--;
             this.counters.expired++;
             this.onEvict(c, 'expired');

@@ -27,6 +27,16 @@ export const enum DecodeResult {
   OtherProto, // ICMP, SCTP, ...
 }
 
+/** What the summary says of the packets not decoded, for each DecodeResult but Ok. */
+const NOT_DECODED_TEXT = ['', 'of a link type tcpkit does not decode', 'not IP', 'cut short or malformed', 'IP fragments', 'neither TCP nor UDP'];
+
+/** "3 cut short or malformed, 1 not IP": why packets were not decoded, from counts by DecodeResult. */
+export function notDecodedText(counts: readonly number[]): string {
+  const parts: string[] = [];
+  for (let r = 1; r < counts.length; r++) if (counts[r] > 0) parts.push(`${counts[r]} ${NOT_DECODED_TEXT[r]}`);
+  return parts.join(', ');
+}
+
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 const ETHERTYPE_VLAN = 0x8100; // 802.1Q

@@ -29,6 +29,9 @@ export class CaptureError extends Error {
   }
 }
 
+/** Losses during a capture are told at most this often (the summary has the total). */
+const LOSS_NOTICE_MS = 10_000;
+
 const EBPF_RING_DEFAULT = 16 << 20;
 const PCAP_BUFFER_DEFAULT = 16 << 20;
 
@@ -100,10 +103,31 @@ abstract class LiveEngine implements Engine {
   abstract counters(): EngineCounters;
   /** One line about what the engine counted, for the summary. */
   abstract describeCounters(): string;
+  /** Where packets are lost when user space falls behind. */
+  protected abstract readonly lossWhere: string;
+
+  private lossesTold = 0;
+  private lossToldAt = -Infinity;
+
+  /**
+   * While capturing, called about once a second: a line when packets were
+   * lost since the last such line (at most one every LOSS_NOTICE_MS), so that
+   * losses are never silent until the summary. Null when there is nothing new.
+   */
+  lossNotice(nowMs: number): string | null {
+    if (nowMs - this.lossToldAt < LOSS_NOTICE_MS) return null;
+    const lost = this.counters().dropped;
+    if (lost <= this.lossesTold) return null;
+    const line = `${this.name}: ${lost - this.lossesTold} packets lost (${this.lossWhere}), ${lost} since the start; a larger -B may help`;
+    this.lossesTold = lost;
+    this.lossToldAt = nowMs;
+    return line;
+  }
 }
 
 export class EbpfEngine extends LiveEngine {
   readonly name = 'ebpf';
+  protected readonly lossWhere = 'ring buffer full';
   protected readonly handle: EbpfCaptureHandle;
   readonly ringBytes: number;
 
@@ -147,6 +171,7 @@ export class EbpfEngine extends LiveEngine {
 
 export class PcapLiveEngine extends LiveEngine {
   readonly name = 'libpcap';
+  protected readonly lossWhere = 'capture buffer full, or dropped by the interface';
   protected readonly handle: PcapLiveCaptureHandle;
   readonly filter: string;
 
@@ -162,7 +187,7 @@ export class PcapLiveEngine extends LiveEngine {
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new CaptureError(`${options.iface}: ${err.message}`, err.code ?? 'EPCAP');
+      throw new CaptureError(err.message, err.code ?? 'EPCAP');
     }
   }
 
@@ -181,6 +206,28 @@ export class PcapLiveEngine extends LiveEngine {
   }
 }
 
+/**
+ * libpcap, or the one line that says why it cannot capture: what is missing
+ * (an interface, a privilege) in the user's words, the library's after.
+ */
+function openPcap(options: LiveOptions, ebpfFailure: string | null): PcapLiveEngine {
+  try {
+    return new PcapLiveEngine(options);
+  } catch (e) {
+    const err = e as CaptureError;
+    if (err.code === 'ENODEV') throw new CaptureError(`-i ${options.iface}: no such interface`, 'ENODEV');
+    if (err.code === 'EPERM') {
+      throw new CaptureError(
+        ebpfFailure === null
+          ? `capturing on ${options.iface} needs root or CAP_NET_RAW; libpcap: ${err.message}`
+          : `capturing on ${options.iface} needs root or CAP_NET_RAW, and CAP_BPF too for --ebpf; eBPF: ${ebpfFailure}; libpcap: ${err.message}`,
+        'EPERM',
+      );
+    }
+    throw new CaptureError(`${options.iface}: ${err.message}`, err.code);
+  }
+}
+
 /** The engine for a live capture, and the line that says which one runs and why. */
 export function openLiveEngine(options: LiveOptions, wantEbpf: boolean): { engine: EbpfEngine | PcapLiveEngine; notice: string } {
   const where = `on ${options.iface}, ${pcapFilter(options)}`;
@@ -190,11 +237,12 @@ export function openLiveEngine(options: LiveOptions, wantEbpf: boolean): { engin
       return { engine, notice: `capturing with eBPF ${where} (ring buffer ${engine.ringBytes >> 10} KiB)` };
     } catch (e) {
       const err = e as CaptureError;
+      if (err.code === 'ENODEV') throw new CaptureError(`-i ${options.iface}: no such interface`, 'ENODEV');
       if (err.code !== 'EBPF') throw err;
-      const engine = new PcapLiveEngine(options);
+      const engine = openPcap(options, err.message);
       return { engine, notice: `eBPF unavailable (${err.message}); capturing with libpcap ${where}` };
     }
   }
-  const engine = new PcapLiveEngine(options);
+  const engine = openPcap(options, null);
   return { engine, notice: `capturing with libpcap ${where}` };
 }

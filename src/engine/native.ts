@@ -6,6 +6,8 @@ export interface PcapFileReaderHandle {
   read(buf: Buffer): number;
   close(): void;
   readonly linkType: number;
+  /** libpcap's name for the link type ("EN10MB"), null when it has none. */
+  readonly linkTypeName: string | null;
   readonly snaplen: number;
   /** Why reading stopped early (a file cut short), or null. */
   readonly error: string | null;
@@ -74,6 +76,10 @@ export interface NativeAddon {
   PcapFileReader: new (file: string) => PcapFileReaderHandle;
   EbpfCapture: new (options: EbpfOptions) => EbpfCaptureHandle;
   PcapLiveCapture: new (options: PcapLiveOptions) => PcapLiveCaptureHandle;
+  /** The user's ids from the user database, or null when there is no such user. */
+  lookupUser(name: string): { uid: number; gid: number } | null;
+  /** no_new_privs on, ambient capabilities cleared, bounding set emptied (this thread and those it starts). */
+  restrictPrivileges(): void;
   RECORD_HDR_LEN: number;
   RECORD_ALIGN: number;
   pcapVersion: string;

@@ -2,6 +2,7 @@
 // tcpdump, Wireshark and `tcpkit -r` read. One write per batch.
 import fs from 'node:fs';
 import { RECORD_HDR_LEN, RecordField, nextRecord } from '../engine/record';
+import { openForWriting, outputError } from './writer';
 
 const PCAP_MAGIC_NS = 0xa1b23c4d;
 const FILE_HDR_LEN = 24;
@@ -23,14 +24,22 @@ export class CaptureFileWriter {
     linkType: number,
     snaplen: number,
   ) {
-    this.fd = fs.openSync(file, 'w');
+    this.fd = openForWriting('-w', file);
     const h = Buffer.alloc(FILE_HDR_LEN);
     h.writeUInt32LE(PCAP_MAGIC_NS, 0);
     h.writeUInt16LE(2, 4);
     h.writeUInt16LE(4, 6);
     h.writeUInt32LE(snaplen, 16);
     h.writeUInt32LE(fileLinkType(linkType), 20);
-    fs.writeSync(this.fd, h);
+    this.writeAll(h, h.length);
+  }
+
+  private writeAll(buf: Buffer, n: number): void {
+    try {
+      for (let done = 0; done < n; ) done += fs.writeSync(this.fd, buf, done, n - done);
+    } catch (e) {
+      throw outputError(`-w ${this.file}`, e as NodeJS.ErrnoException);
+    }
   }
 
   /** Appends every record of a batch. */
@@ -52,8 +61,7 @@ export class CaptureFileWriter {
       off = nextRecord(off, cap);
       this.packets++;
     }
-    let done = 0;
-    while (done < o) done += fs.writeSync(this.fd, out, done, o - done);
+    this.writeAll(out, o);
   }
 
   close(): void {

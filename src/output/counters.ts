@@ -15,6 +15,8 @@ export interface RunCounters {
   packetsMatched: number;
   /** Records that were not IP packets tcpkit decodes. */
   packetsUndecoded: number;
+  /** Why, by DecodeResult (index 0, decoded, stays 0). */
+  packetsUndecodedBy: readonly number[];
   /** Of the matched packets, from clients and from servers, and their payload bytes. */
   requestPackets: number;
   responsePackets: number;
@@ -27,6 +29,8 @@ export interface RunCounters {
   connectionsExpired: number;
   /** Not tracked because the table was full (--max-connections). */
   connectionsRefused: number;
+  /** Connections that never carried data, evicted to make room (a SYN flood). */
+  connectionsEvicted: number;
   /** Parser resets on malformed data, and on gaps in a stream. */
   parserResets: number;
   gaps: number;
@@ -61,6 +65,7 @@ export function snapshotCounters(pipeline: Pipeline, engine: Engine, extra: Extr
     packetsDelivered: c.records,
     packetsMatched: c.matched,
     packetsUndecoded: c.undecoded.reduce((a, b) => a + b, 0),
+    packetsUndecodedBy: c.undecoded.slice(),
     requestPackets: c.requestPackets,
     responsePackets: c.responsePackets,
     requestBytes: c.requestBytes,
@@ -70,6 +75,7 @@ export function snapshotCounters(pipeline: Pipeline, engine: Engine, extra: Extr
     connectionsClosed: tc.closed,
     connectionsExpired: tc.expired,
     connectionsRefused: tc.refused,
+    connectionsEvicted: tc.evicted,
     parserResets: pc.malformed,
     gaps: pc.gaps,
     segmentsReordered: c.reordered,

@@ -134,6 +134,7 @@ export class PrometheusReport {
       ['tcpkit_ip_fragments_total', 'IP fragments seen.', (c) => c.ipFragments],
       ['tcpkit_ip_datagrams_reassembled_total', 'UDP/TCP datagrams put together from IP fragments.', (c) => c.datagramsReassembled],
       ['tcpkit_ip_fragments_dropped_total', 'IP fragments given up on (cut by snaplen, inconsistent, over a limit, or never completed).', (c) => c.fragmentsDropped],
+      ['tcpkit_connections_evicted_total', 'Connections that never carried data, evicted to make room (a SYN flood).', (c) => c.connectionsEvicted],
       ['tcpkit_orphan_responses_total', 'Responses with no request waiting.', (c) => c.orphanResponses],
       ['tcpkit_server_pushes_total', 'Server pushes (pub/sub messages, RESP3 pushes): not responses.', (c) => c.serverPushes],
       ['tcpkit_requests_dropped_total', 'Requests dropped because one connection had too many waiting.', (c) => c.requestsDropped],

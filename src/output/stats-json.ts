@@ -115,6 +115,7 @@ export function fullJson(stats: Stats, counters: RunCounters, info: RunInfo, now
       connections_closed: c.connectionsClosed,
       connections_expired: c.connectionsExpired,
       connections_refused: c.connectionsRefused,
+      connections_evicted: c.connectionsEvicted,
       parser_resets: c.parserResets,
       gaps: c.gaps,
       segments_reordered: c.segmentsReordered,

@@ -4,6 +4,7 @@
 import { PERCENTILES } from './stats-json';
 import { SEED_BUCKET_LABELS, type Series, type Stats } from './stats';
 import type { RunCounters } from './counters';
+import { notDecodedText } from '../decode/packet';
 
 /** Commands shown in the table; the rest are summed in one line. */
 const TOP_COMMANDS = 10;
@@ -15,7 +16,7 @@ function ms(us: number): string {
 /** The things that went wrong or were left out, as phrases; only those that happened. */
 export function counterPhrases(c: RunCounters): string[] {
   const out: string[] = [];
-  if (c.packetsUndecoded) out.push(`${c.packetsUndecoded} packets not decoded`);
+  if (c.packetsUndecoded) out.push(`${c.packetsUndecoded} packets not decoded (${notDecodedText(c.packetsUndecodedBy)})`);
   if (c.orphanResponses) out.push(`${c.orphanResponses} responses without a request`);
   if (c.parserResets) out.push(`${c.parserResets} parser resets on malformed data`);
   if (c.gaps) out.push(`${c.gaps} gaps in streams`);
@@ -23,6 +24,7 @@ export function counterPhrases(c: RunCounters): string[] {
   if (c.ipFragments) out.push(`${c.ipFragments} IP fragments: ${c.datagramsReassembled} datagrams put together, ${c.fragmentsDropped} fragments given up on`);
   if (c.serverPushes) out.push(`${c.serverPushes} server pushes`);
   if (c.requestsDropped) out.push(`${c.requestsDropped} requests dropped (too many waiting)`);
+  if (c.connectionsEvicted) out.push(`${c.connectionsEvicted} connections evicted before carrying data (to make room)`);
   if (c.connectionsRefused) out.push(`${c.connectionsRefused} connections refused (table full)`);
   if (c.connectionsExpired) out.push(`${c.connectionsExpired} idle connections expired`);
   if (c.luaErrors) out.push(`${c.luaErrors} script errors`);

@@ -9,6 +9,32 @@ const ARENA_BYTES = 256 * 1024;
 /** Most bytes one UTF-16 code unit can take in UTF-8. */
 const MAX_UTF8_PER_UNIT = 3;
 
+/**
+ * Opens (creates, then truncates or appends to) a file tcpkit writes, named by the flag that
+ * asked for it; a file that cannot be opened is one line for the user
+ * (`-o /x/y: no such file or directory`), code EOUTPUT.
+ */
+export function openForWriting(flag: string, file: string, append = false): number {
+  try {
+    return fs.openSync(file, append ? 'a' : 'w');
+  } catch (e) {
+    throw outputError(`${flag} ${file}`, e as NodeJS.ErrnoException);
+  }
+}
+
+/**
+ * A file or stream tcpkit writes failed (a full disk, a file it may not
+ * write): one line for the user, `-o /x/y: no space left on device`, code
+ * EOUTPUT.
+ */
+export function outputError(what: string, err: NodeJS.ErrnoException): NodeJS.ErrnoException {
+  // Node's message is `ENOSPC: no space left on device, write`: keep the middle.
+  const why = err.code === 'EISDIR' ? 'is a directory' : /^[A-Z0-9]+: (.*?), \w+(?: '.*')?$/.exec(err.message)?.[1] ?? err.message;
+  const out = new Error(`${what}: ${why}`) as NodeJS.ErrnoException;
+  out.code = 'EOUTPUT';
+  return out;
+}
+
 /** Bytes as little-endian 32-bit words, the last one zero-padded: for FdWriter.putWords(). */
 export function toWords(bytes: Buffer): Int32Array {
   const words = new Int32Array((bytes.length + 3) >> 2);
@@ -30,16 +56,24 @@ export class FdWriter {
   closedByReader = false;
   /** Called before bytes go out (a progress bar on the same terminal clears itself). */
   beforeWrite: (() => void) | null = null;
+  /** Called once when the reader goes away: the run has no one left to report to. */
+  onReaderGone: (() => void) | null = null;
   /** The file written, for reopen(); null for a descriptor given (stdout). */
   readonly path: string | null;
 
-  constructor(private fd: number, private readonly ownsFd = false, file: string | null = null) {
+  constructor(
+    private fd: number,
+    private readonly ownsFd = false,
+    file: string | null = null,
+    /** What the user calls it, for errors: `-o FILE`, or standard output. */
+    private readonly what = fd === 1 ? 'standard output' : `file descriptor ${fd}`,
+  ) {
     this.path = file === null ? null : path.resolve(file);
   }
 
-  /** `append` false replaces the file, as `>` would; true adds to it, as `>>`. */
-  static toFile(file: string, append = false): FdWriter {
-    return new FdWriter(fs.openSync(file, append ? 'a' : 'w'), true, file);
+  /** A writer to `file` (-o): `append` false replaces the file, as `>` would; true adds to it, as `>>`. */
+  static toFile(file: string, append = false, flag = '-o'): FdWriter {
+    return new FdWriter(openForWriting(flag, file, append), true, file, `${flag} ${file}`);
   }
 
   /**
@@ -50,7 +84,7 @@ export class FdWriter {
   reopen(): void {
     if (this.path === null) return;
     this.flush();
-    const fd = fs.openSync(this.path, 'a');
+    const fd = openForWriting('-o', this.path, true);
     const old = this.fd;
     this.fd = fd;
     fs.closeSync(old);
@@ -134,9 +168,10 @@ export class FdWriter {
         }
         if (code === 'EPIPE') {
           this.closedByReader = true;
+          this.onReaderGone?.();
           return;
         }
-        throw err;
+        throw outputError(this.what, err as NodeJS.ErrnoException);
       }
     }
   }
@@ -144,10 +179,12 @@ export class FdWriter {
   /** close() was called. */
   closed = false;
 
+  /** Flushes, and closes a file it opened; closing twice is harmless. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.flush();
-    if (this.ownsFd) fs.closeSync(this.fd);
+    if (this.ownsFd && this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
   }
 }

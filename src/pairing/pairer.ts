@@ -7,6 +7,7 @@ import { IpProto } from '../decode/packet';
 import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/parser';
 import { Transaction, TxStatus, type TransactionSink } from './transaction';
 import { expectsReply, isSubscribe } from './redis-replies';
+import { SlotBudget } from './queue';
 
 export interface PairingCounters {
   requests: number;
@@ -33,6 +34,8 @@ function ns(sec: number, nsec: number, fromSec: number, fromNsec: number): numbe
 
 export class Pairer implements MessageSink {
   private readonly tx = new Transaction();
+  /** What every connection's waiting requests may hold together. */
+  readonly slots = new SlotBudget();
   readonly counters: PairingCounters = {
     requests: 0,
     responses: 0,
@@ -72,8 +75,9 @@ export class Pairer implements MessageSink {
         return;
       }
       c.requests++;
-      const slot = conn.pending.push();
-      if (conn.pending.droppedOnPush) c.overflow++;
+      const slot = conn.pending.push(this.slots);
+      if (slot === null || conn.pending.droppedOnPush) c.overflow++;
+      if (slot === null) return;
       slot.startSec = info.startSec;
       slot.startNsec = info.startNsec;
       slot.endSec = info.endSec;
@@ -166,6 +170,12 @@ export class Pairer implements MessageSink {
     for (let req = conn.pending.shift(); req !== null; req = conn.pending.shift()) {
       this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec);
     }
+  }
+
+  /** The connection left the table: what waits is reported, its slots go back to the budget. */
+  forget(conn: Connection, nowSec: number, nowNsec: number): void {
+    this.drain(conn, nowSec, nowNsec);
+    conn.pending.release();
   }
 
   private giveUp(

@@ -19,19 +19,45 @@ export class PendingRequest {
 /** Most requests one connection may have waiting; past it the oldest is dropped (counted). */
 export const MAX_PENDING = 4096;
 
+/**
+ * Slots every queue of one run may hold together. A slot is about 450 bytes
+ * (the request's facts and its preview buffer): 131,072 slots, ~60 MB at
+ * most, however many connections pipeline at once.
+ */
+export const MAX_SLOTS_TOTAL = 131_072;
+
+/** A queue that empties keeps this many slots; more go back to the budget. */
+const KEEP_SLOTS = 16;
+
+/** The slots all queues hold, against their shared limit. */
+export class SlotBudget {
+  held = 0;
+  constructor(readonly max = MAX_SLOTS_TOTAL) {}
+}
+
 export class RequestQueue {
   private slots: PendingRequest[] = [];
   private head = 0;
+  private budget: SlotBudget | null = null;
   count = 0;
 
   /** Set by push(): it had to drop the oldest waiting request to make room. */
   droppedOnPush = false;
 
-  /** A slot at the tail to fill in; when full, the oldest waiting request is dropped first. */
-  push(): PendingRequest {
-    this.droppedOnPush = this.count === MAX_PENDING;
-    if (this.droppedOnPush) this.shift();
-    if (this.count === this.slots.length) this.grow();
+  /**
+   * A slot at the tail to fill in. When the queue is at MAX_PENDING, or the
+   * budget allows no more slots, the oldest waiting request is dropped first
+   * (droppedOnPush); null when there is no slot to give at all (the budget is
+   * spent and this queue holds none): the request cannot be kept.
+   */
+  push(budget: SlotBudget): PendingRequest | null {
+    this.budget = budget;
+    this.droppedOnPush = false;
+    if (this.count === this.slots.length && !this.grow(budget)) {
+      if (this.count === 0) return null;
+      this.shift();
+      this.droppedOnPush = true;
+    }
     const slot = this.slots[(this.head + this.count) % this.slots.length];
     this.count++;
     return slot;
@@ -43,7 +69,17 @@ export class RequestQueue {
     const slot = this.slots[this.head];
     this.head = (this.head + 1) % this.slots.length;
     this.count--;
+    // A burst of pipelined requests is over: its slots go back to the budget.
+    if (this.count === 0 && this.slots.length > KEEP_SLOTS) this.release();
     return slot;
+  }
+
+  /** Gives every slot back to the budget (the queue must be empty: its connection is gone). */
+  release(): void {
+    if (this.budget !== null) this.budget.held -= this.slots.length;
+    this.slots = [];
+    this.head = 0;
+    this.count = 0;
   }
 
   /**
@@ -83,12 +119,19 @@ export class RequestQueue {
     this.count = 0;
   }
 
-  private grow(): void {
-    const n = this.slots.length === 0 ? 1 : this.slots.length * 2;
+  /** Twice the slots (up to MAX_PENDING), or as many as the budget has left; false if none. */
+  private grow(budget: SlotBudget): boolean {
+    const have = this.slots.length;
+    const want = have === 0 ? 1 : have * 2 > MAX_PENDING ? MAX_PENDING : have * 2;
+    const room = budget.max - budget.held;
+    const n = want - have <= room ? want : have + room;
+    if (n <= have) return false;
+    budget.held += n - have;
     const next: PendingRequest[] = new Array(n);
     for (let i = 0; i < this.count; i++) next[i] = this.slots[(this.head + i) % this.slots.length];
     for (let i = this.count; i < n; i++) next[i] = new PendingRequest();
     this.slots = next;
     this.head = 0;
+    return true;
   }
 }

@@ -2,6 +2,7 @@
 // qdiscs, tc filters, XDP and other attachments, in the host and in the given
 // namespaces. Tests take a snapshot before and compare after.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 
 function out(argv: string[]): string {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
@@ -12,9 +13,19 @@ function inNs(ns: string | null, argv: string[]): string[] {
   return ns === null ? argv : ['ip', 'netns', 'exec', ns, ...argv];
 }
 
+export interface StateOptions {
+  /**
+   * Include the host-wide lists of BPF programs and links (default true).
+   * Leave them out when other tcpkits may run on the host at the same time
+   * (they come and go in those lists); check this process's own programs
+   * with bpfHeldBy() and bpfGone() instead.
+   */
+  hostBpf?: boolean;
+}
+
 /** One string describing the state; equal strings mean nothing changed. */
-export function kernelState(namespaces: string[] = []): string {
-  const parts = [out(['bpftool', 'prog', 'show']), out(['bpftool', 'link', 'show'])];
+export function kernelState(namespaces: string[] = [], opts: StateOptions = {}): string {
+  const parts = opts.hostBpf === false ? [] : [out(['bpftool', 'prog', 'show']), out(['bpftool', 'link', 'show'])];
   for (const ns of [null, ...namespaces]) {
     parts.push(out(inNs(ns, ['tc', 'qdisc', 'show'])));
     parts.push(out(inNs(ns, ['bpftool', 'net', 'show'])));
@@ -28,12 +39,51 @@ export function kernelState(namespaces: string[] = []): string {
 }
 
 /** Waits (the kernel frees programs after an RCU grace period) until the state is `before`. */
-export async function settlesTo(before: string, namespaces: string[] = [], ms = 5000): Promise<string> {
+export async function settlesTo(before: string, namespaces: string[] = [], ms = 5000, opts: StateOptions = {}): Promise<string> {
   const deadline = Date.now() + ms;
-  let now = kernelState(namespaces);
+  let now = kernelState(namespaces, opts);
   while (now !== before && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    now = kernelState(namespaces);
+    now = kernelState(namespaces, opts);
+  }
+  return now;
+}
+
+/** BPF objects by kind and id: what a process holds open. */
+export interface BpfObjects {
+  prog: number[];
+  map: number[];
+  link: number[];
+}
+
+/** The BPF programs, maps and links a running process holds (from /proc/PID/fdinfo). */
+export function bpfHeldBy(pid: number): BpfObjects {
+  const held: BpfObjects = { prog: [], map: [], link: [] };
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let info: string;
+    try {
+      if (!fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('anon_inode:bpf')) continue;
+      info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue; // closed meanwhile
+    }
+    const m = /^(prog|map|link)_id:\s+(\d+)$/m.exec(info);
+    if (m) held[m[1] as keyof BpfObjects].push(Number(m[2]));
+  }
+  return held;
+}
+
+/** Waits until none of these objects is loaded any more; returns those still there ("prog 12"). */
+export async function bpfGone(held: BpfObjects, ms = 5000): Promise<string[]> {
+  const deadline = Date.now() + ms;
+  const left = (): string[] =>
+    (Object.keys(held) as (keyof BpfObjects)[]).flatMap((kind) =>
+      held[kind].filter((id) => spawnSync('bpftool', [kind, 'show', 'id', String(id)], { stdio: 'ignore' }).status === 0).map((id) => `${kind} ${id}`),
+    );
+  let now = left();
+  while (now.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    now = left();
   }
   return now;
 }

@@ -63,39 +63,31 @@ function linkHeader(link: Link, v6: boolean): Buffer {
 
 export const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
 
-/** The IP header (v4 or v6) for a transport segment of `l4Len` bytes. */
-function ipHeader(src: string, dst: string, proto: number, l4Len: number): Buffer {
-  if (src.includes(':')) {
-    const ip = Buffer.alloc(40);
+/** An IP packet (v4 or v6, as the addresses are) carrying `l4` as protocol `proto`, behind the link header. */
+function ipPacket(link: Link, src: string, dst: string, proto: number, l4: Buffer): Buffer {
+  const v6 = src.includes(':');
+  let ip: Buffer;
+  if (v6) {
+    ip = Buffer.alloc(40);
     ip[0] = 0x60;
-    ip.writeUInt16BE(l4Len, 4);
+    ip.writeUInt16BE(l4.length, 4);
     ip[6] = proto;
     ip[7] = 64;
     ipWords(src).copy(ip, 8);
     ipWords(dst).copy(ip, 24);
-    return ip;
+  } else {
+    ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(20 + l4.length, 2);
+    ip[8] = 64;
+    ip[9] = proto;
+    ipWords(src).copy(ip, 12);
+    ipWords(dst).copy(ip, 16);
   }
-  const ip = Buffer.alloc(20);
-  ip[0] = 0x45;
-  ip.writeUInt16BE(20 + l4Len, 2);
-  ip[8] = 64;
-  ip[9] = proto;
-  ipWords(src).copy(ip, 12);
-  ipWords(dst).copy(ip, 16);
-  return ip;
-}
-
-/** One UDP datagram, IPv4 or IPv6 (by the address). */
-export function udpPacket(link: Link, src: string, sport: number, dst: string, dport: number, payload: Buffer): Buffer {
-  const udp = Buffer.alloc(8);
-  udp.writeUInt16BE(sport, 0);
-  udp.writeUInt16BE(dport, 2);
-  udp.writeUInt16BE(8 + payload.length, 4);
-  return Buffer.concat([linkHeader(link, src.includes(':')), ipHeader(src, dst, 17, 8 + payload.length), udp, payload]);
+  return Buffer.concat([linkHeader(link, v6), ip, l4]);
 }
 
 export function tcpPacket(link: Link, src: string, sport: number, dst: string, dport: number, seq: number, ack: number, flags: number, payload: Buffer): Buffer {
-  const v6 = src.includes(':');
   const tcp = Buffer.alloc(20);
   tcp.writeUInt16BE(sport, 0);
   tcp.writeUInt16BE(dport, 2);
@@ -104,8 +96,15 @@ export function tcpPacket(link: Link, src: string, sport: number, dst: string, d
   tcp[12] = 5 << 4;
   tcp[13] = flags;
   tcp.writeUInt16BE(65535, 14);
-  const ip = ipHeader(src, dst, 6, 20 + payload.length);
-  return Buffer.concat([linkHeader(link, v6), ip, tcp, payload]);
+  return ipPacket(link, src, dst, 6, Buffer.concat([tcp, payload]));
+}
+
+export function udpPacket(link: Link, src: string, sport: number, dst: string, dport: number, payload: Buffer): Buffer {
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(sport, 0);
+  udp.writeUInt16BE(dport, 2);
+  udp.writeUInt16BE(8 + payload.length, 4);
+  return ipPacket(link, src, dst, 17, Buffer.concat([udp, payload]));
 }
 
 /**
@@ -236,6 +235,11 @@ export class Conversation {
 
 /** Writes frames (sorted by time) as a microsecond pcap file. */
 export function writePcap(file: string, link: Link, frames: Frame[], snaplen = 262144): void {
+  fs.writeFileSync(file, pcapBytes(link, frames, snaplen));
+}
+
+/** Frames (sorted by time) as the bytes of a microsecond pcap file. */
+export function pcapBytes(link: Link, frames: Frame[], snaplen = 262144): Buffer {
   const sorted = [...frames].sort((a, b) => a.tsUs - b.tsUs);
   const parts: Buffer[] = [];
   const gh = Buffer.alloc(24);
@@ -254,5 +258,97 @@ export function writePcap(file: string, link: Link, frames: Frame[], snaplen = 2
     rh.writeUInt32LE(f.data.length, 12);
     parts.push(rh, f.data.subarray(0, cap));
   }
-  fs.writeFileSync(file, Buffer.concat(parts));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Writes a microsecond pcap file packet by packet, for captures too large to
+ * build in memory. Packets must come in time order; close() when done.
+ */
+export class PcapStream {
+  private readonly fd: number;
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  packets = 0;
+
+  constructor(
+    readonly file: string,
+    link: Link,
+    readonly snaplen = 262144,
+  ) {
+    this.fd = fs.openSync(file, 'w');
+    this.buf.writeUInt32LE(0xa1b2c3d4, 0);
+    this.buf.writeUInt16LE(2, 4);
+    this.buf.writeUInt16LE(4, 6);
+    this.buf.writeUInt32LE(0, 8);
+    this.buf.writeUInt32LE(0, 12);
+    this.buf.writeUInt32LE(snaplen, 16);
+    this.buf.writeUInt32LE(DLT[link], 20);
+    this.used = 24;
+  }
+
+  write(frame: Frame): void {
+    const cap = Math.min(frame.capLen ?? frame.data.length, frame.data.length, this.snaplen);
+    if (this.used + 16 + cap > this.buf.length) this.flush();
+    if (16 + cap > this.buf.length) throw new Error(`a packet of ${cap} bytes does not fit the stream's buffer`);
+    const b = this.buf;
+    b.writeUInt32LE(Math.floor(frame.tsUs / 1e6), this.used);
+    b.writeUInt32LE(frame.tsUs % 1e6, this.used + 4);
+    b.writeUInt32LE(cap, this.used + 8);
+    b.writeUInt32LE(frame.data.length, this.used + 12);
+    frame.data.copy(b, this.used + 16, 0, cap);
+    this.used += 16 + cap;
+    this.packets++;
+  }
+
+  private flush(): void {
+    let off = 0;
+    while (off < this.used) off += fs.writeSync(this.fd, this.buf, off, this.used - off);
+    this.used = 0;
+  }
+
+  close(): void {
+    this.flush();
+    fs.closeSync(this.fd);
+  }
+}
+
+/** Writes frames (sorted by time) as a pcapng file: one section, one interface, microsecond times. */
+export function writePcapng(file: string, link: Link, frames: Frame[], snaplen = 262144): void {
+  fs.writeFileSync(file, pcapngBytes(link, frames, snaplen));
+}
+
+/** Frames (sorted by time) as the bytes of a pcapng file. */
+export function pcapngBytes(link: Link, frames: Frame[], snaplen = 262144): Buffer {
+  const block = (type: number, body: Buffer): Buffer => {
+    const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+    const b = Buffer.alloc(12 + padded.length);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(b.length, 4);
+    padded.copy(b, 8);
+    b.writeUInt32LE(b.length, b.length - 4);
+    return b;
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0); // byte-order magic
+  shb.writeUInt16LE(1, 4);
+  shb.writeUInt16LE(0, 6);
+  shb.writeBigInt64LE(-1n, 8); // section length unknown
+  const idb = Buffer.alloc(8);
+  idb.writeUInt16LE(DLT[link], 0);
+  idb.writeUInt32LE(snaplen, 4);
+  const parts = [block(0x0a0d0d0a, shb), block(1, idb)];
+  for (const f of [...frames].sort((a, b) => a.tsUs - b.tsUs)) {
+    const cap = Math.min(f.capLen ?? f.data.length, f.data.length, snaplen);
+    const epb = Buffer.alloc(20 + cap);
+    const ts = BigInt(f.tsUs);
+    epb.writeUInt32LE(0, 0); // interface 0
+    epb.writeUInt32LE(Number(ts >> 32n), 4);
+    epb.writeUInt32LE(Number(ts & 0xffffffffn), 8);
+    epb.writeUInt32LE(cap, 12);
+    epb.writeUInt32LE(f.data.length, 16);
+    f.data.copy(epb, 20, 0, cap);
+    parts.push(block(6, epb));
+  }
+  return Buffer.concat(parts);
 }
