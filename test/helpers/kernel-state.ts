@@ -38,6 +38,19 @@ export function kernelState(namespaces: string[] = [], opts: StateOptions = {}):
   return parts.join('\n');
 }
 
+/**
+ * The state before a test, once programs of tcpkits that already exited are
+ * gone: the kernel frees a closed program after an RCU grace period, so one
+ * from the test before may still be listed for a moment (waits up to `ms`).
+ */
+export async function kernelStateBefore(namespaces: string[] = [], ms = 5000): Promise<string> {
+  const deadline = Date.now() + ms;
+  while (/socket_filter\s+name tk_filter/.test(out(['bpftool', 'prog', 'show', 'name', 'tk_filter'])) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return kernelState(namespaces);
+}
+
 /** Waits (the kernel frees programs after an RCU grace period) until the state is `before`. */
 export async function settlesTo(before: string, namespaces: string[] = [], ms = 5000, opts: StateOptions = {}): Promise<string> {
   const deadline = Date.now() + ms;

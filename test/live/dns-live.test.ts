@@ -4,7 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../helpers/netns';
-import { kernelState, settlesTo } from '../helpers/kernel-state';
+import { kernelStateBefore, settlesTo } from '../helpers/kernel-state';
 import { parseLines } from '../helpers/run';
 import { dig, startDnsmasq, toolsUnavailable } from '../helpers/servers';
 
@@ -26,7 +26,7 @@ describe('live capture of a real DNS server (dnsmasq)', { skip: why ?? false }, 
   for (const engine of ['ebpf', 'libpcap']) {
     test(`${engine}: every query with its name and type, paired by id, UDP and TCP, IPv4 and IPv6`, async () => {
       const nsList = [lab.ns.server, lab.ns.client];
-      const state = kernelState(nsList);
+      const state = await kernelStateBefore(nsList);
       const tk = await lab.tcpkit('server', [...(engine === 'ebpf' ? ['--ebpf'] : []), '-p', '53', '-m', 'dns']);
       dig(lab, [`@${lab.ip4.server}`, 'example.test', 'A']);
       dig(lab, [`@${lab.ip4.server}`, 'nx.test', 'A']);

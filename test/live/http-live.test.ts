@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, tempDir } from '../helpers/netns';
-import { kernelState, settlesTo } from '../helpers/kernel-state';
+import { kernelStateBefore, settlesTo } from '../helpers/kernel-state';
 import { parseLines } from '../helpers/run';
 import { HTTP_PORT as PORT, httpClient, startNginx, toolsUnavailable } from '../helpers/servers';
 
@@ -79,7 +79,7 @@ describe('live capture of a real HTTP server (nginx)', { skip: why ?? false }, (
     const name = engine === 'ebpf' ? 'eBPF' : 'libpcap';
     test(`${name}, server side: one request per connection, keep-alive, pipelined, 200 KB body, HEAD, 204, 404, 503 an error, IPv6`, async () => {
       const nsList = [lab.ns.server, lab.ns.client];
-      const state = kernelState(nsList);
+      const state = await kernelStateBefore(nsList);
       const tk = await lab.tcpkit('server', [...(engine === 'ebpf' ? ['--ebpf'] : []), '-p', String(PORT), '-m', 'http']);
       const v4 = [...SINGLE, KEEPALIVE, PIPELINE];
       let code: number | null;

@@ -7,7 +7,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../helpers/netns';
-import { kernelState, settlesTo } from '../helpers/kernel-state';
+import { kernelStateBefore, settlesTo } from '../helpers/kernel-state';
 import { parseLines } from '../helpers/run';
 import { MEMCACHED_PORT as PORT, memcachedClient, memcachedUdpClient, startMemcached, toolsUnavailable } from '../helpers/servers';
 import type { BinaryRequest, MemcachedStep } from '../helpers/memcached-client';
@@ -100,7 +100,7 @@ describe('live capture of a real memcached', { skip: why ?? false }, () => {
     const name = engine === 'ebpf' ? 'eBPF' : 'libpcap';
     test(`${name}, server side: text and binary requests in order, noreply and quiet misses left out, errors marked, IPv6`, async () => {
       const nsList = [lab.ns.server, lab.ns.client];
-      const state = kernelState(nsList);
+      const state = await kernelStateBefore(nsList);
       const tk = await lab.tcpkit('server', [...(engine === 'ebpf' ? ['--ebpf'] : []), '-p', String(PORT), '-m', 'memcached']);
       let code: number | null;
       try {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Lab, labUnavailable, tempDir, type Commands, type RunningTcpkit, type Side } from '../helpers/netns';
-import { kernelState, settlesTo } from '../helpers/kernel-state';
+import { kernelState, kernelStateBefore, settlesTo } from '../helpers/kernel-state';
 import { parseLines, tcpkit, type TxLine } from '../helpers/run';
 
 const why = labUnavailable();
@@ -60,7 +60,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
 
   /** Runs the session while tcpkit captures; returns its lines and stderr. */
   async function capture(side: Side, args: string[], opts: { loopback?: boolean; wrap?: string[] } = {}) {
-    const state = kernelState(nsList);
+    const state = await kernelStateBefore(nsList);
     const tk = await lab.tcpkit(side, args, opts.wrap);
     let code: number | null;
     try {
@@ -165,7 +165,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
   }
 
   test('eBPF: SIGTERM detaches and prints the summary', async () => {
-    const state = kernelState(nsList);
+    const state = await kernelStateBefore(nsList);
     const tk = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis']);
     lab.redis(session);
     assert.equal(await tk.stop('SIGTERM'), 0);
@@ -175,7 +175,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
   });
 
   test('eBPF: a request unanswered past --timeout is reported while the capture goes on', async () => {
-    const state = kernelState(nsList);
+    const state = await kernelStateBefore(nsList);
     const tk = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis', '--timeout', '1']);
     lab.redis([['DEBUG', 'SLEEP', '2.5']]); // returns after 2.5 s
     assert.equal(await tk.stop(), 0, tk.stderr);
@@ -188,7 +188,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
   });
 
   test('eBPF: after kill -9 nothing tcpkit attached stays', async () => {
-    const state = kernelState(nsList);
+    const state = await kernelStateBefore(nsList);
     const tk: RunningTcpkit = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis']);
     assert.notEqual(kernelState(nsList), state, 'while it runs, its program is loaded');
     lab.redis(session);
@@ -197,7 +197,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
   });
 
   test('eBPF: two tcpkits on one host do not disturb each other', async () => {
-    const state = kernelState(nsList);
+    const state = await kernelStateBefore(nsList);
     const a = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis']);
     const b = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis', '-t', '15']);
     lab.redis(session);
