@@ -135,7 +135,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
       assert.deepEqual(parseLines(offline.stdout), lines);
     });
 
-    test(`${name}: timestamps agree with tcpdump's within 20 microseconds`, async () => {
+    test(`${name}: timestamps agree with tcpdump's within 50 microseconds`, async () => {
       const ours = path.join(tmp.dir, `ts-${engine}.pcap`);
       const theirs = path.join(tmp.dir, `ts-tcpdump-${engine}.pcap`);
       const dump = await lab.startTcpdump('server', theirs, 'tcp port 6379');
@@ -158,7 +158,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
         const u = b.get(pkt);
         if (u === undefined) continue;
         compared++;
-        assert.ok(Math.abs(t - u) <= 20e-6, `${pkt}: ${t} vs tcpdump ${u} (${((t - u) * 1e6).toFixed(1)} us)`);
+        assert.ok(Math.abs(t - u) <= 50e-6, `${pkt}: ${t} vs tcpdump ${u} (${((t - u) * 1e6).toFixed(1)} us)`);
       }
       assert.ok(compared >= 30, `${compared} packets compared`);
     });
