@@ -1,8 +1,10 @@
 // Writes a synthetic capture with N concurrent Redis connections, for the
-// memory benchmark (test/bench/memory.sh): first every connection's
-// handshake, then one GET on each, then every reply, and no connection ever
-// closes. Halfway through, tcpkit holds N connections each with a request
-// waiting; at the end, N open connections.
+// memory benchmark (test/bench/memory.sh): every connection's handshake and
+// one GET, then every reply, and no connection ever closes. Halfway through,
+// tcpkit holds N connections each with a request waiting; at the end, N open
+// connections. (Each GET follows its handshake at once: connections that
+// have not carried data yet are capped at 65,536 as a SYN-flood defence, so
+// all handshakes first would measure that cap instead.)
 //
 //   node dist/test/bench/connections-capture.js N FILE
 import { Conversation, writePcap, type Frame } from '../helpers/pcap-writer';
@@ -10,7 +12,7 @@ import { Conversation, writePcap, type Frame } from '../helpers/pcap-writer';
 const SERVER = '10.0.0.1';
 const PORT = 6379;
 /** Microseconds between one connection's packets and the next one's. */
-const STEP_US = 10;
+const STEP_US = 50;
 
 function main(argv: string[]): void {
   const n = Number(argv[2]);
@@ -29,8 +31,8 @@ function main(argv: string[]): void {
     const c = new Conversation('ethernet', client, 40000 + (i % 20000), SERVER, PORT);
     const key = `key:${i}`;
     c.handshake(t0 + i * STEP_US);
-    c.request(t0 + phase + i * STEP_US, `*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`);
-    c.response(t0 + 2 * phase + i * STEP_US, '$5\r\nhello\r\n');
+    c.request(t0 + i * STEP_US + 30, `*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`);
+    c.response(t0 + phase + i * STEP_US, '$5\r\nhello\r\n');
     for (const f of c.frames) frames.push(f);
   }
   writePcap(file, 'ethernet', frames);
