@@ -171,19 +171,12 @@ const schema = z.object({
   user: z.string().min(1, '-Z: name a user, e.g. -Z nobody').optional(),
 });
 
-/** Flags whose features have not landed: refused, never silently ignored. */
-const NOT_YET: [keyof RawOptions, string][] = [
-];
-
 export function buildConfig(raw: RawOptions): Config {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
   }
   const o = parsed.data;
-  for (const [key, what] of NOT_YET) {
-    if (raw[key] !== undefined && raw[key] !== false) throw new UsageError(`${what} is not supported yet`);
-  }
   if (o.read !== undefined) {
     if (o.interface !== undefined) throw new UsageError('-i and -r: capture live on an interface, or read a file, not both');
     if (o.ebpf) throw new UsageError('--ebpf captures live; with -r the packets come from the file');
