@@ -502,7 +502,9 @@ export class HttpParser implements StreamParser {
           }
           break;
         }
-        case State.Reason: {
+        // The rest of the status line, or a header line not kept: skipped to its end.
+        case State.Reason:
+        case State.HeaderSkip: {
           const next = afterLf(buf, pos, end);
           const found = next >= 0;
           const p = found ? next : end;
@@ -629,16 +631,6 @@ export class HttpParser implements StreamParser {
           pos++;
           info.bytes++;
           this.state = State.HeaderStart;
-          break;
-        }
-        case State.HeaderSkip: {
-          const next = afterLf(buf, pos, end);
-          const found = next >= 0;
-          const p = found ? next : end;
-          info.bytes += p - pos;
-          pos = p;
-          if (found) this.state = State.HeaderStart;
-          else if (info.bytes > MAX_HEAD) this.malformed();
           break;
         }
         case State.Body: {
