@@ -4,13 +4,15 @@ import { RECORD_HDR_LEN, RecordField, nextRecord } from './engine/record';
 import { DecodeResult, IpProto, Packet, TcpFlag, decodePacket } from './decode/packet';
 import { Reassembler } from './decode/fragments';
 import { ConnectionTable } from './connections/table';
-import type { Connection } from './connections/connection';
+import { newPairedConnection, type PairedConnection } from './pairing/connection';
 import { SegmentVerdict, seqAfter, type TcpStream } from './connections/stream';
-import { ResetReason, type ParserFactory } from './protocol/parser';
+import { ResetReason, type ParserFactory } from './protocol/message';
 import { Pairer } from './pairing/pairer';
 import type { Transaction, TransactionSink } from './pairing/transaction';
-import type { Output, PacketSink } from './output/output';
-import type { Config } from './cli/config';
+import type { Output, PacketSink } from './pairing/consumer';
+import type { Config } from './config';
+import type { Engine } from './engine/engine';
+import type { RunCounters } from './stats/counters';
 
 export interface PipelineCounters {
   /** Records received from the engine. */
@@ -46,7 +48,7 @@ class Fanout implements TransactionSink {
 
 export class Pipeline {
   private readonly pkt = new Packet();
-  readonly table: ConnectionTable;
+  readonly table: ConnectionTable<PairedConnection>;
   readonly pairer: Pairer;
   readonly fragments = new Reassembler();
   readonly counters: PipelineCounters = {
@@ -76,6 +78,7 @@ export class Pipeline {
         idleSeconds: Math.max(config.timeoutSec * 2, 60),
       },
       (conn) => this.pairer.forget(conn, this.lastSec, this.lastNsec),
+      newPairedConnection,
     );
   }
 
@@ -151,7 +154,7 @@ export class Pipeline {
   };
 
   /** One UDP datagram per feed(): the parser knows whether it is a whole message (DNS) or framed (memcached). */
-  private udpDatagram(conn: Connection, fromClient: boolean, buf: Buffer): void {
+  private udpDatagram(conn: PairedConnection, fromClient: boolean, buf: Buffer): void {
     const p = this.pkt;
     let parser = fromClient ? conn.requestParser : conn.responseParser;
     if (parser === null) {
@@ -163,7 +166,7 @@ export class Pipeline {
     if (p.payloadLen > p.payloadCap) parser.skip(p.payloadLen - p.payloadCap, p.tsSec, p.tsNsec);
   }
 
-  private tcpSegment(conn: Connection, fromClient: boolean, buf: Buffer): void {
+  private tcpSegment(conn: PairedConnection, fromClient: boolean, buf: Buffer): void {
     const p = this.pkt;
     const flags = p.flags;
     const stream = fromClient ? conn.toServer : conn.toClient;
@@ -211,7 +214,7 @@ export class Pipeline {
    * is how many there were on the wire (snaplen may have cut some). Handles
    * the sender's FIN. Returns false when the connection is gone.
    */
-  private deliver(conn: Connection, fromClient: boolean, buf: Buffer, start: number, capEnd: number, len: number, data: boolean, fin: boolean, tsSec: number, tsNsec: number): boolean {
+  private deliver(conn: PairedConnection, fromClient: boolean, buf: Buffer, start: number, capEnd: number, len: number, data: boolean, fin: boolean, tsSec: number, tsNsec: number): boolean {
     let parser = fromClient ? conn.requestParser : conn.responseParser;
     if (data) {
       if (parser === null) {
@@ -236,7 +239,7 @@ export class Pipeline {
   }
 
   /** Delivers the held segments that now continue the stream. Returns false when the connection is gone. */
-  private deliverHeld(conn: Connection, fromClient: boolean, stream: TcpStream): boolean {
+  private deliverHeld(conn: PairedConnection, fromClient: boolean, stream: TcpStream): boolean {
     for (let seg = stream.takeHeld(); seg !== null; seg = stream.takeHeld()) {
       const verdict = stream.accept(seg.seq, seg.len, seg.fin);
       if (verdict === SegmentVerdict.Deliver) this.counters.reordered++;
@@ -251,7 +254,7 @@ export class Pipeline {
    * and the pairing on this connection restart (a gap, counted), and the
    * stream resumes at that segment. Returns false when the connection is gone.
    */
-  private resumeAfterHole(conn: Connection, fromClient: boolean, stream: TcpStream): boolean {
+  private resumeAfterHole(conn: PairedConnection, fromClient: boolean, stream: TcpStream): boolean {
     stream.skipHole();
     const parser = fromClient ? conn.requestParser : conn.responseParser;
     parser?.reset();
@@ -295,4 +298,45 @@ export class Pipeline {
     this.lastNsec = 0;
     for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
   }
+}
+
+/** Where counters come from that the pipeline and engine do not know. */
+export interface ExtraCounters {
+  /** The Lua output's error count, when -S runs a script. */
+  luaErrors?: () => number;
+}
+
+export function snapshotCounters(pipeline: Pipeline, engine: Engine, extra: ExtraCounters = {}): RunCounters {
+  const c = pipeline.counters;
+  const pc = pipeline.pairer.counters;
+  const tc = pipeline.table.counters;
+  const ec = engine.counters();
+  return {
+    packetsSeen: ec.seen,
+    packetsLost: ec.dropped,
+    packetsDelivered: c.records,
+    packetsMatched: c.matched,
+    packetsUndecoded: c.undecoded.reduce((a, b) => a + b, 0),
+    packetsUndecodedBy: c.undecoded.slice(),
+    requestPackets: c.requestPackets,
+    responsePackets: c.responsePackets,
+    requestBytes: c.requestBytes,
+    responseBytes: c.responseBytes,
+    connectionsOpen: pipeline.table.connections,
+    connectionsOpened: tc.opened,
+    connectionsClosed: tc.closed,
+    connectionsExpired: tc.expired,
+    connectionsRefused: tc.refused,
+    connectionsEvicted: tc.evicted,
+    parserResets: pc.malformed,
+    gaps: pc.gaps,
+    segmentsReordered: c.reordered,
+    ipFragments: pipeline.fragments.counters.fragments,
+    datagramsReassembled: pipeline.fragments.counters.reassembled,
+    fragmentsDropped: pipeline.fragments.counters.dropped,
+    orphanResponses: pc.orphanResponses,
+    serverPushes: pc.pushes,
+    requestsDropped: pc.overflow,
+    luaErrors: extra.luaErrors?.() ?? 0,
+  };
 }

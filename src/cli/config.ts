@@ -4,10 +4,9 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { parseIp } from '../connections/address';
-import type { Endpoint } from '../connections/table';
+import { MODES, type Config, type Endpoint, type Mode } from '../config';
 
-export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns'] as const;
-export type Mode = (typeof MODES)[number];
+export { MODES, type Config, type Mode };
 
 /** Modes whose decoders exist today; the others say so instead of doing nothing. */
 const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http', 'dns'];
@@ -25,41 +24,6 @@ export class UsageError extends Error {
   readonly code = 'EUSAGE';
 }
 
-export interface Config {
-  mode: Mode;
-  ports: number[];
-  servers: Endpoint[];
-  /** -s as written, for the libpcap filter. */
-  serverNames: string[];
-  readFile: string | undefined;
-  /** -w: write what a live capture sees to this pcap file. */
-  writeFile: string | undefined;
-  /** -B, in bytes. */
-  bufferBytes: number | undefined;
-  ebpf: boolean;
-  iface: string;
-  thresholdMs: number;
-  udp: boolean;
-  /** What the mode runs over: DNS over both, unless -u narrows it to UDP. */
-  transport: 'tcp' | 'udp' | 'both';
-  outputFile: string | undefined;
-  timeoutSec: number;
-  maxConnections: number;
-  /** -S: the Lua script that gets every packet (and transaction) instead of tcpkit's lines. */
-  scriptFile: string | undefined;
-  /** -P: serve statistics on this port; undefined when not asked for. */
-  statsPort: number | undefined;
-  /** --stats-addr: the address the stats port listens on. */
-  statsAddr: string;
-  /** --json: one JSON object per transaction instead of the text line. */
-  json: boolean;
-  /** -d: run in the background. */
-  daemon: boolean;
-  /** --pid-file, or the default with -d; undefined: no pid file. */
-  pidFile: string | undefined;
-  /** -Z: the user to run as once the capture is attached. */
-  relinquishTo: string | undefined;
-}
 
 /** -P without a number: the original tool's stats port. */
 export const DEFAULT_STATS_PORT = 33333;

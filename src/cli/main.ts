@@ -19,11 +19,11 @@ import { JsonLineOutput } from '../output/json-lines';
 import { RawPacketOutput } from '../output/raw';
 import { counterPhrases, renderSummary } from '../output/summary';
 import { FdWriter } from '../output/writer';
-import type { LuaHost } from '../output/lua/host';
+import type { LuaHost } from '../lua/host';
 import { RunReport } from './report';
 import { DaemonChild, daemonize, isDaemonChild } from './daemon';
-import type { Output, PacketSink } from '../output/output';
-import type { ParserFactory } from '../protocol/parser';
+import type { Output, PacketSink } from '../pairing/consumer';
+import type { ParserFactory } from '../protocol/message';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../../package.json').version;
@@ -106,7 +106,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
     config.scriptFile === undefined
       ? null
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require('../output/lua/host') as typeof import('../output/lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
+        (require('../lua/host') as typeof import('../lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
   const { engine, source } = openEngine(config);
   const stats = report.stats;
   const outputs: Output[] = [stats];

@@ -3,16 +3,16 @@
 // SIGHUP, the pid file, and the daemon's start (-d). main.ts opens one of
 // these before the engine, attaches the pipeline once it exists, and closes
 // it at the end.
-import { Stats } from '../output/stats';
-import { snapshotCounters, type ExtraCounters, type RunCounters } from '../output/counters';
-import { seedJson, fullJson, type RunInfo } from '../output/stats-json';
-import { StatsServer } from '../output/stats-server';
+import { Stats } from '../stats/stats';
+import type { RunCounters } from '../stats/counters';
+import { seedJson, fullJson, type RunInfo } from '../stats/stats-json';
+import { StatsServer } from '../stats/stats-server';
 import { ProgressBar } from '../output/progress';
 import { PcapFileEngine } from '../engine/pcap-file';
 import { DaemonChild, PidFile, reopenOnHangup } from './daemon';
 import type { FdWriter } from '../output/writer';
 import type { Engine } from '../engine/engine';
-import type { Pipeline } from '../pipeline';
+import { snapshotCounters, type ExtraCounters, type Pipeline } from '../pipeline';
 import type { Config } from './config';
 
 /** The counters before there is a pipeline to count (a scrape while starting). */
@@ -57,7 +57,7 @@ export class RunReport {
     if (config.statsPort !== undefined) {
       // prom-client takes ~100 ms to load: only when it is used.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { PrometheusReport } = require('../output/prometheus') as typeof import('../output/prometheus');
+      const { PrometheusReport } = require('../stats/prometheus') as typeof import('../stats/prometheus');
       const prom = new PrometheusReport(report.stats, () => report.counters(), report.info);
       report.server = await StatsServer.listen(
         {

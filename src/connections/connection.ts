@@ -1,10 +1,25 @@
 // One TCP connection or UDP flow between a client and a monitored server.
-import type { StreamParser } from '../protocol/parser';
-import { RequestQueue } from '../pairing/queue';
+// The later stages keep their state on it (a parser per direction, the
+// requests waiting for an answer) through the two small interfaces below, so
+// this folder never imports from them; pairing/connection.ts names the
+// connection the pipeline actually uses.
 import { TcpStream } from './stream';
 import { formatEndpoint } from './address';
 
-export class Connection {
+/** A direction's parser, as the connection sees it (protocol/message.ts's StreamParser is one). */
+export interface DirectionParser {
+  /** Forget any partial message. */
+  reset(): void;
+}
+
+/** The requests waiting for an answer, as the connection sees them (pairing/queue.ts's RequestQueue is one). */
+export interface WaitingRequests {
+  readonly count: number;
+  /** Drop everything, buffers included: the connection is reused. */
+  release(): void;
+}
+
+export class Connection<Parser extends DirectionParser = DirectionParser, Waiting extends WaitingRequests = WaitingRequests> {
   family = 0;
   proto = 0;
   c0 = 0;
@@ -19,7 +34,7 @@ export class Connection {
   sport = 0;
   /** The table's hash of the 5-tuple, and the next entry in its bucket. */
   hash = 0;
-  nextInBucket: Connection | null = null;
+  nextInBucket: this | null = null;
   /** Capture time of the last packet, seconds. */
   lastSeen = 0;
   /**
@@ -27,17 +42,16 @@ export class Connection {
    * SYN, a handshake), oldest first: the ones evicted first when it is full.
    */
   withoutData = false;
-  olderWithoutData: Connection | null = null;
-  newerWithoutData: Connection | null = null;
+  olderWithoutData: this | null = null;
+  newerWithoutData: this | null = null;
   /** FIN or RST seen from this side. */
   clientClosed = false;
   serverClosed = false;
 
   readonly toServer = new TcpStream();
   readonly toClient = new TcpStream();
-  requestParser: StreamParser | null = null;
-  responseParser: StreamParser | null = null;
-  readonly pending = new RequestQueue();
+  requestParser: Parser | null = null;
+  responseParser: Parser | null = null;
   /** Redis CLIENT REPLY state (ReplyMode in pairing/redis-replies.ts); 0 = on. */
   replyMode = 0;
 
@@ -46,6 +60,8 @@ export class Connection {
   private pairText: string | null = null;
   private pairBytes: Buffer | null = null;
   private pairWords: Int32Array | null = null;
+
+  constructor(readonly pending: Waiting) {}
 
   /**
    * As new, for the table to use this object for another connection. Only a

@@ -1,3 +1,7 @@
+// connections/: which connection a packet belongs to, its direction, and each
+// direction's byte stream in order. Imports decode and config; the later stages
+// attach their state through connection.ts's two interfaces.
+//
 // The connection table: finds a packet's connection and its direction.
 //
 // Lookups hash the 5-tuple's numbers (no string keys per packet) into a Map of
@@ -16,12 +20,9 @@
 // - only when every entry has carried data and none is idle enough to expire
 //   are new connections refused.
 import { IpProto, TcpFlag, type Packet } from '../decode/packet';
-import { Connection } from './connection';
+import type { Connection } from './connection';
+import type { Endpoint } from '../config';
 
-export interface Endpoint {
-  family: number;
-  words: [number, number, number, number];
-}
 
 export interface TableOptions {
   /** Monitored ports. */
@@ -54,15 +55,15 @@ export interface TableCounters {
 }
 
 /** Called for each connection leaving the table, so pairing can settle what it waits for. */
-export type EvictHandler = (conn: Connection, reason: 'closed' | 'expired' | 'evicted') => void;
+export type EvictHandler<C extends Connection = Connection> = (conn: C, reason: 'closed' | 'expired' | 'evicted') => void;
 
 function mix(h: number, v: number): number {
   h = Math.imul(h ^ v, 0x9e3779b1);
   return (h << 13) | (h >>> 19);
 }
 
-export class ConnectionTable {
-  private readonly buckets = new Map<number, Connection>();
+export class ConnectionTable<C extends Connection = Connection> {
+  private readonly buckets = new Map<number, C>();
   private readonly monitored = new Uint8Array(65536);
   private readonly servers: readonly Endpoint[];
   private readonly opts: TableOptions;
@@ -72,16 +73,21 @@ export class ConnectionTable {
   private lastForcedSweep = -1;
   private readonly maxWithoutData: number;
   /** Connections without payload, oldest first (linked through olderWithoutData/newerWithoutData). */
-  private oldestWithoutData: Connection | null = null;
-  private newestWithoutData: Connection | null = null;
+  private oldestWithoutData: C | null = null;
+  private newestWithoutData: C | null = null;
   private countWithoutData = 0;
   /** An evicted connection object, ready for the next new connection (see evict()). */
-  private spare: Connection | null = null;
+  private spare: C | null = null;
   readonly counters: TableCounters = { opened: 0, closed: 0, expired: 0, evicted: 0, refused: 0 };
   /** Set by lookup(): true when the packet goes from client to server. */
   fromClient = false;
 
-  constructor(opts: TableOptions, private readonly onEvict: EvictHandler) {
+  constructor(
+    opts: TableOptions,
+    private readonly onEvict: EvictHandler<C>,
+    /** Makes an empty connection, with the later stages' state attached (pairing/connection.ts). */
+    private readonly create: () => C,
+  ) {
     this.opts = opts;
     this.maxWithoutData = Math.max(1, Math.min(opts.maxConnections, opts.maxWithoutData ?? DEFAULT_MAX_WITHOUT_DATA));
     for (const p of opts.ports) this.monitored[p] = 1;
@@ -112,7 +118,7 @@ export class ConnectionTable {
    * The packet's connection, created if it starts one, or null if the packet
    * is not to a monitored server. Sets `fromClient`.
    */
-  lookup(p: Packet): Connection | null {
+  lookup(p: Packet): C | null {
     const dstIsServer = this.monitored[p.dport] === 1 && this.isServer(p.family, p.d0, p.d1, p.d2, p.d3);
     const srcIsServer = this.monitored[p.sport] === 1 && this.isServer(p.family, p.s0, p.s1, p.s2, p.s3);
     if (dstIsServer && !srcIsServer) return this.find(p, true);
@@ -128,7 +134,7 @@ export class ConnectionTable {
     return this.find(p, toServer);
   }
 
-  private find(p: Packet, toServer: boolean, create = true): Connection | null {
+  private find(p: Packet, toServer: boolean, open = true): C | null {
     let c0, c1, c2, c3, cport, s0, s1, s2, s3, sport;
     if (toServer) {
       c0 = p.s0; c1 = p.s1; c2 = p.s2; c3 = p.s3; cport = p.sport;
@@ -158,7 +164,7 @@ export class ConnectionTable {
         return c;
       }
     }
-    if (!create) return null;
+    if (!open) return null;
     // A TCP connection begins with a SYN, or with data when the capture joined
     // it midway; a lone ACK, FIN or RST (often the last of a closed one) does not.
     if (p.proto === IpProto.Tcp && (p.flags & TcpFlag.Syn) === 0 && (p.payloadLen === 0 || (p.flags & TcpFlag.Rst) !== 0)) return null;
@@ -177,7 +183,7 @@ export class ConnectionTable {
       this.spare = null;
       c.reset();
     } else {
-      c = new Connection();
+      c = this.create();
     }
     c.family = p.family;
     c.proto = p.proto;
@@ -194,7 +200,7 @@ export class ConnectionTable {
     return c;
   }
 
-  private listWithoutData(c: Connection): void {
+  private listWithoutData(c: C): void {
     c.withoutData = true;
     c.olderWithoutData = this.newestWithoutData;
     c.newerWithoutData = null;
@@ -204,7 +210,7 @@ export class ConnectionTable {
     this.countWithoutData++;
   }
 
-  private unlistWithoutData(c: Connection): void {
+  private unlistWithoutData(c: C): void {
     const older = c.olderWithoutData;
     const newer = c.newerWithoutData;
     if (older !== null) older.newerWithoutData = newer;
@@ -217,7 +223,7 @@ export class ConnectionTable {
   }
 
   /** Takes a connection out of its bucket; false if it was not in the table. */
-  private unlink(conn: Connection): boolean {
+  private unlink(conn: C): boolean {
     const head = this.buckets.get(conn.hash);
     if (head === undefined) return false;
     if (head === conn) {
@@ -240,7 +246,7 @@ export class ConnectionTable {
    * of this file). Its object is kept for the next new connection: under a
    * flood, one object goes round instead of one of garbage per SYN.
    */
-  private evict(conn: Connection): void {
+  private evict(conn: C): void {
     if (!this.unlink(conn)) return;
     this.counters.evicted++;
     this.onEvict(conn, 'evicted');
@@ -248,7 +254,7 @@ export class ConnectionTable {
   }
 
   /** Removes a connection whose both sides closed (or that was reset). */
-  remove(conn: Connection): void {
+  remove(conn: C): void {
     if (!this.unlink(conn)) return;
     this.counters.closed++;
     this.onEvict(conn, 'closed');
@@ -274,10 +280,10 @@ export class ConnectionTable {
     for (;;) {
       const limit = nowSec - idle;
       for (const [h, head] of this.buckets) {
-        let keep: Connection | null = null;
-        let tail: Connection | null = null;
-        for (let c: Connection | null = head; c !== null; ) {
-          const next: Connection | null = c.nextInBucket;
+        let keep: C | null = null;
+        let tail: C | null = null;
+        for (let c: C | null = head; c !== null; ) {
+          const next: C | null = c.nextInBucket;
           if (c.lastSeen < limit) {
             c.nextInBucket = null;
             if (c.withoutData) this.unlistWithoutData(c);
@@ -301,9 +307,9 @@ export class ConnectionTable {
   }
 
   /** Every connection, for the end of the input. */
-  *all(): IterableIterator<Connection> {
+  *all(): IterableIterator<C> {
     for (const head of this.buckets.values()) {
-      for (let c: Connection | null = head; c !== null; c = c.nextInBucket) yield c;
+      for (let c: C | null = head; c !== null; c = c.nextInBucket) yield c;
     }
   }
 }

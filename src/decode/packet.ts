@@ -1,5 +1,6 @@
-// Link, IP and transport headers, decoded in place from a batch buffer into
-// one reused Packet: no allocation per packet.
+// decode/: link, IP and transport headers, decoded in place from a batch
+// buffer into one reused Packet: no allocation per packet. Imports engine's
+// record layout only.
 import { LinkType } from '../engine/record';
 
 export const enum IpProto {

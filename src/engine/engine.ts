@@ -1,4 +1,5 @@
-// What every capture engine offers the pipeline: batches of records, nothing else.
+// engine/: capture. What every capture engine offers the pipeline: batches of
+// records, nothing else (eBPF ring, libpcap live, pcap files). Imports only config.
 
 /** Called once per batch: `buf[0, used)` holds records laid out as in bpf/record.h. */
 export type BatchHandler = (buf: Buffer, used: number) => void;

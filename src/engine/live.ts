@@ -4,7 +4,7 @@
 // run() promise settles when that thread has ended (stop(), or an error).
 import { native, type EbpfCaptureHandle, type LiveBatchCallback, type PcapLiveCaptureHandle } from './native';
 import type { BatchHandler, Engine, EngineCounters } from './engine';
-import type { Endpoint } from '../connections/table';
+import type { Endpoint } from '../config';
 
 export interface LiveOptions {
   iface: string;

@@ -14,8 +14,8 @@
 // owns) takes the string path: JSON.stringify of the same object.
 import { TxStatus, type Transaction } from '../pairing/transaction';
 import { put3 } from './clock';
-import type { CommandTable } from './commands';
-import type { Output } from './output';
+import type { CommandTable } from '../stats/commands';
+import type { Output } from '../pairing/consumer';
 import { toWords, type FdWriter } from './writer';
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');

@@ -7,7 +7,7 @@
 // ends in exactly half a microsecond) takes the string path.
 import { TxStatus, type Transaction } from '../pairing/transaction';
 import { WallClockFormatter, put3 } from './clock';
-import type { Output } from './output';
+import type { Output } from '../pairing/consumer';
 import type { FdWriter } from './writer';
 
 const enum Ch {

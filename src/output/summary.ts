@@ -1,9 +1,9 @@
 // The summary printed when the input ends (end of file, Ctrl-C, SIGTERM):
 // totals, percentiles, the original tool's buckets drawn as bars, a table of
 // percentiles per port and for the top commands, and what went wrong.
-import { PERCENTILES } from './stats-json';
-import { SEED_BUCKET_LABELS, type Series, type Stats } from './stats';
-import type { RunCounters } from './counters';
+import { PERCENTILES } from '../stats/stats-json';
+import { SEED_BUCKET_LABELS, type Series, type Stats } from '../stats/stats';
+import type { RunCounters } from '../stats/counters';
 import { notDecodedText } from '../decode/packet';
 
 /** Commands shown in the table; the rest are summed in one line. */

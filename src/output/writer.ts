@@ -1,3 +1,6 @@
+// output/: what writes results: lines, JSON lines, raw lines, the capture file
+// (-w), the exit summary, the progress bar, and this writer under them all.
+//
 // Buffered, synchronous writes to a file descriptor: lines are gathered and
 // written once per batch. A reader that goes away (`tcpkit ... | head`)
 // ends output quietly instead of raising EPIPE.

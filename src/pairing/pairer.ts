@@ -1,10 +1,13 @@
+// pairing/: requests meet their responses and become Transactions, the one
+// thing every consumer (stats/, output/, lua/) receives (consumer.ts).
+//
 // Pairs each response with the oldest request waiting on its connection.
 //
 // Latency is from the request's first byte to the response's first byte (the
 // original tool's definition); the time to the response's last byte is kept too.
-import type { Connection } from '../connections/connection';
+import type { PairedConnection } from './connection';
 import { IpProto } from '../decode/packet';
-import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/parser';
+import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/message';
 import { Transaction, TxStatus, type TransactionSink } from './transaction';
 import { expectsReply, isSubscribe } from './redis-replies';
 import { SlotBudget } from './queue';
@@ -63,7 +66,7 @@ export class Pairer implements MessageSink {
     this.dropEarlier = protocol === 'memcached';
   }
 
-  message(conn: Connection, fromClient: boolean, info: MessageInfo): void {
+  message(conn: PairedConnection, fromClient: boolean, info: MessageInfo): void {
     const c = this.counters;
     if (fromClient) {
       if (info.kind === MessageKind.NoReply) {
@@ -137,7 +140,7 @@ export class Pairer implements MessageSink {
     this.out.transaction(tx);
   }
 
-  reset(conn: Connection, fromClient: boolean, reason: ResetReason): void {
+  reset(conn: PairedConnection, fromClient: boolean, reason: ResetReason): void {
     if (reason === ResetReason.Gap) this.counters.gaps++;
     else this.counters.malformed++;
     // UDP datagrams stand alone: one bad datagram says nothing about the
@@ -157,7 +160,7 @@ export class Pairer implements MessageSink {
   }
 
   /** Reports requests waiting longer than the timeout at capture time `nowSec`. */
-  expire(conn: Connection, nowSec: number, nowNsec: number): void {
+  expire(conn: PairedConnection, nowSec: number, nowNsec: number): void {
     for (let req = conn.pending.peek(); req !== null; req = conn.pending.peek()) {
       if (nowSec - req.startSec < this.timeoutSec) return;
       conn.pending.shift();
@@ -166,20 +169,20 @@ export class Pairer implements MessageSink {
   }
 
   /** Reports every request still waiting on a connection that is going away. */
-  drain(conn: Connection, nowSec: number, nowNsec: number): void {
+  drain(conn: PairedConnection, nowSec: number, nowNsec: number): void {
     for (let req = conn.pending.shift(); req !== null; req = conn.pending.shift()) {
       this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec);
     }
   }
 
   /** The connection left the table: what waits is reported, its slots go back to the budget. */
-  forget(conn: Connection, nowSec: number, nowNsec: number): void {
+  forget(conn: PairedConnection, nowSec: number, nowNsec: number): void {
     this.drain(conn, nowSec, nowNsec);
     conn.pending.release();
   }
 
   private giveUp(
-    conn: Connection,
+    conn: PairedConnection,
     sec: number,
     nsec: number,
     bytes: number,

@@ -1,6 +1,6 @@
 // Requests waiting for their responses on one connection, first in first out.
 // Slots are reused: a pipeline of N requests allocates N slots once.
-import { PREVIEW_MAX } from '../protocol/parser';
+import { PREVIEW_MAX } from '../protocol/message';
 
 export class PendingRequest {
   startSec = 0;

@@ -35,7 +35,7 @@ export class Transaction {
   preview: Buffer = Buffer.alloc(0);
   previewLen = 0;
   /**
-   * The request's command as an id in output/commands.ts's CommandTable; -1
+   * The request's command as an id in stats/commands.ts's CommandTable; -1
    * until the first output that needs it asks (pairing resets it per transaction).
    */
   commandId = -1;

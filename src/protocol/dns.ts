@@ -48,8 +48,7 @@
 // taken to start a message if its header looks like DNS (opcode defined,
 // Z bit clear, QDCOUNT <= 1); until one does, nothing more is reported. The
 // parser starts in that state too, for captures that begin mid-connection.
-import type { Connection } from '../connections/connection';
-import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserFactory, type StreamParser } from './parser';
+import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserConnection, type ParserFactory, type StreamParser } from './message';
 
 const enum Ch {
   SPACE = 32,
@@ -196,7 +195,7 @@ export class DnsParser implements StreamParser {
   private shortened = false;
 
   constructor(
-    private readonly conn: Connection,
+    private readonly conn: ParserConnection,
     private readonly request: boolean,
     private readonly sink: MessageSink,
   ) {
@@ -526,5 +525,5 @@ export class DnsParser implements StreamParser {
 }
 
 /** A DNS parser for one direction of a UDP flow (conn.proto 17) or a TCP connection. */
-export const dnsParser: ParserFactory = (conn: Connection, fromClient: boolean, sink: MessageSink): StreamParser =>
+export const dnsParser: ParserFactory = (conn: ParserConnection, fromClient: boolean, sink: MessageSink): StreamParser =>
   new DnsParser(conn, fromClient, sink);

@@ -8,7 +8,7 @@
 //
 // The parser keeps its place across chunks in a few numbers and never buffers
 // anything: header names are matched byte by byte against the three it needs
-// (Content-Length, Transfer-Encoding, Connection), bodies are stepped over by
+// (Content-Length, Transfer-Encoding, ParserConnection), bodies are stepped over by
 // counting, and only the request's `METHOD target` is copied, at most
 // PREVIEW_MAX bytes of it, for output.
 //
@@ -29,8 +29,8 @@
 //   until reset().
 // - isError is status >= 500: a 4xx is the server correctly refusing the
 //   request, a 5xx is the server failing it.
-import type { Connection } from '../connections/connection';
-import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, afterLf, type MessageSink, type ParserFactory, type StreamParser } from './parser';
+import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserConnection, type ParserFactory, type StreamParser } from './message';
+import { afterLf } from './text';
 
 const enum Ch {
   TAB = 9,
@@ -196,9 +196,9 @@ class ConnState {
   }
 }
 
-const shared = new WeakMap<Connection, ConnState>();
+const shared = new WeakMap<ParserConnection, ConnState>();
 
-function connState(conn: Connection): ConnState {
+function connState(conn: ParserConnection): ConnState {
   let s = shared.get(conn);
   if (s === undefined) {
     s = new ConnState();
@@ -243,7 +243,7 @@ export class HttpParser implements StreamParser {
   private vDigits = 0;
   private vGap = false;
   private vAny = false;
-  // ...or a token of a list (Transfer-Encoding, Connection).
+  // ...or a token of a list (Transfer-Encoding, ParserConnection).
   private tokMask = 0;
   private tokLen = 0;
   private tokDone = false;
@@ -259,7 +259,7 @@ export class HttpParser implements StreamParser {
   private readonly conn_: ConnState;
 
   constructor(
-    private readonly conn: Connection,
+    private readonly conn: ParserConnection,
     private readonly request: boolean,
     private readonly sink: MessageSink,
   ) {
@@ -984,7 +984,7 @@ export class HttpParser implements StreamParser {
 }
 
 /** The factory: the two parsers it makes for one connection share what responses need to know of requests. */
-export function httpParser(conn: Connection, fromClient: boolean, sink: MessageSink): HttpParser {
+export function httpParser(conn: ParserConnection, fromClient: boolean, sink: MessageSink): HttpParser {
   return new HttpParser(conn, fromClient, sink);
 }
 

@@ -5,8 +5,8 @@
 // its place across chunks in a few numbers, never buffers a value (a 200 KB
 // bulk string is skipped by counting), and copies at most PREVIEW_MAX bytes of
 // a request's arguments for output.
-import type { Connection } from '../connections/connection';
-import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, afterLf, type MessageSink, type StreamParser } from './parser';
+import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserConnection, type StreamParser } from './message';
+import { afterLf } from './text';
 
 const enum Ch {
   LF = 10, // '\n'
@@ -77,7 +77,7 @@ export class RespParser implements StreamParser {
   private readonly info = new MessageInfo();
 
   constructor(
-    private readonly conn: Connection,
+    private readonly conn: ParserConnection,
     private readonly request: boolean,
     private readonly sink: MessageSink,
   ) {}
@@ -509,6 +509,6 @@ export class RespParser implements StreamParser {
   }
 }
 
-export function respParser(conn: Connection, fromClient: boolean, sink: MessageSink): StreamParser {
+export function respParser(conn: ParserConnection, fromClient: boolean, sink: MessageSink): StreamParser {
   return new RespParser(conn, fromClient, sink);
 }

@@ -15,7 +15,7 @@ import { RECORD_HDR_LEN, RecordField, nextRecord } from '../../src/engine/record
 import { Pipeline } from '../../src/pipeline';
 import { buildConfig } from '../../src/cli/config';
 import { respParser } from '../../src/protocol/resp';
-import { Stats } from '../../src/output/stats';
+import { Stats } from '../../src/stats/stats';
 import { captureBytes, mutateBytes, random, randomCase, BYTE_MUTATIONS } from './captures';
 import { corpusCaptures, option } from './options';
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LuaHost, type LuaHostOptions } from '../../src/output/lua/host';
+import { LuaHost, type LuaHostOptions } from '../../src/lua/host';
 import type { Mode } from '../../src/cli/config';
 
 /** What a script printed, gathered as the writer would write it. */

@@ -1,7 +1,7 @@
 // A MessageSink that records what a parser reported, for the parser unit tests.
 import assert from 'node:assert/strict';
 import type { Connection } from '../../src/connections/connection';
-import { PREVIEW_MAX, type MessageInfo, type MessageKind, type MessageSink, type ResetReason } from '../../src/protocol/parser';
+import { PREVIEW_MAX, type MessageInfo, type MessageKind, type MessageSink, type ResetReason } from '../../src/protocol/message';
 
 export interface Seen {
   text: string;

@@ -18,7 +18,7 @@ import { httpParser } from '../../src/protocol/http';
 import { dnsParser } from '../../src/protocol/dns';
 import { LineOutput } from '../../src/output/lines';
 import { RawPacketOutput } from '../../src/output/raw';
-import { Stats } from '../../src/output/stats';
+import { Stats } from '../../src/stats/stats';
 import { FdWriter } from '../../src/output/writer';
 import type { Frame, Link } from '../helpers/pcap-writer';
 import { parseLines } from '../helpers/run';

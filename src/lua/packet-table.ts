@@ -1,0 +1,406 @@
+// The packet a script's process(packet) receives: one Lua table, reused for
+// every packet, so that a field the script never reads costs nothing.
+//
+// - Numbers (tv_sec, sport, size, ...) are written straight into the table's
+//   entries: no Lua call, no allocation, a few nanoseconds a packet.
+// - Strings (sip, dip, payload) are left empty. The first read in a packet
+//   goes to the table's __index, which makes the string and keeps it in the
+//   entry for the rest of that packet. A string field a script has read once
+//   is from then on made for every packet up front (a copy, not a Lua call);
+//   one it never reads is never made.
+//
+// The table holds the current packet only: a script that keeps something
+// keeps the values (`t = packet.tv_sec`), not the table. A script that adds
+// or removes keys, or changes the metatable, gets a fresh table on the next
+// packet. When fengari's table internals are not what this expects (see
+// rebuild() and probe()), each packet gets a fresh empty table whose every
+// field goes through __index: slower, same values.
+import { IpProto, Packet } from '../decode/packet';
+import { formatIp } from '../connections/address';
+import { Tag, lauxlib, lua, newTString, type JsFunction, type LuaBytes, type LuaState, type LuaTable, type TValue, type TableEntry } from './fengari';
+
+/** The fields, in the order the table's entries are made. */
+export const enum Field {
+  TvSec,
+  TvUsec,
+  Sip,
+  Sport,
+  Dip,
+  Dport,
+  Seq,
+  Ack,
+  Flags,
+  Request,
+  Size,
+  Len,
+  Payload,
+  // The blog-era names: src and dst, a udp flag, and `incoming` as a server
+  // sees it (1 for requests) with is_client 0, which is how those scripts
+  // tell requests from responses.
+  Src,
+  Dst,
+  Udp,
+  Incoming,
+  IsClient,
+  Count,
+}
+
+export const FIELD_NAMES = [
+  'tv_sec', 'tv_usec', 'sip', 'sport', 'dip', 'dport', 'seq', 'ack', 'flags', 'request', 'size', 'len', 'payload',
+  'src', 'dst', 'udp', 'incoming', 'is_client',
+];
+
+const ADDRESS_FIELDS = (1 << Field.Sip) | (1 << Field.Dip) | (1 << Field.Src) | (1 << Field.Dst);
+/** Payloads above this are made only when read, even once the script reads payloads. */
+const EAGER_PAYLOAD_MAX = 4096;
+/** The original's flags: fin, syn, rst, psh, ack. */
+const FLAG_MASK = 0x1f;
+const EMPTY = new Uint8Array(0);
+const NAME_BY_TEXT = new Map(FIELD_NAMES.map((n, i) => [n, i]));
+
+/** A Lua string made once, kept with its bytes (for the path that copies). */
+interface CachedString {
+  bytes: Uint8Array;
+  ts: unknown;
+}
+
+function asciiBytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
+
+export class PacketTable {
+  /** Table entries per field, when written in place; null otherwise. */
+  private values: TValue[] | null = null;
+  private table: LuaTable | null = null;
+  private lastEntry: TableEntry | undefined;
+  private meta: LuaTable | null = null;
+  /** Bit per string field the script has read. */
+  private wanted = 0;
+
+  private p: Packet | null = null;
+  private buf: Buffer = Buffer.alloc(0);
+  private fromClient = false;
+
+  /** Key bytes (the script's constants: the same arrays every call) to field. */
+  private readonly fieldByKey = new Map<LuaBytes, number>();
+  private readonly v4Names = new Map<number, CachedString>();
+  private v6Last: { a: number; b: number; c: number; d: number; s: CachedString } | null = null;
+
+  /**
+   * Makes the table at stack slot `slot` and its metatable at `slot + 1`
+   * (both stay there). `inPlace` false sends every field through __index.
+   */
+  constructor(
+    private readonly L: LuaState,
+    private readonly slot: number,
+    inPlace = true,
+  ) {
+    lua.lua_createtable(L, 0, 2);
+    lua.lua_pushjsfunction(L, this.index);
+    lua.lua_setfield(L, -2, '__index');
+    lua.lua_pushjsfunction(L, this.pairs);
+    lua.lua_setfield(L, -2, '__pairs');
+    lua.lua_createtable(L, 0, Field.Count);
+    lua.lua_pushvalue(L, -2);
+    lua.lua_setmetatable(L, -2);
+    lua.lua_insert(L, slot);
+    lua.lua_insert(L, slot + 1);
+    if (inPlace) this.rebuild();
+  }
+
+  /** True when numbers are written into the table in place (fengari's internals are as expected). */
+  get inPlace(): boolean {
+    return this.values !== null;
+  }
+
+  /** Makes the table the given packet. Per packet: keep it cheap. */
+  set(p: Packet, buf: Buffer, fromClient: boolean): void {
+    this.p = p;
+    this.buf = buf;
+    this.fromClient = fromClient;
+    if (this.values === null) {
+      // Without the fast path, a fresh (empty) table per packet, as the original made.
+      this.fallBack();
+      return;
+    }
+    const t = this.table!;
+    if (t.strong.size !== Field.Count || t.l !== this.lastEntry || t.metatable !== this.meta) {
+      // The script added or removed keys, or changed the metatable: start afresh.
+      this.rebuild();
+      if (this.values === null) return;
+    }
+    const v = this.values;
+    const F = Tag.Float;
+    let e = v[Field.TvSec];
+    e.type = F;
+    e.value = p.tsSec;
+    e = v[Field.TvUsec];
+    e.type = F;
+    e.value = Math.floor(p.tsNsec / 1000);
+    e = v[Field.Sport];
+    e.type = F;
+    e.value = p.sport;
+    e = v[Field.Dport];
+    e.type = F;
+    e.value = p.dport;
+    if (p.proto === IpProto.Tcp) {
+      e = v[Field.Seq];
+      e.type = F;
+      e.value = p.seq;
+      e = v[Field.Ack];
+      e.type = F;
+      e.value = p.ack;
+      e = v[Field.Flags];
+      e.type = F;
+      e.value = p.flags & FLAG_MASK;
+      e = v[Field.Udp];
+      e.type = F;
+      e.value = 0;
+    } else {
+      // UDP has none: nil, as the original gave (the entry stays, __index answers nil).
+      v[Field.Seq].type = Tag.Nil;
+      v[Field.Ack].type = Tag.Nil;
+      v[Field.Flags].type = Tag.Nil;
+      e = v[Field.Udp];
+      e.type = F;
+      e.value = 1;
+    }
+    e = v[Field.Request];
+    e.type = Tag.Boolean;
+    e.value = fromClient;
+    e = v[Field.Size];
+    e.type = F;
+    e.value = p.payloadLen;
+    e = v[Field.Len];
+    e.type = F;
+    e.value = p.payloadLen;
+    e = v[Field.Incoming];
+    e.type = F;
+    e.value = fromClient ? 1 : 0;
+    e = v[Field.IsClient];
+    e.type = F;
+    e.value = 0;
+    const wanted = this.wanted;
+    e = v[Field.Payload];
+    if ((wanted & (1 << Field.Payload)) !== 0 && p.payloadCap <= EAGER_PAYLOAD_MAX) {
+      e.type = Tag.String;
+      e.value = newTString(this.L, this.payloadBytes());
+    } else {
+      e.type = Tag.Nil;
+    }
+    if ((wanted & ADDRESS_FIELDS) === 0) {
+      v[Field.Sip].type = Tag.Nil;
+      v[Field.Dip].type = Tag.Nil;
+      v[Field.Src].type = Tag.Nil;
+      v[Field.Dst].type = Tag.Nil;
+      return;
+    }
+    for (let f = Field.Sip; f <= Field.Dst; f++) {
+      if ((ADDRESS_FIELDS & (1 << f)) === 0) continue;
+      e = v[f];
+      if ((wanted & (1 << f)) !== 0) {
+        e.type = Tag.String;
+        e.value = this.makeString(f);
+      } else {
+        e.type = Tag.Nil;
+      }
+    }
+  }
+
+  /** A string field of the current packet, as a new or cached Lua string. */
+  private makeString(f: number): unknown {
+    if (f === Field.Payload) return newTString(this.L, this.payloadBytes());
+    return this.address(f === Field.Sip || f === Field.Src).ts;
+  }
+
+  private payloadBytes(): Uint8Array {
+    const p = this.p!;
+    if (p.payloadCap === 0) return EMPTY;
+    const n = p.payloadCap;
+    const bytes = new Uint8Array(n);
+    const buf = this.buf;
+    const off = p.payloadOff;
+    // Most payloads are small: a loop beats a native copy's call there.
+    if (n <= 128) for (let i = 0; i < n; i++) bytes[i] = buf[off + i];
+    else bytes.set(new Uint8Array(buf.buffer, buf.byteOffset + off, n));
+    return bytes;
+  }
+
+  private address(source: boolean): CachedString {
+    const p = this.p!;
+    const a = source ? p.s0 : p.d0;
+    const b = source ? p.s1 : p.d1;
+    const c = source ? p.s2 : p.d2;
+    const d = source ? p.s3 : p.d3;
+    if (p.family === 4) {
+      let s = this.v4Names.get(d);
+      if (s === undefined) {
+        if (this.v4Names.size >= 65536) this.v4Names.clear();
+        s = this.cached(formatIp(4, 0, 0, 0, d));
+        this.v4Names.set(d, s);
+      }
+      return s;
+    }
+    const last = this.v6Last;
+    if (last !== null && last.a === a && last.b === b && last.c === c && last.d === d) return last.s;
+    const s = this.cached(formatIp(6, a, b, c, d));
+    this.v6Last = { a, b, c, d, s };
+    return s;
+  }
+
+  private cached(text: string): CachedString {
+    const bytes = asciiBytes(text);
+    return { bytes, ts: newTString(this.L, bytes) };
+  }
+
+  /** The field a key names, or -1. */
+  private fieldOf(key: LuaBytes): number {
+    let f = this.fieldByKey.get(key);
+    if (f === undefined) {
+      f = NAME_BY_TEXT.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')) ?? -1;
+      // Keys made at run time are new arrays each time: keep the map bounded.
+      if (this.fieldByKey.size >= 1024) this.fieldByKey.clear();
+      this.fieldByKey.set(key, f);
+    }
+    return f;
+  }
+
+  /** Pushes field f of the current packet (the table is at stack index 1 in __index). */
+  private push(L: LuaState, f: number, inIndex: boolean): void {
+    const p = this.p;
+    if (p === null) {
+      lua.lua_pushnil(L);
+      return;
+    }
+    const tcp = p.proto === IpProto.Tcp;
+    switch (f) {
+      case Field.TvSec: lua.lua_pushnumber(L, p.tsSec); return;
+      case Field.TvUsec: lua.lua_pushnumber(L, Math.floor(p.tsNsec / 1000)); return;
+      case Field.Sport: lua.lua_pushnumber(L, p.sport); return;
+      case Field.Dport: lua.lua_pushnumber(L, p.dport); return;
+      case Field.Seq: if (tcp) lua.lua_pushnumber(L, p.seq); else lua.lua_pushnil(L); return;
+      case Field.Ack: if (tcp) lua.lua_pushnumber(L, p.ack); else lua.lua_pushnil(L); return;
+      case Field.Flags: if (tcp) lua.lua_pushnumber(L, p.flags & FLAG_MASK); else lua.lua_pushnil(L); return;
+      case Field.Request: lua.lua_pushboolean(L, this.fromClient); return;
+      case Field.Size: case Field.Len: lua.lua_pushnumber(L, p.payloadLen); return;
+      case Field.Udp: lua.lua_pushnumber(L, tcp ? 0 : 1); return;
+      case Field.Incoming: lua.lua_pushnumber(L, this.fromClient ? 1 : 0); return;
+      case Field.IsClient: lua.lua_pushnumber(L, 0); return;
+    }
+    // A string: from now on made up front for every packet.
+    this.wanted |= 1 << f;
+    const v = this.values;
+    if (inIndex && v !== null) {
+      const e = v[f];
+      e.type = Tag.String;
+      e.value = this.makeString(f);
+      // The entry is the table's own (unless the script removed the key in
+      // this call): read it back, so the string is pushed without a copy.
+      lua.lua_pushvalue(L, 2);
+      if (lua.lua_rawget(L, 1) !== lua.LUA_TNIL) return;
+      lua.lua_pop(L, 1);
+    }
+    lua.lua_pushstring(L, f === Field.Payload ? this.payloadBytes() : this.address(f === Field.Sip || f === Field.Src).bytes);
+  }
+
+  private readonly index: JsFunction = (L) => {
+    const f = lua.lua_type(L, 2) === lua.LUA_TSTRING ? this.fieldOf(lua.lua_tolstring(L, 2)!) : -1;
+    if (f < 0) lua.lua_pushnil(L);
+    else this.push(L, f, true);
+    return 1;
+  };
+
+  /** pairs(packet): every field of the current packet, in a table of its own. */
+  private readonly pairs: JsFunction = (L) => {
+    lua.lua_getglobal(L, 'next');
+    lua.lua_createtable(L, 0, Field.Count);
+    for (let f = 0; f < Field.Count; f++) {
+      this.push(L, f, false);
+      lua.lua_setfield(L, -2, FIELD_NAMES[f]);
+    }
+    lua.lua_pushnil(L);
+    return 3;
+  };
+
+  /** A fresh table in the slot, its entries made in field order, their value slots kept. */
+  private rebuild(): void {
+    const L = this.L;
+    lua.lua_createtable(L, 0, Field.Count);
+    for (let f = 0; f < Field.Count; f++) {
+      lua.lua_pushboolean(L, false);
+      lua.lua_setfield(L, -2, FIELD_NAMES[f]);
+    }
+    lua.lua_pushvalue(L, this.slot + 1);
+    lua.lua_setmetatable(L, -2);
+    lua.lua_replace(L, this.slot);
+    const t = lua.lua_topointer(L, this.slot) as LuaTable;
+    const values: TValue[] = [];
+    if (t?.strong instanceof Map && t.strong.size === Field.Count) {
+      for (let e = t.f; e !== undefined; e = e.n) {
+        const name = (e.key?.value as { realstring?: Uint8Array } | undefined)?.realstring;
+        if (typeof e.value?.type !== 'number' || !(name instanceof Uint8Array)) break;
+        if (Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1') !== FIELD_NAMES[values.length]) break;
+        values.push(e.value);
+      }
+    }
+    if (values.length !== Field.Count) {
+      this.fallBack();
+      return;
+    }
+    this.table = t;
+    this.lastEntry = t.l;
+    this.meta = t.metatable;
+    this.values = values;
+  }
+
+  /** Every field through __index, from an empty table. */
+  private fallBack(): void {
+    const L = this.L;
+    lua.lua_createtable(L, 0, 0);
+    lua.lua_pushvalue(L, this.slot + 1);
+    lua.lua_setmetatable(L, -2);
+    lua.lua_replace(L, this.slot);
+    this.values = null;
+    this.table = null;
+  }
+
+  /**
+   * Checks that numbers written in place are what Lua reads (fengari's
+   * internals as expected); falls back to __index for everything if not.
+   */
+  probe(): void {
+    if (this.values === null) return;
+    const L = this.L;
+    const top = lua.lua_gettop(L);
+    const p = new Packet();
+    p.family = 4;
+    p.proto = IpProto.Tcp;
+    p.tsSec = 1234567890;
+    p.tsNsec = 5_000_123;
+    p.s3 = 0x0a000001;
+    p.sport = 6379;
+    p.payloadLen = 3;
+    p.payloadCap = 3;
+    this.set(p, Buffer.from('abc'), true);
+    const chunk = Buffer.from('local p = ... return p.size, p.tv_usec, p.request, p.sip, p.payload, p.udp');
+    let ok = lauxlib.luaL_loadbuffer(L, chunk, chunk.length, '=probe') === lua.LUA_OK;
+    if (ok) {
+      lua.lua_pushvalue(L, this.slot);
+      ok = lua.lua_pcall(L, 1, 6, 0) === lua.LUA_OK;
+    }
+    ok =
+      ok &&
+      lua.lua_tonumber(L, -6) === 3 &&
+      lua.lua_tonumber(L, -5) === 5000 &&
+      lua.lua_toboolean(L, -4) &&
+      lua.lua_tojsstring(L, -3) === '10.0.0.1' &&
+      lua.lua_tojsstring(L, -2) === 'abc' &&
+      lua.lua_tonumber(L, -1) === 0;
+    lua.lua_settop(L, top);
+    this.wanted = 0;
+    this.p = null;
+    if (!ok) this.fallBack();
+  }
+}
