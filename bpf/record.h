@@ -8,7 +8,7 @@
  * followed by cap_len captured bytes, starting at the link header named by
  * link_type, padded so that the next record starts on TK_RECORD_ALIGN.
  *
- * src/engine/record.ts mirrors these offsets; test/engine/record.test.ts
+ * src/engine/record.ts mirrors these offsets; test/unit/engine/record.test.ts
  * checks the two agree by compiling this header.
  */
 #ifndef TCPKIT_RECORD_H

@@ -1,5 +1,5 @@
 // Mirror of bpf/record.h: the layout of one record in a batch.
-// test/engine/record.test.ts compiles the C header and checks these agree.
+// test/unit/engine/record.test.ts compiles the C header and checks these agree.
 
 export const RECORD_HDR_LEN = 24;
 export const RECORD_ALIGN = 8;
