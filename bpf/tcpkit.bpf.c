@@ -10,6 +10,12 @@
  *
  * With SOCK_DGRAM the packet starts at its network header on every link type
  * (Ethernet, loopback, tunnels), so offsets below are from the IP header.
+ *
+ * Having parsed the headers to filter, it hands up what it learned (see
+ * sample.h): the flow's id from an LRU map keyed by both ends (so user space
+ * indexes an array instead of hashing addresses), which end sent the packet,
+ * seq, ack, flags and lengths, then the transport payload alone.  In full
+ * mode (-S, -w, raw mode) the whole IP packet follows instead.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -30,6 +36,7 @@ const volatile __u8 cfg_l4proto = IPPROTO_TCP; /* 0: TCP and UDP */
 const volatile __u8 cfg_want_empty = 0;   /* keep pure ACKs (raw mode, Lua) */
 const volatile __u8 cfg_has_servers = 0;  /* -s given: match addresses too */
 const volatile __u32 cfg_lo_ifindex = 1;  /* loopback: seen twice, keep once */
+const volatile __u8 cfg_full = 0;         /* send whole IP packets (-S, -w, raw) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -58,6 +65,39 @@ struct {
 	__type(value, struct tk_counters);
 } counters SEC(".maps");
 
+/* Flows by both ends; the least recently used goes when it is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TK_FLOWS_DEFAULT); /* resized by the loader */
+	__type(key, struct tk_flow_key);
+	__type(value, struct tk_flow);
+} flows SEC(".maps");
+
+/*
+ * Per-CPU scratch: the sample header being filled and the flow key, kept off
+ * the 512-byte stack.
+ */
+struct scratch {
+	struct tk_sample hdr;
+	struct tk_flow_key key;
+	struct tk_addr msrc, mdst; /* for -s: IPv4 mapped */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* The last flow id handed out: ids are never reused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} flow_ids SEC(".maps");
+
 #define TCP_FLAGS_KEEP 0x07 /* FIN, SYN, RST: state changes, always sent */
 
 static __always_inline int watched_port(__u16 port)
@@ -73,41 +113,46 @@ static __always_inline int watched_server(const struct tk_addr *a)
 }
 
 /*
- * The reader polls the ring every few milliseconds on its own; waking it for
- * each sample would cost an interrupt per packet.  It is woken only when the
- * ring is filling up.
+ * Reserves a sample of SIZE bytes: the header, then cap bytes of the packet
+ * from offset off (the payload, or the IP header in full mode).
  */
-static __always_inline __u64 wakeup_flags(void)
-{
-	__u64 avail = bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&samples, BPF_RB_RING_SIZE);
-	return avail > size / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
-/* Reserves a sample of SIZE bytes and copies cap bytes of the packet into it. */
 #define EMIT(SIZE)                                                              \
 	do {                                                                    \
-		struct tk_sample *s = bpf_ringbuf_reserve(&samples, SIZE, 0);   \
+		__u8 *s = bpf_ringbuf_reserve(&samples, SIZE, 0);               \
 		if (!s) {                                                       \
 			c->lost++;                                              \
 			return 0;                                               \
 		}                                                               \
-		__u32 n = cap;                                                  \
+		__u64 n = cap; /* 64-bit: no zero-extended copies */          \
 		if (n > (SIZE) - TK_SAMPLE_HDR_LEN)                             \
 			n = (SIZE) - TK_SAMPLE_HDR_LEN;                         \
-		if (n == 0 || bpf_skb_load_bytes(skb, 0, (__u8 *)s + TK_SAMPLE_HDR_LEN, n)) { \
-			bpf_ringbuf_discard(s, 0);                              \
-			return 0;                                               \
+		if (n > 0) {                                                    \
+			/* The verifier must see 1 <= n on this very register. */ \
+			asm volatile("" : "+r"(n));                             \
+			if (n < 1 || n > (SIZE) - TK_SAMPLE_HDR_LEN ||          \
+			    bpf_skb_load_bytes(skb, off, s + TK_SAMPLE_HDR_LEN, n)) { \
+				bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP);       \
+				return 0;                                       \
+			}                                                       \
 		}                                                               \
-		s->mono_ns = now;                                               \
-		s->ifindex = skb->ifindex;                                      \
-		s->orig_len = skb->len;                                         \
-		s->cap_len = n;                                                 \
-		s->pkt_type = skb->pkt_type;                                    \
-		bpf_ringbuf_submit(s, wakeup_flags());                          \
+		h->cap_len = n;                                                 \
+		__builtin_memcpy(s, h, TK_SAMPLE_HDR_LEN);                      \
+		/* Nobody sleeps on the ring: the reader drains it on a timer. */ \
+		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);                        \
 		c->sent++;                                                      \
 		return 0;                                                       \
 	} while (0)
+
+/* -1, 0, 1 as (a, ap) is below, equal to or above (b, bp). */
+static __always_inline int endpoint_cmp(const struct tk_addr *a, __u16 ap, const struct tk_addr *b, __u16 bp)
+{
+#pragma unroll
+	for (int i = 0; i < 16; i++) {
+		if (a->bytes[i] != b->bytes[i])
+			return a->bytes[i] < b->bytes[i] ? -1 : 1;
+	}
+	return ap < bp ? -1 : ap > bp ? 1 : 0;
+}
 
 SEC("socket")
 int tk_filter(struct __sk_buff *skb)
@@ -122,9 +167,16 @@ int tk_filter(struct __sk_buff *skb)
 	if (skb->pkt_type == PACKET_OUTGOING && skb->ifindex == cfg_lo_ifindex)
 		return 0;
 
-	struct tk_addr src = {}, dst = {};
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 0;
+	struct tk_sample *h = &sc->hdr;
+	/* Addresses as compared and keyed: IPv4 in the first 4 bytes. */
+	struct tk_addr *src = (struct tk_addr *)h->saddr, *dst = (struct tk_addr *)h->daddr;
+	struct tk_addr *msrc = &sc->msrc, *mdst = &sc->mdst;
+	__builtin_memset(h, 0, sizeof(*h));
 	__u32 l4off, iplen;
-	__u8 l4proto;
+	__u8 l4proto, family;
 	__u16 ethertype = bpf_ntohs(skb->protocol);
 
 	if (ethertype == ETH_P_IP) {
@@ -133,22 +185,32 @@ int tk_filter(struct __sk_buff *skb)
 			return 0;
 		if (ip.version != 4 || (ip.frag_off & bpf_htons(0x1fff)))
 			return 0; /* not IPv4, or a later fragment: no ports in it */
+		family = 4;
 		l4proto = ip.protocol;
 		l4off = ip.ihl * 4;
 		iplen = bpf_ntohs(ip.tot_len);
-		src.bytes[10] = src.bytes[11] = 0xff;
-		dst.bytes[10] = dst.bytes[11] = 0xff;
-		__builtin_memcpy(&src.bytes[12], &ip.saddr, 4);
-		__builtin_memcpy(&dst.bytes[12], &ip.daddr, 4);
+		__builtin_memcpy(&src->bytes[0], &ip.saddr, 4);
+		__builtin_memcpy(&dst->bytes[0], &ip.daddr, 4);
+		if (cfg_has_servers) {
+			__builtin_memset(msrc, 0, sizeof(*msrc));
+			__builtin_memset(mdst, 0, sizeof(*mdst));
+			msrc->bytes[10] = msrc->bytes[11] = 0xff;
+			mdst->bytes[10] = mdst->bytes[11] = 0xff;
+			__builtin_memcpy(&msrc->bytes[12], &ip.saddr, 4);
+			__builtin_memcpy(&mdst->bytes[12], &ip.daddr, 4);
+		}
 	} else if (ethertype == ETH_P_IPV6) {
 		struct ipv6hdr ip6;
 		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
 			return 0;
+		family = 6;
 		l4proto = ip6.nexthdr;
 		l4off = sizeof(ip6);
 		iplen = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
-		__builtin_memcpy(src.bytes, &ip6.saddr, 16);
-		__builtin_memcpy(dst.bytes, &ip6.daddr, 16);
+		__builtin_memcpy(src->bytes, &ip6.saddr, 16);
+		__builtin_memcpy(dst->bytes, &ip6.daddr, 16);
+		__builtin_memcpy(msrc->bytes, &ip6.saddr, 16);
+		__builtin_memcpy(mdst->bytes, &ip6.daddr, 16);
 		/* Hop-by-hop, routing and destination options may come first. */
 #pragma unroll
 		for (int i = 0; i < 3; i++) {
@@ -172,25 +234,118 @@ int tk_filter(struct __sk_buff *skb)
 	if (bpf_skb_load_bytes(skb, l4off, pp, sizeof(pp)))
 		return 0;
 	__u16 sport = bpf_ntohs(pp[0]), dport = bpf_ntohs(pp[1]);
-	int from_server = watched_port(sport) && (!cfg_has_servers || watched_server(&src));
-	int to_server = watched_port(dport) && (!cfg_has_servers || watched_server(&dst));
+	int from_server = watched_port(sport) && (!cfg_has_servers || watched_server(msrc));
+	int to_server = watched_port(dport) && (!cfg_has_servers || watched_server(mdst));
 	if (!from_server && !to_server)
 		return 0;
 	c->matched++;
 
-	if (l4proto == IPPROTO_TCP && !cfg_want_empty) {
-		__u8 th[2]; /* data offset, flags */
-		if (bpf_skb_load_bytes(skb, l4off + 12, th, 2))
+	/* The transport header: where the payload starts, seq, ack, flags. */
+	__u32 seq = 0, ack = 0, hdrs;
+	__u8 tcp_flags = 0;
+	if (l4proto == IPPROTO_TCP) {
+		struct {
+			__be32 seq;
+			__be32 ack;
+			__u8 doff;
+			__u8 flags;
+		} th;
+		if (bpf_skb_load_bytes(skb, l4off + 4, &th, sizeof(th)))
 			return 0;
-		__u32 hdrs = l4off + (th[0] >> 4) * 4;
-		if (iplen <= hdrs && !(th[1] & TCP_FLAGS_KEEP)) {
+		seq = bpf_ntohl(th.seq);
+		ack = bpf_ntohl(th.ack);
+		tcp_flags = th.flags;
+		hdrs = l4off + (th.doff >> 4) * 4;
+		if (iplen <= hdrs && !(tcp_flags & TCP_FLAGS_KEEP) && !cfg_want_empty) {
 			c->skipped++;
 			return 0;
+		}
+	} else {
+		hdrs = l4off + 8;
+	}
+	__u32 payload_len = iplen > hdrs ? iplen - hdrs : 0;
+
+	/* The flow: one entry for both directions, the lower end first. */
+	struct tk_flow_key *key = &sc->key;
+	__u8 info = 0;
+	if (endpoint_cmp(src, sport, dst, dport) <= 0) {
+		info |= TK_INFO_SRC_LOW;
+		__builtin_memcpy(key->lo_addr, src->bytes, 16);
+		__builtin_memcpy(key->hi_addr, dst->bytes, 16);
+		key->lo_port = sport;
+		key->hi_port = dport;
+	} else {
+		__builtin_memcpy(key->lo_addr, dst->bytes, 16);
+		__builtin_memcpy(key->hi_addr, src->bytes, 16);
+		key->lo_port = dport;
+		key->hi_port = sport;
+	}
+	key->proto = l4proto;
+	key->pad[0] = key->pad[1] = key->pad[2] = 0;
+	__u32 flow_id = 0;
+	struct tk_flow *f = bpf_map_lookup_elem(&flows, key);
+	if (f) {
+		flow_id = f->id;
+	} else {
+		__u64 *last = bpf_map_lookup_elem(&flow_ids, &zero);
+		if (last) {
+			struct tk_flow nf = {};
+			nf.id = (__u32)__sync_fetch_and_add(last, 1) + 1;
+			if (nf.id == 0) /* 0 means none: skip it when the ids wrap */
+				nf.id = (__u32)__sync_fetch_and_add(last, 1) + 1;
+			if (bpf_map_update_elem(&flows, key, &nf, BPF_NOEXIST) == 0) {
+				flow_id = nf.id;
+				info |= TK_INFO_NEW_FLOW;
+				c->flows++;
+			} else {
+				/* Another CPU added it first, or the map could not take it. */
+				f = bpf_map_lookup_elem(&flows, key);
+				if (f)
+					flow_id = f->id;
+			}
+		}
+		if (flow_id == 0) {
+			info |= TK_INFO_NO_FLOW;
+			c->no_flow++;
 		}
 	}
 
 	__u64 now = bpf_ktime_get_ns();
-	__u32 cap = skb->len;
+	h->ts_sec = now / 1000000000ULL;
+	h->ts_nsec = now % 1000000000ULL;
+	h->flow_id = flow_id;
+	h->seq = seq;
+	h->ack = ack;
+	h->payload_len = payload_len;
+	h->orig_len = skb->len;
+	h->ifindex = skb->ifindex;
+	h->sport = sport;
+	h->dport = dport;
+	h->tcp_flags = tcp_flags;
+	h->proto = l4proto;
+	h->family = family;
+	h->pkt_type = skb->pkt_type;
+	__u32 off, cap;
+	if (cfg_full) {
+		h->info = info | TK_INFO_FULL;
+		off = 0;
+		cap = skb->len;
+		if (cap > cfg_snaplen)
+			cap = cfg_snaplen;
+		if (cap <= TK_SAMPLE_SMALL - TK_SAMPLE_HDR_LEN)
+			EMIT(TK_SAMPLE_SMALL);
+		if (cap <= TK_SAMPLE_MEDIUM - TK_SAMPLE_HDR_LEN)
+			EMIT(TK_SAMPLE_MEDIUM);
+		if (cap <= TK_SAMPLE_LARGE - TK_SAMPLE_HDR_LEN)
+			EMIT(TK_SAMPLE_LARGE);
+		EMIT(TK_SAMPLE_HUGE);
+	}
+	/* Only the payload: the parsers step over what a sample could not hold. */
+	h->info = info;
+	off = hdrs;
+	cap = payload_len;
+	if (off + cap > skb->len)
+		cap = skb->len > off ? skb->len - off : 0;
 	if (cap > cfg_snaplen)
 		cap = cfg_snaplen;
 	if (cap <= TK_SAMPLE_SMALL - TK_SAMPLE_HDR_LEN)

@@ -1,13 +1,17 @@
 // The eBPF engine: loads bpf/tcpkit.bpf.c (through its bpftool skeleton),
 // fills the port and server maps, attaches it as a socket filter to an
-// AF_PACKET socket, and reads the ring buffer on a thread of its own.
+// AF_PACKET socket, and maps its ring buffer for JavaScript to read in place.
+//
+// No thread and no copy: the program never wakes anyone (BPF_RB_NO_WAKEUP),
+// JavaScript drains the ring on a timer through two external buffers over the
+// ring's pages (the consumer page, writable; the producer page and the data
+// area, mapped twice in a row by the kernel so that a sample that wraps is
+// contiguous, read-only) and moves the consumer position itself. One native
+// call a drain at most, none a packet.
 //
 // Nothing is attached to an interface, a qdisc or a cgroup: the filter goes
 // away with the socket, so even `kill -9` leaves the host as it was.
 #include "ebpf.h"
-
-#include <algorithm>
-#include <string>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +19,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +32,10 @@
 #include <vector>
 
 #include "errors.h"
+
+extern "C" {
+#include "../bpf/record.h"
+}
 
 extern "C" {
 #include "../bpf/sample.h"
@@ -68,15 +77,17 @@ int SilenceLibbpf(enum libbpf_print_level level, const char* fmt, va_list args) 
 Napi::Function EbpfCapture::Init(Napi::Env env) {
   return DefineClass(env, "EbpfCapture",
                      {
-                         InstanceMethod("start", &EbpfCapture::Start),
-                         InstanceMethod("stop", &EbpfCapture::Stop),
+                         InstanceMethod("ring", &EbpfCapture::Ring),
+                         InstanceMethod("wallOffset", &EbpfCapture::WallOffset),
                          InstanceMethod("close", &EbpfCapture::CloseJs),
                          InstanceMethod("counters", &EbpfCapture::Counters),
                          InstanceAccessor("linkType", &EbpfCapture::LinkType, nullptr),
                      });
 }
 
-// new EbpfCapture({ iface, ports, servers, l4proto (6, 17, 0 = both), snaplen, ringBytes, wantEmpty })
+// new EbpfCapture({ iface, ports, servers, l4proto (6, 17, 0 = both), snaplen, ringBytes, wantEmpty, full, flows })
+//   full: whole IP packets instead of payloads (-S, -w, raw mode); flows: the
+//   flow map's size (0: its default).
 //   iface: name or "any"; ports: number[]; servers: Buffer[] of 16 bytes
 //   (IPv4 as ::ffff:a.b.c.d). Throws with code EBPF (cannot load or attach:
 //   the caller falls back to libpcap), ENODEV (no such interface).
@@ -94,6 +105,8 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
   uint32_t snaplen = o.Get("snaplen").ToNumber().Uint32Value();
   uint32_t ring = o.Get("ringBytes").ToNumber().Uint32Value();
   bool want_empty = o.Get("wantEmpty").ToBoolean();
+  bool full = o.Get("full").ToBoolean();
+  uint32_t flows = o.Has("flows") ? o.Get("flows").ToNumber().Uint32Value() : 0;
 
   int ifindex = 0;
   if (iface != "any") {
@@ -116,7 +129,10 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
   skel_->rodata->cfg_want_empty = want_empty ? 1 : 0;
   skel_->rodata->cfg_has_servers = servers.Length() > 0 ? 1 : 0;
   skel_->rodata->cfg_lo_ifindex = lo_ifindex_;
+  skel_->rodata->cfg_full = full ? 1 : 0;
   bpf_map__set_max_entries(skel_->maps.samples, ring);
+  if (flows > 0) bpf_map__set_max_entries(skel_->maps.flows, flows);
+  ring_size_ = ring;
 
   int err = tcpkit_bpf__load(skel_);
   if (err != 0) {
@@ -156,12 +172,6 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
   int small = 4096;
   setsockopt(sock_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
 
-  rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.samples), &EbpfCapture::OnSample, this, nullptr);
-  if (rb_ == nullptr) {
-    ThrowCode(env, "EBPF", std::string("opening the ring buffer: ") + strerror(errno));
-    Close();
-    return;
-  }
   struct sockaddr_ll sll = {};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
@@ -171,98 +181,87 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
     Close();
     return;
   }
-  wall_offset_ns_ = WallOffsetNs();
 }
 
-EbpfCapture::~EbpfCapture() {
-  pump_.Join();
-  Close();
-}
+EbpfCapture::~EbpfCapture() { Close(); }
 
 void EbpfCapture::Close() {
-  if (rb_ != nullptr) ring_buffer__free(rb_);
-  rb_ = nullptr;
   if (sock_ >= 0) close(sock_);
   sock_ = -1;
   if (skel_ != nullptr) tcpkit_bpf__destroy(skel_);
   skel_ = nullptr;
 }
 
-int EbpfCapture::OnSample(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<EbpfCapture*>(ctx);
-  const auto* s = static_cast<const struct tk_sample*>(data);
-  uint32_t cap = s->cap_len;
-  if (TK_SAMPLE_HDR_LEN + static_cast<size_t>(cap) > size) return 0;
-  int64_t wall = static_cast<int64_t>(s->mono_ns) + self->wall_offset_ns_;
-  struct tk_record r;
-  r.ts_sec = static_cast<uint32_t>(wall / 1000000000LL);
-  r.ts_nsec = static_cast<uint32_t>(wall % 1000000000LL);
-  r.ifindex = s->ifindex;
-  r.orig_len = s->orig_len;
-  r.cap_len = cap;
-  r.link_type = TK_LINK_RAW;
-  r.direction = s->pkt_type == PACKET_OUTGOING ? TK_DIR_EGRESS : TK_DIR_INGRESS;
-  r.reserved = 0;
-  self->pump_.Room(cap).Append(r, static_cast<const uint8_t*>(data) + TK_SAMPLE_HDR_LEN);
-  self->delivered_++;
-  return 0;
+namespace {
+
+void Unmap(Napi::Env, void* data, size_t* len) {
+  munmap(data, *len);
+  delete len;
 }
 
-// The ring's poll timeout: short while samples flow, longer while idle.
-static constexpr int kPollMinMs = 5;
-static constexpr int kPollMaxMs = 50;
+// An external Buffer over a mapping, unmapped when the Buffer is collected:
+// JavaScript can never read a page that is gone, even after close().
+Napi::Buffer<uint8_t> MappedBuffer(Napi::Env env, void* addr, size_t len) {
+  return Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t*>(addr), len, Unmap, new size_t(len));
+}
 
-// start(onBatch): reading begins; onBatch(buffer, used) once per batch.
-Napi::Value EbpfCapture::Start(const Napi::CallbackInfo& info) {
+}  // namespace
+
+// ring(): { consumer, data, size }, once. consumer: the consumer page
+// (consumer_pos, a u64 at 0, is JavaScript's to move); data: the producer page
+// (producer_pos at 0) followed by the data area twice, read-only; size: the
+// data area's length (a power of two). Samples start at data[page + (pos & (size - 1))].
+Napi::Value EbpfCapture::Ring(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (rb_ == nullptr || pump_.Running()) {
-    Napi::Error::New(env, "EbpfCapture: not open, or already started").ThrowAsJavaScriptException();
+  if (skel_ == nullptr || ring_given_) {
+    Napi::Error::New(env, "EbpfCapture: closed, or the ring was already taken").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  pump_.Start(env, info[0].As<Napi::Function>(), [this]() {
-    int since_clock_ms = 0;
-    int timeout_ms = kPollMinMs;
-    std::string error;
-    while (!pump_.Stopping()) {
-      // The program wakes us only when the ring is filling (wakeup_flags()
-      // in bpf/tcpkit.bpf.c); otherwise the timeout is our clock. While
-      // nothing comes, the timeout doubles up to kPollMaxMs, so an idle
-      // tcpkit wakes 20 times a second, not 200; the first sample resets it.
-      // (Timestamps come from the kernel: only delivery waits, not timing.)
-      int n = ring_buffer__poll(rb_, timeout_ms);
-      if (n >= 0) {
-        int more = ring_buffer__consume(rb_);
-        n = more < 0 ? more : n + more;
-      }
-      if (n < 0 && n != -EINTR) {
-        error = std::string("reading the ring buffer: ") + strerror(-n);
-        break;
-      }
-      since_clock_ms += timeout_ms;
-      timeout_ms = n > 0 ? kPollMinMs : std::min(timeout_ms * 2, kPollMaxMs);
-      pump_.MaybeFlush();
-      // The wall clock may be stepped (NTP): follow it about once a second.
-      if (since_clock_ms >= 1000) {
-        since_clock_ms = 0;
-        wall_offset_ns_ = WallOffsetNs();
-      }
-    }
-    ring_buffer__consume(rb_);
-    return error;
-  });
-  return env.Undefined();
+  int fd = bpf_map__fd(skel_->maps.samples);
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* cons = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (cons == MAP_FAILED) {
+    ThrowCode(env, "EBPF", std::string("mapping the ring buffer: ") + strerror(errno));
+    return env.Undefined();
+  }
+  size_t data_len = page + 2 * static_cast<size_t>(ring_size_);
+  void* data = mmap(nullptr, data_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(page));
+  if (data == MAP_FAILED) {
+    int e = errno;
+    munmap(cons, page);
+    ThrowCode(env, "EBPF", std::string("mapping the ring buffer: ") + strerror(e));
+    return env.Undefined();
+  }
+  ring_given_ = true;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("consumer", MappedBuffer(env, cons, page));
+  o.Set("data", MappedBuffer(env, data, data_len));
+  o.Set("page", Napi::Number::New(env, static_cast<double>(page)));
+  o.Set("size", Napi::Number::New(env, static_cast<double>(ring_size_)));
+  return o;
 }
 
-// stop(): asks reading to end; the end call follows the last batch.
-Napi::Value EbpfCapture::Stop(const Napi::CallbackInfo& info) {
-  pump_.RequestStop();
-  return info.Env().Undefined();
+// wallOffset(): [seconds, nanoseconds], CLOCK_REALTIME - CLOCK_MONOTONIC, for
+// turning the program's monotonic stamps into wall-clock time. JavaScript
+// asks again about once a second, so that a stepped clock (NTP) is followed.
+Napi::Value EbpfCapture::WallOffset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t off = WallOffsetNs();
+  int64_t sec = off / 1000000000LL, nsec = off % 1000000000LL;
+  if (nsec < 0) {
+    nsec += 1000000000LL;
+    sec -= 1;
+  }
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, static_cast<double>(sec)));
+  a.Set(1u, Napi::Number::New(env, static_cast<double>(nsec)));
+  return a;
 }
 
-// close(): after the end call: the thread is joined and the program detached
-// (its socket closed, its maps freed). Counters keep their last values.
+// close(): the program detached (its socket closed, its maps freed). The ring's
+// pages stay mapped until JavaScript drops its buffers. Counters keep their
+// last values.
 Napi::Value EbpfCapture::CloseJs(const Napi::CallbackInfo& info) {
-  pump_.Join();
   UpdateCounters();
   Close();
   return info.Env().Undefined();
@@ -282,6 +281,8 @@ void EbpfCapture::UpdateCounters() {
           sum.sent += c.sent;
           sum.lost += c.lost;
           sum.skipped += c.skipped;
+          sum.flows += c.flows;
+          sum.no_flow += c.no_flow;
         }
         last_ = sum;
       }
@@ -289,7 +290,7 @@ void EbpfCapture::UpdateCounters() {
   }
 }
 
-// counters(): { seen, matched, sent, lost, skipped, delivered }, summed over CPUs.
+// counters(): { seen, matched, sent, lost, skipped, flows, noFlow }, summed over CPUs.
 Napi::Value EbpfCapture::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   UpdateCounters();
@@ -299,7 +300,8 @@ Napi::Value EbpfCapture::Counters(const Napi::CallbackInfo& info) {
   o.Set("sent", Napi::Number::New(env, static_cast<double>(last_.sent)));
   o.Set("lost", Napi::Number::New(env, static_cast<double>(last_.lost)));
   o.Set("skipped", Napi::Number::New(env, static_cast<double>(last_.skipped)));
-  o.Set("delivered", Napi::Number::New(env, static_cast<double>(delivered_.load())));
+  o.Set("flows", Napi::Number::New(env, static_cast<double>(last_.flows)));
+  o.Set("noFlow", Napi::Number::New(env, static_cast<double>(last_.no_flow)));
   return o;
 }
 

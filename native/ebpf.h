@@ -3,19 +3,17 @@
 
 #include <napi.h>
 
-#include <atomic>
-
-#include "live.h"
-
 extern "C" {
 #include "../bpf/sample.h"
 }
 
 struct tcpkit_bpf;
-struct ring_buffer;
 
 namespace tcpkit {
 
+// The eBPF engine's native half: loads and attaches the program, and maps its
+// ring buffer into JavaScript. There is no capture thread: JavaScript reads
+// the ring in place (src/engine/ring.ts) on its own timer.
 class EbpfCapture : public Napi::ObjectWrap<EbpfCapture> {
  public:
   static Napi::Function Init(Napi::Env env);
@@ -23,23 +21,20 @@ class EbpfCapture : public Napi::ObjectWrap<EbpfCapture> {
   ~EbpfCapture() override;
 
  private:
-  static int OnSample(void* ctx, void* data, size_t size);
   void Close();
-  Napi::Value Start(const Napi::CallbackInfo& info);
-  Napi::Value Stop(const Napi::CallbackInfo& info);
+  Napi::Value Ring(const Napi::CallbackInfo& info);
+  Napi::Value WallOffset(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
   void UpdateCounters();
   Napi::Value Counters(const Napi::CallbackInfo& info);
   Napi::Value LinkType(const Napi::CallbackInfo& info);
 
   struct tcpkit_bpf* skel_ = nullptr;
-  struct ring_buffer* rb_ = nullptr;
   int sock_ = -1;
   unsigned lo_ifindex_ = 1;
-  int64_t wall_offset_ns_ = 0;
-  std::atomic<uint64_t> delivered_{0};
+  uint32_t ring_size_ = 0;
+  bool ring_given_ = false;
   struct tk_counters last_ = {};
-  LivePump pump_;
 };
 
 }  // namespace tcpkit

@@ -1,7 +1,9 @@
 // The flow of a packet: engine batch -> decode -> connections -> protocol ->
 // pairing -> outputs. One Pipeline per run; it owns the per-packet hot path.
-import { RECORD_HDR_LEN, RecordField, nextRecord } from './engine/record';
+import { LinkType, RECORD_HDR_LEN, RecordField, nextRecord } from './engine/record';
+import { RING_DISCARD, RING_HDR_LEN, nextRingRecord } from './engine/ring';
 import { DecodeResult, IpProto, Packet, TcpFlag, decodePacket } from './decode/packet';
+import { SAMPLE_HDR_LEN, SampleField, SampleInfo, sampleAddresses } from './decode/sample';
 import { Reassembler } from './decode/fragments';
 import { ConnectionTable } from './connections/table';
 import { newPairedConnection, type PairedConnection } from './pairing/connection';
@@ -134,24 +136,107 @@ export class Pipeline {
       if (p.proto === IpProto.Tcp ? !this.wantTcp : !this.wantUdp) continue;
       const conn = this.table.lookup(p);
       if (conn === null) continue;
-      c.matched++;
-      const fromClient = this.table.fromClient;
-      if (fromClient) {
-        c.requestPackets++;
-        c.requestBytes += p.payloadLen;
-      } else {
-        c.responsePackets++;
-        c.responseBytes += p.payloadLen;
-      }
-      if (this.raw !== null) this.raw.packet(p, pbuf, fromClient);
-      if (this.parserFactory !== null) {
-        if (p.proto === IpProto.Tcp) this.tcpSegment(conn, fromClient, pbuf);
-        else this.udpDatagram(conn, fromClient, pbuf);
-      }
+      this.matched(conn, pbuf);
     }
     for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
     if (this.raw !== null) this.raw.flush();
   };
+
+  /** The last ring buffer seen, as 32-bit words. */
+  private ringOf: Buffer | null = null;
+  private ringWords: Uint32Array = new Uint32Array(0);
+
+  /**
+   * The eBPF engine's hand-over (engine/engine.ts SampleHandler): ring
+   * records data[start, end), each an eBPF sample (decode/sample.ts). The
+   * kernel has parsed the headers: a payload sample needs no decoding, and
+   * its flow id finds the connection by index. Full samples (raw mode, Lua,
+   * -w) carry the IP packet and take the record path's decoding.
+   */
+  readonly onSamples = (data: Buffer, start: number, end: number, offSec: number, offNsec: number): void => {
+    const p = this.pkt;
+    const c = this.counters;
+    const table = this.table;
+    if (data !== this.ringOf) {
+      this.ringOf = data;
+      this.ringWords = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
+    }
+    const w = this.ringWords;
+    for (let off = start; off < end; ) {
+      const lenWord = w[off >> 2];
+      const s = off + RING_HDR_LEN;
+      off = nextRingRecord(off, lenWord);
+      if ((lenWord & RING_DISCARD) !== 0) continue;
+      const sw = s >> 2;
+      c.records++;
+      let sec = w[sw] + offSec;
+      let nsec = w[sw + 1] + offNsec;
+      if (nsec >= 1e9) {
+        nsec -= 1e9;
+        sec++;
+      }
+      p.tsSec = sec;
+      p.tsNsec = nsec;
+      if (sec !== this.lastSec) this.tick(sec);
+      this.lastSec = sec;
+      this.lastNsec = nsec;
+      const info = data[s + SampleField.Info];
+      const capLen = w[sw + (SampleField.CapLen >> 2)];
+      let conn;
+      if ((info & SampleInfo.Full) !== 0) {
+        const res = decodePacket(data, s + SAMPLE_HDR_LEN, capLen, LinkType.Raw, p);
+        if (res !== DecodeResult.Ok) {
+          // The kernel sends no later fragments: a first one cannot complete.
+          c.undecoded[res]++;
+          continue;
+        }
+        c.decoded++;
+        conn = table.lookup(p);
+      } else {
+        p.proto = data[s + SampleField.Proto];
+        p.flags = data[s + SampleField.TcpFlags];
+        p.seq = w[sw + (SampleField.Seq >> 2)];
+        p.ack = w[sw + (SampleField.Ack >> 2)];
+        p.payloadLen = w[sw + (SampleField.PayloadLen >> 2)];
+        p.payloadCap = capLen;
+        p.payloadOff = s + SAMPLE_HDR_LEN;
+        c.decoded++;
+        const flowId = w[sw + (SampleField.FlowId >> 2)];
+        const srcLow = (info & SampleInfo.SrcLow) !== 0;
+        conn = flowId === 0 ? null : table.flow(flowId, srcLow, sec, p.payloadLen);
+        if (conn === null) {
+          // A flow met for the first time (or the kernel's map forgot it): by its 5-tuple.
+          sampleAddresses(data, s, p);
+          conn = table.lookup(p);
+          if (conn !== null && flowId !== 0) table.bindFlow(conn, flowId, srcLow);
+        }
+      }
+      if (conn === null) continue;
+      this.matched(conn, data);
+    }
+    for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
+    if (this.raw !== null) this.raw.flush();
+  };
+
+  /** A packet `p` (payload in `pbuf`) of a watched connection; the table's fromClient says its direction. */
+  private matched(conn: PairedConnection, pbuf: Buffer): void {
+    const p = this.pkt;
+    const c = this.counters;
+    c.matched++;
+    const fromClient = this.table.fromClient;
+    if (fromClient) {
+      c.requestPackets++;
+      c.requestBytes += p.payloadLen;
+    } else {
+      c.responsePackets++;
+      c.responseBytes += p.payloadLen;
+    }
+    if (this.raw !== null) this.raw.packet(p, pbuf, fromClient);
+    if (this.parserFactory !== null) {
+      if (p.proto === IpProto.Tcp) this.tcpSegment(conn, fromClient, pbuf);
+      else this.udpDatagram(conn, fromClient, pbuf);
+    }
+  }
 
   /** One UDP datagram per feed(): the parser knows whether it is a whole message (DNS) or framed (memcached). */
   private udpDatagram(conn: PairedConnection, fromClient: boolean, buf: Buffer): void {

@@ -62,7 +62,7 @@ function program(): Command {
 }
 
 /** Where packets come from: a file (-r), or a live engine (eBPF or libpcap). */
-function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
+function openEngine(config: Config, luaWantsPackets: boolean): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
   if (config.readFile !== undefined) {
     const engine = new PcapFileEngine(config.readFile);
     const notice = engine.linkNotice();
@@ -76,9 +76,12 @@ function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | Pca
       servers: config.servers,
       serverNames: config.serverNames,
       transport: config.transport,
-      snaplen: config.ebpf ? 16360 : 65535,
+      snaplen: 65535,
       bufferBytes: config.bufferBytes,
-      wantEmpty: config.mode === 'raw' || config.scriptFile !== undefined,
+      wantEmpty: config.mode === 'raw' || config.scriptFile !== undefined || config.writeFile !== undefined,
+      // What sees whole packets gets them; the parsers need only payloads.
+      wantFull: config.mode === 'raw' || luaWantsPackets || config.writeFile !== undefined,
+      flowSlots: config.maxConnections,
     },
     config.ebpf,
   );
@@ -107,7 +110,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
       ? null
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
         (require('../lua/host') as typeof import('../lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
-  const { engine, source } = openEngine(config);
+  const { engine, source } = openEngine(config, lua !== null && (config.mode === 'raw' || lua.wantsPackets));
   const stats = report.stats;
   const outputs: Output[] = [stats];
   let parserFactory: ParserFactory | null = null;
@@ -123,13 +126,18 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   }
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);
   let onBatch = pipeline.onBatch;
+  let onSamples = pipeline.onSamples;
   let capture: CaptureFileWriter | null = null;
   if (config.writeFile !== undefined && !(engine instanceof PcapFileEngine)) {
-    const file = new CaptureFileWriter(config.writeFile, engine.linkType, config.ebpf ? 16360 : 65535);
+    const file = new CaptureFileWriter(config.writeFile, engine.linkType, 65535);
     capture = file;
     onBatch = (buf, used) => {
       file.write(buf, used);
       pipeline.onBatch(buf, used);
+    };
+    onSamples = (data, start, end, offSec, offNsec) => {
+      file.writeSamples(data, start, end, offSec, offNsec);
+      pipeline.onSamples(data, start, end, offSec, offNsec);
     };
   }
 
@@ -148,7 +156,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
     if (lost !== null) process.stderr.write(`tcpkit: ${lost}\n`);
   }, 1000);
   try {
-    await engine.run(onBatch);
+    await engine.run(onBatch, onSamples);
   } finally {
     if (clock !== null) clearInterval(clock);
     capture?.close();

@@ -38,6 +38,13 @@ export class Connection<Parser extends DirectionParser = DirectionParser, Waitin
   /** Capture time of the last packet, seconds. */
   lastSeen = 0;
   /**
+   * The eBPF program's id for this flow (0: none, or no longer in the table),
+   * and whether the client is the lower (address, port) end, the end the
+   * program calls "low" (see ConnectionTable.flow()).
+   */
+  flowId = 0;
+  lowIsClient = false;
+  /**
    * On the table's list of connections that have carried no payload yet (a
    * SYN, a handshake), oldest first: the ones evicted first when it is full.
    */
@@ -77,6 +84,8 @@ export class Connection<Parser extends DirectionParser = DirectionParser, Waitin
     this.hash = 0;
     this.nextInBucket = null;
     this.lastSeen = 0;
+    this.flowId = 0;
+    this.lowIsClient = false;
     this.withoutData = false;
     this.olderWithoutData = this.newerWithoutData = null;
     this.clientClosed = this.serverClosed = false;

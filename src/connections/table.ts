@@ -45,7 +45,17 @@ export interface TableOptions {
  */
 export const DEFAULT_MAX_WITHOUT_DATA = 65_536;
 
+/**
+ * Flows the eBPF program has named, by id (engine/ring.ts, decode/sample.ts):
+ * slot = id mod FLOW_SLOTS. Ids are never reused, so a slot whose connection
+ * has another id is a miss, and the 5-tuple lookup answers instead.
+ */
+export const FLOW_SLOTS = 65_536;
+const FLOW_MASK = FLOW_SLOTS - 1;
+
 export interface TableCounters {
+  /** Connections met again under a new eBPF flow id: the kernel's flow map forgot them (it was full). */
+  flowsRenamed: number;
   opened: number;
   closed: number;
   expired: number;
@@ -78,7 +88,9 @@ export class ConnectionTable<C extends Connection = Connection> {
   private countWithoutData = 0;
   /** An evicted connection object, ready for the next new connection (see evict()). */
   private spare: C | null = null;
-  readonly counters: TableCounters = { opened: 0, closed: 0, expired: 0, evicted: 0, refused: 0 };
+  readonly counters: TableCounters = { flowsRenamed: 0, opened: 0, closed: 0, expired: 0, evicted: 0, refused: 0 };
+  /** Connections by eBPF flow id slot; made on first use. */
+  private byFlow: (C | null)[] | null = null;
   /** Set by lookup(): true when the packet goes from client to server. */
   fromClient = false;
 
@@ -132,6 +144,32 @@ export class ConnectionTable<C extends Connection = Connection> {
     const synAck = (p.flags & (TcpFlag.Syn | TcpFlag.Ack)) === (TcpFlag.Syn | TcpFlag.Ack);
     const toServer = syn ? true : synAck ? false : p.dport <= p.sport;
     return this.find(p, toServer);
+  }
+
+  /**
+   * The connection the eBPF program calls `flowId` (not 0), if the table knows
+   * it under that id: an array index and one comparison instead of hashing
+   * the 5-tuple. Sets `fromClient` from which end sent the packet. Null: ask
+   * lookup() with the packet's addresses, then bindFlow().
+   */
+  flow(flowId: number, srcLow: boolean, tsSec: number, payloadLen: number): C | null {
+    const byFlow = this.byFlow;
+    if (byFlow === null) return null;
+    const c = byFlow[flowId & FLOW_MASK];
+    if (c === null || c.flowId !== flowId) return null;
+    this.fromClient = srcLow === c.lowIsClient;
+    c.lastSeen = tsSec;
+    if (c.withoutData && payloadLen > 0) this.unlistWithoutData(c);
+    return c;
+  }
+
+  /** After lookup() found `c` for a packet of flow `flowId`: later packets of the flow find it by id. */
+  bindFlow(c: C, flowId: number, srcLow: boolean): void {
+    if (this.byFlow === null) this.byFlow = new Array<C | null>(FLOW_SLOTS).fill(null);
+    if (c.flowId !== 0 && c.flowId !== flowId) this.counters.flowsRenamed++;
+    c.flowId = flowId;
+    c.lowIsClient = srcLow === this.fromClient;
+    this.byFlow[flowId & FLOW_MASK] = c;
   }
 
   private find(p: Packet, toServer: boolean, open = true): C | null {
@@ -236,6 +274,7 @@ export class ConnectionTable<C extends Connection = Connection> {
       prev.nextInBucket = conn.nextInBucket;
     }
     conn.nextInBucket = null;
+    conn.flowId = 0; // a slot still pointing here no longer matches
     if (conn.withoutData) this.unlistWithoutData(conn);
     this.size--;
     return true;
@@ -286,6 +325,7 @@ export class ConnectionTable<C extends Connection = Connection> {
           const next: C | null = c.nextInBucket;
           if (c.lastSeen < limit) {
             c.nextInBucket = null;
+            c.flowId = 0;
             if (c.withoutData) this.unlistWithoutData(c);
             this.size--;
             this.counters.expired++;

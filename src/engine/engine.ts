@@ -4,6 +4,13 @@
 /** Called once per batch: `buf[0, used)` holds records laid out as in bpf/record.h. */
 export type BatchHandler = (buf: Buffer, used: number) => void;
 
+/**
+ * The eBPF engine's hand-over, once per drain of its ring: `data[start, end)`
+ * holds ring records (engine/ring.ts), each an eBPF sample (bpf/sample.h)
+ * stamped with CLOCK_MONOTONIC; add (offSec, offNsec) for the wall clock.
+ */
+export type SampleHandler = (data: Buffer, start: number, end: number, offSec: number, offNsec: number) => void;
+
 export interface EngineCounters {
   /**
    * Packets the engine saw: eBPF, every packet on the interface, before the
@@ -18,8 +25,8 @@ export interface EngineCounters {
 
 export interface Engine {
   readonly name: string;
-  /** Runs until the input ends or stop() is called; resolves then. */
-  run(onBatch: BatchHandler): Promise<void>;
+  /** Runs until the input ends or stop() is called; resolves then. The eBPF engine calls onSamples instead of onBatch. */
+  run(onBatch: BatchHandler, onSamples?: SampleHandler): Promise<void>;
   stop(): void;
   counters(): EngineCounters;
   /** Why the input ended early (a truncated file), if it did. */

@@ -39,6 +39,10 @@ export interface EbpfOptions {
   ringBytes: number;
   /** Keep pure ACKs (raw mode, Lua). */
   wantEmpty: boolean;
+  /** Whole IP packets instead of payloads (raw mode, Lua's packets, -w). */
+  full: boolean;
+  /** The kernel flow map's size; 0 for its default. */
+  flows: number;
 }
 
 export interface EbpfCounters {
@@ -47,11 +51,20 @@ export interface EbpfCounters {
   sent: number;
   lost: number;
   skipped: number;
-  delivered: number;
+  /** Flows added to the kernel's flow map, and samples sent without a flow id (map full). */
+  flows: number;
+  noFlow: number;
 }
 
-export interface EbpfCaptureHandle extends LiveCaptureHandle {
+export interface EbpfCaptureHandle {
+  /** The ring buffer's pages, mapped (once): see engine/ring.ts. */
+  ring(): { consumer: Buffer; data: Buffer; page: number; size: number };
+  /** [seconds, nanoseconds]: CLOCK_REALTIME - CLOCK_MONOTONIC now. */
+  wallOffset(): [number, number];
   counters(): EbpfCounters;
+  /** Detaches the program and frees its maps; the ring's pages stay mapped while referenced. */
+  close(): void;
+  readonly linkType: number;
 }
 
 export interface PcapLiveOptions {

@@ -2,6 +2,8 @@
 // tcpdump, Wireshark and `tcpkit -r` read. One write per batch.
 import fs from 'node:fs';
 import { RECORD_HDR_LEN, RecordField, nextRecord } from '../engine/record';
+import { RING_DISCARD, RING_HDR_LEN, nextRingRecord } from '../engine/ring';
+import { SAMPLE_HDR_LEN, SampleField, SampleInfo } from '../decode/sample';
 import { openForWriting, outputError } from './writer';
 
 const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -59,6 +61,39 @@ export class CaptureFileWriter {
       out.set(buf.subarray(data, data + cap), o + PKT_HDR_LEN);
       o += PKT_HDR_LEN + cap;
       off = nextRecord(off, cap);
+      this.packets++;
+    }
+    this.writeAll(out, o);
+  }
+
+  /**
+   * Appends the whole-packet samples of an eBPF drain (engine/engine.ts
+   * SampleHandler; -w makes the program send whole packets, pure ACKs
+   * included, so the file holds what libpcap would have written).
+   */
+  writeSamples(data: Buffer, start: number, end: number, offSec: number, offNsec: number): void {
+    // Samples are longer than their pcap headers (80 vs 16 bytes).
+    if (this.arena.length < end - start) this.arena = Buffer.allocUnsafeSlow(end - start);
+    const out = this.arena;
+    let o = 0;
+    for (let off = start; off < end; ) {
+      const lenWord = data.readUInt32LE(off);
+      const s = off + RING_HDR_LEN;
+      off = nextRingRecord(off, lenWord);
+      if ((lenWord & RING_DISCARD) !== 0 || (data[s + SampleField.Info] & SampleInfo.Full) === 0) continue;
+      let sec = data.readUInt32LE(s + SampleField.TsSec) + offSec;
+      let nsec = data.readUInt32LE(s + SampleField.TsNsec) + offNsec;
+      if (nsec >= 1e9) {
+        nsec -= 1e9;
+        sec++;
+      }
+      const cap = data.readUInt32LE(s + SampleField.CapLen);
+      out.writeUInt32LE(sec >>> 0, o);
+      out.writeUInt32LE(nsec, o + 4);
+      out.writeUInt32LE(cap, o + 8);
+      out.writeUInt32LE(data.readUInt32LE(s + SampleField.OrigLen), o + 12);
+      data.copy(out, o + PKT_HDR_LEN, s + SAMPLE_HDR_LEN, s + SAMPLE_HDR_LEN + cap);
+      o += PKT_HDR_LEN + cap;
       this.packets++;
     }
     this.writeAll(out, o);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RECORD_LAYOUT } from '../../../src/engine/record';
+import { SAMPLE_LAYOUT } from '../../../src/decode/sample';
 import { ROOT } from '../../helpers/run';
 
 test('record.ts mirrors the offsets and sizes of bpf/record.h', () => {
@@ -30,6 +31,34 @@ int main(void) {
     execFileSync('cc', ['-I', path.join(ROOT, 'bpf'), '-o', bin, src]);
     const c = JSON.parse(execFileSync(bin, { encoding: 'utf8' }));
     assert.deepEqual(c, { ...RECORD_LAYOUT });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('decode/sample.ts mirrors the offsets and size of bpf/sample.h', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-sample-'));
+  try {
+    const src = path.join(dir, 'layout.c');
+    const fields = Object.keys(SAMPLE_LAYOUT).filter((k) => k !== 'size');
+    fs.writeFileSync(
+      src,
+      `#include <stdio.h>
+#include <stddef.h>
+#include "sample.h"
+#define F(name) printf(",\\"%s\\":%zu", #name, offsetof(struct tk_sample, name))
+int main(void) {
+  printf("{\\"size\\":%zu", sizeof(struct tk_sample));
+  ${fields.map((f) => `F(${f});`).join(' ')}
+  printf("}");
+  return sizeof(struct tk_sample) == TK_SAMPLE_HDR_LEN ? 0 : 1;
+}
+`,
+    );
+    const bin = path.join(dir, 'layout');
+    execFileSync('cc', ['-I', path.join(ROOT, 'bpf'), '-o', bin, src]);
+    const c = JSON.parse(execFileSync(bin, { encoding: 'utf8' }));
+    assert.deepEqual(c, { ...SAMPLE_LAYOUT });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,93 @@
+// The eBPF ring buffer, read in place. native/ebpf.cc maps the ring's pages
+// into two Buffers; this walks the samples the program committed and hands
+// them to the pipeline as one range per drain, then moves the consumer
+// position so the kernel may reuse the space. No copy, no native call, no
+// thread: a drain runs on the JavaScript thread, on a timer.
+//
+// The ring (kernel/bpf/ringbuf.c): a consumer page (consumer_pos, u64, ours to
+// write), a producer page (producer_pos, u64), then the data area twice in a
+// row, so a record that wraps is contiguous. Each record is an 8-byte header
+// (u32 length with BUSY and DISCARD bits, u32 page offset) and its sample,
+// rounded up to 8 bytes. A BUSY record is reserved but not yet committed:
+// reading stops there until the next drain.
+
+/** Record header bits (BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT). */
+export const RING_BUSY = 0x80000000;
+export const RING_DISCARD = 0x40000000;
+export const RING_HDR_LEN = 8;
+
+/** The offset of the record after the one at `off` whose header word is `lenWord`. */
+export function nextRingRecord(off: number, lenWord: number): number {
+  return off + (((lenWord & 0x3fffffff) + RING_HDR_LEN + 7) & ~7);
+}
+
+/**
+ * Receives committed records data[start, end): headers and samples, discarded
+ * ones included (skip those with RING_DISCARD set).
+ */
+export type RingHandler = (data: Buffer, start: number, end: number) => void;
+
+/** At most this many bytes are handed over before the space is given back. */
+const CHUNK = 4 << 20;
+
+export interface RingPages {
+  consumer: Buffer;
+  data: Buffer;
+  page: number;
+  size: number;
+}
+
+export class RingReader {
+  private readonly cons: Buffer;
+  private readonly cons64: BigUint64Array;
+  private readonly prod: Uint32Array;
+  private readonly words: Uint32Array;
+  private readonly data: Buffer;
+  private readonly page: number;
+  private readonly mask: number;
+  /** Our consumer position (a safe integer: 2^53 bytes of samples). */
+  private pos: number;
+  /** Samples and bytes handed over so far. */
+  bytes = 0;
+
+  constructor(ring: RingPages) {
+    this.cons = ring.consumer;
+    this.data = ring.data;
+    this.page = ring.page;
+    this.mask = ring.size - 1;
+    this.cons64 = new BigUint64Array(this.cons.buffer, this.cons.byteOffset, 1);
+    this.prod = new Uint32Array(this.data.buffer, this.data.byteOffset, 2);
+    this.words = new Uint32Array(this.data.buffer, this.data.byteOffset, this.data.length >> 2);
+    this.pos = Number(this.cons64[0]);
+  }
+
+  /** Hands every committed record to `handler`; returns the bytes consumed. */
+  drain(handler: RingHandler): number {
+    const words = this.words;
+    let consumed = 0;
+    for (;;) {
+      // producer_pos, low word: positions differ by at most the ring's size.
+      const prodLo = Atomics.load(this.prod, 0);
+      const avail = (prodLo - this.pos) >>> 0;
+      if (avail === 0) break;
+      const start = this.page + (this.pos & this.mask);
+      const limit = start + Math.min(avail, CHUNK);
+      let end = start;
+      while (end < limit) {
+        const len = Atomics.load(words, end >> 2);
+        if ((len & RING_BUSY) !== 0) break;
+        end = nextRingRecord(end, len);
+      }
+      if (end === start) break;
+      handler(this.data, start, end);
+      const n = end - start;
+      this.pos += n;
+      consumed += n;
+      // The kernel reads consumer_pos whole: one 64-bit store.
+      Atomics.store(this.cons64, 0, BigInt(this.pos));
+      if (end < limit) break; // stopped at a record still being written
+    }
+    this.bytes += consumed;
+    return consumed;
+  }
+}

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# What watching costs, as production runs it: redis-server in one network
+# namespace, redis-benchmark unpipelined (-P 1, the common pattern) in
+# another, over a veth pair; the watcher runs in the server's namespace on
+# its veth. Each watcher's user + system CPU while the load runs, per million
+# requests, and redis-benchmark's throughput beside it.
+#
+#   bash test/bench/live-watch.sh
+#
+# Watchers, in alternating rounds (a slow moment on the machine does not land
+# on one case only; each figure is the median over the rounds):
+#   nobody             the load alone
+#   ebpf / libpcap     tcpkit --ebpf / tcpkit (libpcap), -t 10: prints nothing
+#   original           the 2019 C tcpkit (../shared/reference), -t 10
+#   tcpdump            tcpdump -w /dev/null with the same port filter
+#   *-all              the same tcpkits and the original with every line
+#                      written (-t 0 -o /dev/null)
+# The original's rows say "not built" when ../shared/reference is absent.
+# For tcpkit, 'answered' (the fewest over the rounds) must equal the
+# requests sent: redis-benchmark's GETs and its CONFIG GET.
+#
+# CPU is /proc/PID/stat's utime + stime from when the watcher is ready until
+# its CPU time stops moving after the load. Kernel-side work (the eBPF
+# filter, the copies into the ring buffer or the packet ring) runs in softirq
+# context, in no process's time: it shows as lower throughput.
+#
+# Environment:
+#   BENCH_REQUESTS      redis-benchmark -n (default 200000)
+#   BENCH_CLIENTS       redis-benchmark -c (default 50)
+#   BENCH_PIPELINE      redis-benchmark -P (default 1)
+#   BENCH_LIVE_ROUNDS   rounds (default 3)
+#   BENCH_WATCHERS      the cases to run (default all of them)
+#   BENCH_ORIGINAL_DIR  where the original is built (default $BENCH_DIR/original)
+#   BENCH_RESULTS       file that collects KEY=VALUE results (test/bench/all.sh)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+REQUESTS=${BENCH_REQUESTS:-200000}
+CLIENTS=${BENCH_CLIENTS:-50}
+PIPELINE=${BENCH_PIPELINE:-1}
+ROUNDS=${BENCH_LIVE_ROUNDS:-3}
+ALL_CASES="nobody ebpf libpcap original tcpdump ebpf-all libpcap-all original-all"
+CASES=(${BENCH_WATCHERS:-$ALL_CASES})
+# Extra node flags for the tcpkit watchers (for example --cpu-prof).
+NODE_ARGS=(${BENCH_NODE_ARGS:-})
+PORT=6379
+# redis-benchmark sends CONFIG GET twice before its GETs.
+SENT=$((REQUESTS + 2))
+
+bench_init live-watch
+need_root
+need node ip redis-server redis-benchmark redis-cli tcpdump
+need_cli
+
+# The original, built from ../shared/reference beside the checkout.
+ORIGINAL=""
+REFERENCE="$ROOT/../shared/reference/build-original.sh"
+if [ -x "$REFERENCE" ] || [ -f "$REFERENCE" ]; then
+  ORIGINAL=$(bash "$REFERENCE" "${BENCH_ORIGINAL_DIR:-$BENCH_DIR/original}" 2>/dev/null | tail -1) || ORIGINAL=""
+  [ -x "$ORIGINAL" ] || ORIGINAL=""
+fi
+[ -n "$ORIGINAL" ] || log "the original is not built (no ../shared/reference): its rows say so"
+
+# Two hosts: the server's namespace and the client's, joined by a veth pair.
+bench_netns
+SNS=$NS
+bench_netns
+CNS=$NS
+TAG=$((RANDOM % 10000))
+SDEV="tkws$TAG"
+CDEV="tkwc$TAG"
+NET=$((200 + RANDOM % 50))
+SIP="10.98.$NET.1"
+CIP="10.98.$NET.2"
+ip link add "$SDEV" netns "$SNS" type veth peer name "$CDEV" netns "$CNS"
+ip netns exec "$SNS" ip addr add "$SIP/24" dev "$SDEV"
+ip netns exec "$CNS" ip addr add "$CIP/24" dev "$CDEV"
+ip netns exec "$SNS" ip link set "$SDEV" up
+# Full-size frames, as the wire carries them: no offload merging segments.
+for d in "$SNS $SDEV" "$CNS $CDEV"; do set -- $d; ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1 || true; done
+ip netns exec "$CNS" ip link set "$CDEV" up
+
+ip netns exec "$SNS" redis-server --port "$PORT" --bind "$SIP" --protected-mode no --save '' --appendonly no \
+  --daemonize no --loglevel warning >"$WORK/redis.log" 2>&1 &
+bench_track $!
+wait_until 50 eval "[ \"\$(ip netns exec $CNS redis-cli -h $SIP -p $PORT ping 2>/dev/null)\" = PONG ]" ||
+  { cat "$WORK/redis.log" >&2; die "redis-server did not answer"; }
+
+# load: redis-benchmark from the client's namespace; prints its requests/s.
+load() {
+  ip netns exec "$CNS" redis-benchmark -h "$SIP" -p "$PORT" -t get -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -q 2>/dev/null |
+    tr '\r' '\n' | grep 'requests per second' | awk '{ s += $2 } END { printf "%.0f", s / NR }'
+}
+
+# settle PID: waits until PID's CPU time stops moving (it has caught up).
+settle() {
+  local pid=$1 a b i
+  a=$(cpu_ticks "$pid")
+  for i in $(seq 1 50); do
+    sleep 0.2
+    b=$(cpu_ticks "$pid")
+    [ "$a" = "$b" ] && return 0
+    a=$b
+  done
+}
+
+# watch CASE READY-REGEX CMD...: runs CMD in the server's namespace while the
+# load runs; appends "rps cpu_s answered drops" to $WORK/CASE.rows.
+watch() {
+  local name=$1 ready=$2
+  shift 2
+  ip netns exec "$SNS" "$@" >/dev/null 2>"$WORK/$name.err" &
+  local pid=$!
+  bench_track "$pid"
+  if [ -n "$ready" ]; then wait_log "$pid" "$WORK/$name.err" "$ready"; else sleep 1; fi
+  local c0 rps c1
+  c0=$(cpu_ticks "$pid")
+  rps=$(load)
+  settle "$pid"
+  c1=$(cpu_ticks "$pid")
+  kill -INT "$pid"
+  wait "$pid" || true
+  bench_untrack "$pid"
+  local answered="-" drops
+  if grep -q '^requests:' "$WORK/$name.err"; then
+    answered=$(sed -n 's/^requests: \([0-9]*\) answered.*/\1/p' "$WORK/$name.err")
+  fi
+  drops=$(sed -n -e 's/.* sent up, \([0-9]*\) lost.*/\1/p' \
+    -e 's/.* delivered, \([0-9]*\) dropped (buffer full).*/\1/p' \
+    -e 's/^\([0-9]*\) packets dropped by kernel/\1/p' "$WORK/$name.err" | head -1)
+  echo "$rps $(ticks_to_s $((c1 - c0))) $answered ${drops:--}" >>"$WORK/$name.rows"
+  log "$name: $rps req/s, CPU $(ticks_to_s $((c1 - c0))) s, answered $answered of $SENT, kernel drops ${drops:--}"
+  cp "$WORK/$name.err" "$WORK/$name.last.err"
+}
+
+TK_READY='capturing with|listening on'
+run_case() {
+  case "$1" in
+    nobody)
+      local rps
+      rps=$(load)
+      echo "$rps - - -" >>"$WORK/nobody.rows"
+      log "nobody: $rps req/s"
+      ;;
+    ebpf) watch ebpf "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    libpcap) watch libpcap "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    ebpf-all) watch ebpf-all "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
+    libpcap-all) watch libpcap-all "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
+    original) [ -n "$ORIGINAL" ] && watch original "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    original-all) [ -n "$ORIGINAL" ] && watch original-all "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
+    tcpdump) watch tcpdump 'listening on' tcpdump -i "$SDEV" -nn -s 0 -w /dev/null "tcp and (port $PORT)" ;;
+    *) die "unknown watcher $1" ;;
+  esac
+  return 0
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  log "round $round of $ROUNDS"
+  for c in "${CASES[@]}"; do run_case "$c"; done
+done
+
+median() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "-" }'; }
+least() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | head -1; }
+most() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | tail -1; }
+
+machine
+echo "load: redis-benchmark -t get -n $REQUESTS -c $CLIENTS -P $PIPELINE over a veth pair between two namespaces, $SENT requests a run"
+echo "median of $ROUNDS rounds; 'answered' is the fewest in any round (tcpkit's summary)"
+echo
+printf '%-14s %10s %8s %10s %12s %12s\n' watcher "req/s" "lost %" "cpu s/M" answered "kernel drops"
+result watch.load "redis-benchmark -t get -n $REQUESTS -c $CLIENTS -P $PIPELINE, veth"
+result watch.rounds "$ROUNDS"
+result watch.sent "$SENT"
+NOBODY_RPS=$( [ -f "$WORK/nobody.rows" ] && median "$WORK/nobody.rows" 1 || echo -)
+declare -A PER_M
+for c in "${CASES[@]}"; do
+  f="$WORK/$c.rows"
+  if [ ! -f "$f" ]; then
+    printf '%-14s %10s\n' "$c" "not built"
+    result "watch.$c.cpu_per_m" "not built"
+    continue
+  fi
+  rps=$(median "$f" 1)
+  cpu=$(median "$f" 2)
+  per_m="-"
+  [ "$cpu" != "-" ] && per_m=$(awk -v u="$cpu" -v n="$SENT" 'BEGIN { printf "%.3f", u / n * 1e6 }')
+  PER_M[$c]=$per_m
+  lost="-"
+  [ "$NOBODY_RPS" != "-" ] && [ "$c" != nobody ] && lost=$(awk -v a="$NOBODY_RPS" -v b="$rps" 'BEGIN { printf "%.1f", (a - b) / a * 100 }')
+  answered=$(least "$f" 3)
+  drops=$(most "$f" 4)
+  result "watch.$c.rps" "$rps"
+  result "watch.$c.lost_pct" "$lost"
+  result "watch.$c.cpu_per_m" "$per_m"
+  result "watch.$c.cpu_all" "$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $2 }' "$f")"
+  result "watch.$c.answered" "${answered:--}"
+  result "watch.$c.drops" "${drops:--}"
+  printf '%-14s %10s %8s %10s %12s %12s\n' "$c" "$rps" "$lost" "$per_m" "${answered:--}" "${drops:--}"
+done
+ratio() {
+  local a=${PER_M[$1]:-} b=${PER_M[$2]:-}
+  if [ -z "$a" ] || [ -z "$b" ] || [ "$a" = - ] || [ "$b" = - ]; then echo "-"; return; fi
+  awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+}
+echo
+echo "ratios of CPU per request (same run):"
+for pair in "ebpf original" "ebpf libpcap" "ebpf-all original-all" "libpcap original"; do
+  set -- $pair
+  r=$(ratio "$1" "$2")
+  echo "  $1 / $2: $r"
+  result "watch.ratio.$1/$2" "$r"
+done
+if [ -f "$WORK/ebpf.last.err" ]; then
+  echo
+  echo "tcpkit --ebpf -t 10's summary (last round):"
+  sed 's/^/  /' "$WORK/ebpf.last.err"
+fi
