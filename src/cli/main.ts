@@ -17,7 +17,7 @@ import { dnsParser } from '../protocol/dns';
 import { LineOutput } from '../output/lines';
 import { JsonLineOutput } from '../output/json-lines';
 import { RawPacketOutput } from '../output/raw';
-import { counterPhrases, renderSummary } from '../output/summary';
+import { counterPhrases, packetsPhrase, plural, renderSummary } from '../output/summary';
 import { FdWriter } from '../output/writer';
 import type { LuaHost } from '../lua/host';
 import { RunReport } from './report';
@@ -161,10 +161,12 @@ async function watch(config: Config, report: RunReport): Promise<number> {
 
   const c = pipeline.counters;
   const tc = pipeline.table.counters;
+  const undecoded = c.undecoded.reduce((a, b) => a + b, 0);
+  const watched = config.mode === 'raw' ? 'the watched ports' : `${config.mode} on port ${config.ports.join(',')}`;
   const header = [
-    `tcpkit: ${engine.name} ${source}: ${c.records} packets in ${seconds.toFixed(2)} s, ` +
-      `${c.matched} to or from ${config.mode === 'raw' ? 'the watched ports' : `${config.mode} on port ${config.ports.join(',')}`}, ` +
-      `${tc.opened} connections`,
+    `tcpkit: ${engine.name} ${source}: ${plural(c.records, 'packet')} in ${seconds.toFixed(2)} s: ` +
+      `${packetsPhrase(c.records, c.matched, parserFactory === null ? -1 : c.withoutPayload, undecoded, watched)}; ` +
+      `${plural(tc.opened, 'connection')}`,
   ];
   if (!(engine instanceof PcapFileEngine)) header.push(`tcpkit: ${engine.describeCounters()}`);
   if (capture !== null) header.push(`tcpkit: wrote ${capture.packets} packets to ${capture.file}`);

@@ -43,6 +43,7 @@ const STATUS_NULL = new Fragment('","status":null');
 const TAIL_OK = new Fragment(',"error":false,"answered":true}\n');
 const TAIL_ERROR = new Fragment(',"error":true,"answered":true}\n');
 const TAIL_NO_RESPONSE = new Fragment(',"error":false,"answered":false}\n');
+const TAIL_IN_FLIGHT = new Fragment(',"error":false,"answered":false,"in_flight":true}\n');
 
 /** Writes a whole number (|n| < 2^53) in decimal; returns the offset after it. */
 function putInt(buf: Buffer, off: number, n: number): number {
@@ -74,7 +75,7 @@ function isoSeconds(sec: number): string {
 export function transactionObject(tx: Transaction, command: string): Record<string, unknown> {
   const us = 1_000_000 + Math.floor(tx.reqNsec / 1000);
   const answered = tx.status !== TxStatus.NoResponse;
-  return {
+  const obj: Record<string, unknown> = {
     time: `${isoSeconds(tx.reqSec)}.${String(us).slice(1)}Z`,
     client: tx.conn.client(),
     server: tx.conn.server(),
@@ -88,6 +89,8 @@ export function transactionObject(tx: Transaction, command: string): Record<stri
     error: tx.status === TxStatus.Error,
     answered,
   };
+  if (tx.inFlight) obj.in_flight = true;
+  return obj;
 }
 
 export class JsonLineOutput implements Output {
@@ -187,7 +190,7 @@ export class JsonLineOutput implements Output {
     o = putInt(a, o, tx.reqBytes);
     o = w.putWords(o, RSP_BYTES.words, RSP_BYTES.len);
     o = putInt(a, o, tx.rspBytes);
-    const tail = !answered ? TAIL_NO_RESPONSE : tx.status === TxStatus.Error ? TAIL_ERROR : TAIL_OK;
+    const tail = !answered ? (tx.inFlight ? TAIL_IN_FLIGHT : TAIL_NO_RESPONSE) : tx.status === TxStatus.Error ? TAIL_ERROR : TAIL_OK;
     o = w.putWords(o, tail.words, tail.len);
     w.used = o;
   }

@@ -250,6 +250,15 @@ export class DnsParser implements StreamParser {
     this.check = true;
   }
 
+  /**
+   * A DNS message pairs by its id and says what it is only once its header
+   * is in; a message cut before its end is reported by skip() (snaplen), and
+   * one cut any other way is not paired.
+   */
+  flushPartial(): boolean {
+    return false;
+  }
+
   end(): void {
     if (this.pending) this.malformedPending();
     this.state = State.Len;

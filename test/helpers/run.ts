@@ -64,7 +64,11 @@ export function parseLines(stdout: string): TxLine[] {
 export interface Summary {
   answered: number;
   errors: number;
+  /** Answered from the response's first bytes (its end never captured). */
+  incomplete: number;
   noResponse: number;
+  /** Still waiting, for less than --timeout, when the capture stopped. */
+  inFlight: number;
   orphans: number;
   malformed: number;
   undecoded: number;
@@ -79,17 +83,20 @@ function count(stderr: string, re: RegExp): number {
 }
 
 export function parseSummary(stderr: string): Summary {
-  const m = /^requests: (\d+) answered(?: \((\d+) errors\))?, (\d+) without response/m.exec(stderr);
+  const m = /^requests: (\d+) answered(?: \(([^)]*)\))?, (\d+) without response(?:, (\d+) in flight)?/m.exec(stderr);
   if (!m) throw new Error(`no summary on stderr:\n${stderr}`);
+  const notes = m[2] ?? '';
   return {
     answered: Number(m[1]),
-    errors: Number(m[2] ?? 0),
+    errors: count(notes, /(\d+) errors?\b/),
+    incomplete: count(notes, /(\d+) incomplete/),
     noResponse: Number(m[3]),
-    orphans: count(stderr, /(\d+) responses without a request/),
-    malformed: count(stderr, /(\d+) parser resets on malformed data/),
-    undecoded: count(stderr, /(\d+) packets not decoded/),
-    gaps: count(stderr, /(\d+) gaps in streams/),
-    pushes: count(stderr, /(\d+) server pushes/),
-    dropped: count(stderr, /(\d+) requests dropped/),
+    inFlight: Number(m[4] ?? 0),
+    orphans: count(stderr, /(\d+) responses? without a request/),
+    malformed: count(stderr, /(\d+) parser resets? on malformed data/),
+    undecoded: count(stderr, /(\d+) packets? not decoded \(/),
+    gaps: count(stderr, /(\d+) gaps? in streams/),
+    pushes: count(stderr, /(\d+) server push(?:es)?\b/),
+    dropped: count(stderr, /(\d+) requests? dropped/),
   };
 }

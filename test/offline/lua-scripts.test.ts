@@ -89,7 +89,7 @@ test('scripts/command-stats.lua: per-command table from process_transaction(tx),
   assert.equal(r.stdout, expected('command-stats.out'));
   assert.match(r.stdout, /^INCR {14}11 {7}1 {9}0 {6}0\.165 {6}0\.182$/m);
   // The script's output replaces tcpkit's lines; the summary stays.
-  assert.match(r.stderr, /requests: 22 answered \(1 errors\), 0 without response/);
+  assert.match(r.stderr, /requests: 22 answered \(1 error\), 0 without response/);
 });
 
 // --- DNS ------------------------------------------------------------------------
