@@ -1,7 +1,7 @@
 // The flow of a packet: engine batch -> decode -> connections -> protocol ->
 // pairing -> outputs. One Pipeline per run; it owns the per-packet hot path.
 import { RECORD_HDR_LEN, RecordField, nextRecord } from './engine/record';
-import { DecodeResult, IpProto, Packet, TcpFlag, decodePacket } from './decode/packet';
+import { DECODE_RESULTS, DecodeResult, IpProto, Packet, TcpFlag, decodePacket } from './decode/packet';
 import { Reassembler } from './decode/fragments';
 import { ConnectionTable } from './connections/table';
 import { newPairedConnection, type PairedConnection } from './pairing/connection';
@@ -54,7 +54,7 @@ export class Pipeline {
   readonly pairer: Pairer;
   readonly fragments = new Reassembler();
   readonly counters: PipelineCounters = {
-    records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0,
+    records: 0, decoded: 0, undecoded: new Array<number>(DECODE_RESULTS).fill(0), matched: 0,
     requestPackets: 0, responsePackets: 0, requestBytes: 0, responseBytes: 0, duplicates: 0, withoutPayload: 0, heldBack: 0, reordered: 0,
   };
   private readonly wantTcp: boolean;
