@@ -165,7 +165,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   const watched = config.mode === 'raw' ? 'the watched ports' : `${config.mode} on port ${config.ports.join(',')}`;
   const header = [
     `tcpkit: ${engine.name} ${source}: ${plural(c.records, 'packet')} in ${seconds.toFixed(2)} s: ` +
-      `${packetsPhrase(c.records, c.matched, parserFactory === null ? -1 : c.withoutPayload, undecoded, watched)}; ` +
+      `${packetsPhrase(c.records, c.matched, parserFactory === null ? -1 : c.withoutPayload, tc.strayPackets, undecoded, watched)}; ` +
       `${plural(tc.opened, 'connection')}`,
   ];
   if (!(engine instanceof PcapFileEngine)) header.push(`tcpkit: ${engine.describeCounters()}`);

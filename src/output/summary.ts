@@ -23,10 +23,11 @@ export function plural(n: number, noun: string, nouns = `${noun}s`): string {
  * port 6379, 3 handshake/ACK without data". `empty` is the
  * matched packets without payload when they are told apart (-1 when not: raw mode).
  */
-export function packetsPhrase(records: number, matched: number, empty: number, undecoded: number, watched: string): string {
+export function packetsPhrase(records: number, matched: number, empty: number, stray: number, undecoded: number, watched: string): string {
   const parts = [`${empty >= 0 ? matched - empty : matched} to or from ${watched}`];
   if (empty > 0) parts.push(`${empty} handshake/ACK without data`);
-  const other = records - matched - undecoded;
+  if (stray > 0) parts.push(`${stray} of no tracked connection (ACK/FIN/RST after a close, or refused)`);
+  const other = records - matched - stray - undecoded;
   if (other > 0) parts.push(`${other} other traffic`);
   if (undecoded > 0) parts.push(`${undecoded} not decoded`);
   return parts.join(', ');

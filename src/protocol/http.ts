@@ -270,6 +270,8 @@ export class HttpParser implements StreamParser {
 
   flushPartial(): boolean {
     if (!this.inMessage || this.flushed || this.state === State.Tunnel) return false;
+    // A request with no text yet (`*1000`, a method cut short) is not yet known to be one.
+    if (this.request && this.info.previewLen === 0) return false;
     this.flushed = true;
     const info = this.info;
     if (this.state === State.BodyClose) {

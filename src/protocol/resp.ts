@@ -133,6 +133,8 @@ export class RespParser implements StreamParser {
 
   flushPartial(): boolean {
     if (!this.inMessage || this.flushed) return false;
+    // A request with no text yet (`*1000`, a method cut short) is not yet known to be one.
+    if (this.request && this.info.previewLen === 0) return false;
     this.flushed = true;
     const info = this.info;
     info.incomplete = true;

@@ -129,7 +129,7 @@ export class PrometheusReport {
       ['tcpkit_packets_undecoded_total', 'Packets that were not IPv4 or IPv6 TCP or UDP that tcpkit decodes.', (c) => c.packetsUndecoded],
       ['tcpkit_connections_opened_total', 'Connections (and UDP flows) tracked.', (c) => c.connectionsOpened],
       ['tcpkit_connections_closed_total', 'Connections that ended (FIN both ways, or RST).', (c) => c.connectionsClosed],
-      ['tcpkit_connections_expired_total', 'Connections evicted after being idle (the idle limit shrinks while the table is full).', (c) => c.connectionsExpired],
+      ['tcpkit_connections_expired_total', 'Connections forgotten after being idle for twice --timeout (at least 60 s).', (c) => c.connectionsExpired],
       ['tcpkit_connections_refused_total', 'Connections not tracked because the table was full (--max-connections).', (c) => c.connectionsRefused],
       ['tcpkit_segments_reordered_total', 'TCP segments that arrived ahead of a hole and were delivered in order once it filled.', (c) => c.segmentsReordered],
       ['tcpkit_ip_fragments_total', 'IP fragments seen.', (c) => c.ipFragments],

@@ -31,15 +31,17 @@ export interface TxLine {
   time: string;
   client: string;
   server: string;
-  /** Milliseconds, or null for `no response`. */
+  /** Milliseconds, or null for `no response` and `in flight`. */
   latencyMs: number | null;
+  /** `in flight`: still waiting, for less than --timeout, when the capture stopped. */
+  inFlight: boolean;
   request: string;
   /** The response's status ('200', 'NXDOMAIN'), '' when the line has none (Redis). */
   status: string;
   error: boolean;
 }
 
-const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) (\S+) => (\S+) \| (?:([\d.]+) ms|no response) \| (.*?)(?: \| (?!error$)([A-Za-z0-9_]+))?( \| error)?$/;
+const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) (\S+) => (\S+) \| (?:([\d.]+) ms|no response|(in flight)) \| (.*?)(?: \| (?!error$)([A-Za-z0-9_]+))?( \| error)?$/;
 
 export function parseLines(stdout: string): TxLine[] {
   const out: TxLine[] = [];
@@ -52,9 +54,10 @@ export function parseLines(stdout: string): TxLine[] {
       client: m[2],
       server: m[3],
       latencyMs: m[4] === undefined ? null : Number(m[4]),
-      request: m[5],
-      status: m[6] ?? '',
-      error: m[7] !== undefined,
+      inFlight: m[5] !== undefined,
+      request: m[6],
+      status: m[7] ?? '',
+      error: m[8] !== undefined,
     });
   }
   return out;

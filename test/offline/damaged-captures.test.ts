@@ -77,7 +77,7 @@ for (const [format, reader] of [['pcap', 'the fast reader'], ['pcap-be', 'libpca
       const r = tcpkit(['-r', file, '-p', '6379', '-m', 'redis']);
       assert.equal(r.code, 1, r.stderr);
       // The first PING paired; the second's PONG was cut: given up on at the end of the input.
-      assert.deepEqual(r.stdout.split('\n'), [PONG_AT(0), '2020-01-26 00:53:20.002000 10.0.0.2:40000 => 10.0.0.1:6379 | no response | PING', '']);
+      assert.deepEqual(r.stdout.split('\n'), [PONG_AT(0), '2020-01-26 00:53:20.002000 10.0.0.2:40000 => 10.0.0.1:6379 | in flight | PING', '']);
       const last = r.stderr.trimEnd().split('\n').pop();
       const expected =
         format === 'pcapng'
