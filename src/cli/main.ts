@@ -172,10 +172,9 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   if (capture !== null) header.push(`tcpkit: wrote ${capture.packets} packets to ${capture.file}`);
   const counters = report.counters();
   const problems = counterPhrases(counters);
-  if (config.mode !== 'raw' || problems.length > 0) {
-    const summary = config.mode === 'raw' ? header.concat(problems).join('\n') + '\n' : renderSummary(stats, header, counters);
-    process.stderr.write(summary);
-  }
+  // Raw mode (and -S without -m) has no requests to count, but the engine's counts and the script's errors still matter.
+  const summary = config.mode === 'raw' ? header.concat(problems.length > 0 ? [problems.join(', ')] : []).join('\n') + '\n' : renderSummary(stats, header, counters);
+  process.stderr.write(summary);
   let code = 0;
   const ended = engine instanceof PcapFileEngine ? engine.endMessage() : null;
   if (ended !== null && stopSignal() === null) {
