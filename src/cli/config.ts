@@ -1,6 +1,7 @@
 // The command line, validated into one typed config. Commander declares the
 // flags (cli/main.ts); zod checks their values here and every problem becomes
 // one line for the user.
+import fs from 'node:fs';
 import net from 'node:net';
 import { z } from 'zod';
 import { parseIp } from '../connections/address';
@@ -141,6 +142,10 @@ export function buildConfig(raw: RawOptions): Config {
     throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
   }
   const o = parsed.data;
+  // A file that is not there is the first thing to say, before what else is missing.
+  if (o.read !== undefined && !fs.existsSync(o.read)) {
+    throw Object.assign(new Error(`${o.read}: No such file or directory`), { code: 'ENOENT' });
+  }
   if (o.read !== undefined) {
     if (o.interface !== undefined) throw new UsageError('-i and -r: capture live on an interface, or read a file, not both');
     if (o.ebpf) throw new UsageError('--ebpf captures live; with -r the packets come from the file');
@@ -154,10 +159,9 @@ export function buildConfig(raw: RawOptions): Config {
     // No -m: a well-known port says which protocol it speaks; otherwise raw.
     mode = (Object.keys(DEFAULT_PORT) as Mode[]).find((m) => o.port!.includes(DEFAULT_PORT[m] ?? -1)) ?? 'raw';
   }
-  if (mode === undefined) throw new UsageError('say which port to watch (-p PORT) or which protocol (-m MODE)');
+  if (mode === undefined) throw new UsageError('say which port to watch (-p PORT) or which protocol (-m MODE); tcpkit -h lists every flag');
   if (!READY_MODES.includes(mode)) throw new UsageError(`-m ${mode} is not supported yet (modes today: ${READY_MODES.join(', ')})`);
-  if (mode === 'redis' && o.udp) throw new UsageError('-u: redis runs over TCP; -u is for raw mode over UDP');
-  if (mode === 'http' && o.udp) throw new UsageError('-u: http runs over TCP; -u is for raw mode over UDP');
+  if ((mode === 'redis' || mode === 'http') && o.udp) throw new UsageError(`-u: ${mode} runs over TCP; -u watches UDP only, for the raw, dns and memcached modes`);
   if (o.port === undefined && DEFAULT_PORT[mode] === undefined) throw new UsageError(`say which port to watch (-p PORT): ${mode} mode has no usual port`);
   if (o.json && mode === 'raw') throw new UsageError('--json writes one object per request and response; -m raw has none (choose -m or a well-known -p)');
   if (o.statsAddr !== undefined && o.statsPort === undefined) throw new UsageError('--stats-addr is where the stats port (-P) listens; give -P too');

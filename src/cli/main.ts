@@ -46,9 +46,9 @@ function program(): Command {
     .option('-m, --mode <mode>', `protocol: ${MODES.join(', ')}`)
     .option('-w, --write <file>', 'write captured packets to a pcap file')
     .option('-S, --script <file>', 'Lua script called for every packet')
-    .option('-B, --buffer <KiB>', 'capture buffer size, in KiB')
-    .option('-o, --output <file>', 'write lines to this file instead of standard output (reopened on SIGHUP)')
-    .option('-u, --udp', 'watch UDP instead of TCP')
+    .option('-B, --buffer <KiB>', 'capture buffer size, in KiB (default: 16384, the eBPF ring buffer or the libpcap buffer)')
+    .option('-o, --output <file>', 'write lines to this file instead of standard output: replaced, or appended with -d; reopened on SIGHUP')
+    .option('-u, --udp', 'watch UDP only (raw, dns and memcached modes)')
     .option('--ebpf', 'capture with eBPF: ports are filtered in the kernel')
     .option('--json', 'one JSON object per request instead of the text line (NDJSON)')
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
@@ -107,7 +107,16 @@ async function watch(config: Config, report: RunReport): Promise<number> {
       ? null
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
         (require('../lua/host') as typeof import('../lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
-  const { engine, source } = openEngine(config);
+  // -w is opened before the engine announces the capture: a path that cannot be written is refused first.
+  const capture = config.writeFile !== undefined && config.readFile === undefined ? new CaptureFileWriter(config.writeFile) : null;
+  let engineOpened: ReturnType<typeof openEngine>;
+  try {
+    engineOpened = openEngine(config);
+  } catch (e) {
+    capture?.close();
+    throw e;
+  }
+  const { engine, source } = engineOpened;
   const stats = report.stats;
   const outputs: Output[] = [stats];
   let parserFactory: ParserFactory | null = null;
@@ -123,10 +132,9 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   }
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);
   let onBatch = pipeline.onBatch;
-  let capture: CaptureFileWriter | null = null;
-  if (config.writeFile !== undefined && !(engine instanceof PcapFileEngine)) {
-    const file = new CaptureFileWriter(config.writeFile, engine.linkType, config.ebpf ? 16360 : 65535);
-    capture = file;
+  if (capture !== null) {
+    const file = capture;
+    file.start(engine.linkType, config.ebpf ? 16360 : 65535);
     onBatch = (buf, used) => {
       file.write(buf, used);
       pipeline.onBatch(buf, used);
