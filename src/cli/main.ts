@@ -142,7 +142,13 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   }
 
   // Everything tcpkit writes is open and the capture attached: root is no longer needed.
-  if (runAs !== null) relinquishPrivileges(runAs);
+  if (runAs !== null) {
+    // Files tcpkit writes belong to the user it runs as, so that a rotated -o can be opened again.
+    if (writer.path !== null) writer.chown(runAs.uid, runAs.gid);
+    capture?.chown(runAs.uid, runAs.gid);
+    report.beforeRelinquish();
+    relinquishPrivileges(runAs);
+  }
   const stop = (): void => engine.stop();
   stopOnSignal(stop);
   writer.onReaderGone = stop;

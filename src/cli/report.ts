@@ -94,6 +94,11 @@ export class RunReport {
     this.daemon?.ready(writer, this.config.json);
   }
 
+  /** tcpkit is about to run as another user (-Z): the pid file is still removed at the end. */
+  beforeRelinquish(): void {
+    this.pidFile?.removeAsRootAtExit();
+  }
+
   /** Reading is over (the bar goes before the summary is printed). */
   stopProgress(): void {
     this.progress?.stop();

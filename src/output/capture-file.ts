@@ -24,6 +24,11 @@ export class CaptureFileWriter {
     this.fd = openForWriting('-w', file);
   }
 
+  /** Gives the file to the user tcpkit will run as (-Z). */
+  chown(uid: number, gid: number): void {
+    fs.fchownSync(this.fd, uid, gid);
+  }
+
   /** The file header, once the engine's link type is known. */
   start(linkType: number, snaplen: number): void {
     const h = Buffer.alloc(FILE_HDR_LEN);
