@@ -71,7 +71,9 @@ export class Pipeline {
   ) {
     this.wantTcp = config.transport !== 'udp';
     this.wantUdp = config.transport !== 'tcp';
-    this.pairer = new Pairer(config.mode, new Fanout(outputs), config.timeoutSec);
+    const portProtocols = new Map<number, string>();
+    config.portModes.forEach((m, i) => portProtocols.set(config.ports[i], m));
+    this.pairer = new Pairer(config.mode, new Fanout(outputs), config.timeoutSec, portProtocols);
     this.table = new ConnectionTable(
       {
         ports: config.ports,

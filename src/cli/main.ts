@@ -5,7 +5,7 @@
 import { stopOnSignal, stopSignal } from './lifecycle';
 import { relinquishPrivileges, targetUser } from './privileges';
 import { Command, CommanderError } from 'commander';
-import { buildConfig, MODES, UsageError, type Config, type RawOptions } from './config';
+import { buildConfig, MODES, portModesNotice, UsageError, WELL_KNOWN_PORTS, type Config, type Mode, type RawOptions } from './config';
 import { PcapFileEngine } from '../engine/pcap-file';
 import { openLiveEngine, type EbpfEngine, type PcapLiveEngine } from '../engine/live';
 import { CaptureFileWriter } from '../output/capture-file';
@@ -23,7 +23,10 @@ import type { LuaHost } from '../lua/host';
 import { RunReport } from './report';
 import { DaemonChild, daemonize, isDaemonChild } from './daemon';
 import type { Output, PacketSink } from '../pairing/consumer';
-import type { ParserFactory } from '../protocol/message';
+import type { ParserFactory, StreamParser } from '../protocol/message';
+
+/** A raw port among decoded ones: its packets are printed raw, not parsed. */
+const NOT_PARSED: StreamParser = { feed() {}, skip: () => true, reset() {}, flushPartial: () => false };
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../../package.json').version;
@@ -43,7 +46,7 @@ function program(): Command {
     .option('--pid-file <file>', 'write the process id here (default with -d: /run/tcpkit.pid)')
     .option('-r, --read <file>', 'read packets from a pcap or pcapng file')
     .option('-t, --threshold <ms>', 'print only requests this slow or slower, in milliseconds (default: 0, all)')
-    .option('-m, --mode <mode>', `protocol: ${MODES.join(', ')}`)
+    .option('-m, --mode <mode>', `protocol: ${MODES.join(', ')} (default: each port's well-known protocol, ${WELL_KNOWN_PORTS}; raw for other ports)`)
     .option('-w, --write <file>', 'write captured packets to a pcap file')
     .option('-S, --script <file>', 'Lua script called for every packet')
     .option('-B, --buffer <KiB>', 'capture buffer size, in KiB (default: 16384, the eBPF ring buffer or the libpcap buffer)')
@@ -62,11 +65,13 @@ function program(): Command {
 }
 
 /** Where packets come from: a file (-r), or a live engine (eBPF or libpcap). */
-function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
+function openEngine(config: Config, modes: string | null): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
   if (config.readFile !== undefined) {
     const engine = new PcapFileEngine(config.readFile);
     const notice = engine.linkNotice();
     if (notice !== null) process.stderr.write(`tcpkit: ${notice}\n`);
+    // What each port is decoded as, once.
+    if (modes !== null) process.stderr.write(`tcpkit: ${modes}\n`);
     return { engine, source: config.readFile };
   }
   const { engine, notice } = openLiveEngine(
@@ -82,21 +87,21 @@ function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | Pca
     },
     config.ebpf,
   );
-  // Nobody should have to guess which engine runs.
-  process.stderr.write(`tcpkit: ${notice}\n`);
+  // Nobody should have to guess which engine runs, nor what each port is decoded as.
+  process.stderr.write(`tcpkit: ${notice}${modes !== null ? `; ${modes}` : ''}\n`);
   return { engine, source: config.iface };
 }
 
-async function run(config: Config, daemon: DaemonChild | null): Promise<number> {
+async function run(config: Config, daemon: DaemonChild | null, modes: string | null): Promise<number> {
   const report = await RunReport.open(config, VERSION, daemon);
   try {
-    return await watch(config, report);
+    return await watch(config, report, modes);
   } finally {
     await report.close();
   }
 }
 
-async function watch(config: Config, report: RunReport): Promise<number> {
+async function watch(config: Config, report: RunReport, modes: string | null): Promise<number> {
   const runAs = config.relinquishTo === undefined ? null : targetUser(config.relinquishTo);
   // A daemon adds to its log; in the foreground -o replaces the file, as > would.
   const writer = config.outputFile ? FdWriter.toFile(config.outputFile, config.daemon) : new FdWriter(1);
@@ -111,7 +116,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   const capture = config.writeFile !== undefined && config.readFile === undefined ? new CaptureFileWriter(config.writeFile) : null;
   let engineOpened: ReturnType<typeof openEngine>;
   try {
-    engineOpened = openEngine(config);
+    engineOpened = openEngine(config, modes);
   } catch (e) {
     capture?.close();
     throw e;
@@ -121,11 +126,33 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   const outputs: Output[] = [stats];
   let parserFactory: ParserFactory | null = null;
   let raw: PacketSink | null = null;
+  const mixed = config.portModes.some((m) => m !== config.mode);
   if (config.mode === 'raw') {
     raw = lua ?? new RawPacketOutput(writer);
   } else {
     const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
     parserFactory = parsers[config.mode];
+    if (mixed) {
+      // Several ports without -m: each connection is parsed as its server port's protocol.
+      const byPort = new Map<number, Mode>();
+      config.portModes.forEach((m, i) => byPort.set(config.ports[i], m));
+      parserFactory = (conn, fromClient, sink) => {
+        const m = byPort.get(conn.sport) ?? config.mode;
+        return m === 'raw' ? NOT_PARSED : parsers[m](conn, fromClient, sink);
+      };
+      if (config.portModes.includes('raw') && lua === null) {
+        // The raw ports' packets are printed as raw mode prints them.
+        const rawPorts = new Set(config.ports.filter((_, i) => config.portModes[i] === 'raw'));
+        const out = new RawPacketOutput(writer);
+        raw = {
+          packet: (p, buf, fromClient) => {
+            if (rawPorts.has(fromClient ? p.dport : p.sport)) out.packet(p, buf, fromClient);
+          },
+          flush: () => out.flush(),
+          close: () => {},
+        };
+      }
+    }
     // A script's output replaces tcpkit's lines.
     outputs.push(lua ?? (config.json ? new JsonLineOutput(writer, stats.commands, config.thresholdMs) : new LineOutput(writer, config.thresholdMs)));
     if (lua?.wantsPackets) raw = lua;
@@ -176,7 +203,11 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   const c = pipeline.counters;
   const tc = pipeline.table.counters;
   const undecoded = c.undecoded.reduce((a, b) => a + b, 0);
-  const watched = config.mode === 'raw' ? 'the watched ports' : `${config.mode} on port ${config.ports.join(',')}`;
+  const watched = config.mode === 'raw'
+    ? 'the watched ports'
+    : mixed
+      ? config.ports.map((p, i) => `port ${p} (${config.portModes[i]})`).join(', ')
+      : `${config.mode} on port ${config.ports.join(',')}`;
   const header = [
     `tcpkit: ${engine.name} ${source}: ${plural(c.records, 'packet')} in ${seconds.toFixed(2)} s: ` +
       `${packetsPhrase(c.records, c.matched, parserFactory === null ? -1 : c.withoutPayload, tc.strayPackets, undecoded, watched)}; ` +
@@ -213,9 +244,10 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const config = buildConfig(cmd.opts<RawOptions>());
+  const opts = cmd.opts<RawOptions>();
+  const config = buildConfig(opts);
   if (config.daemon && !isDaemonChild()) return daemonize(argv, config.outputFile!, config.pidFile!);
-  return run(config, config.daemon ? new DaemonChild() : null);
+  return run(config, config.daemon ? new DaemonChild() : null, portModesNotice(config, opts.mode !== undefined || opts.script !== undefined));
 }
 
 main(process.argv).then(

@@ -98,8 +98,11 @@ export class JsonLineOutput implements Output {
   /** `{"time":"2020-02-06T23:01:39`, made once per second. */
   private sec = -1;
   private opening = new Fragment('');
-  /** `","protocol":"redis","command":"GET","request":"` per command id. */
-  private readonly middles: Fragment[] = [];
+  /** `","protocol":"redis","command":"GET","request":"` per command id, for the protocol last seen. */
+  private middles: Fragment[] = [];
+  private middlesProtocol = '';
+  /** The same per protocol, when ports speak different ones (several ports without -m). */
+  private readonly middlesBy = new Map<string, Fragment[]>();
   /** `","status":"200"` per status text. */
   private readonly statuses = new Map<string, Fragment>();
 
@@ -117,6 +120,12 @@ export class JsonLineOutput implements Output {
     const conn = tx.conn;
     const ep = conn.endpointsBytes();
     const cmd = this.commands.of(tx);
+    if (tx.protocol !== this.middlesProtocol) {
+      this.middlesProtocol = tx.protocol;
+      let table = this.middlesBy.get(tx.protocol);
+      if (table === undefined) this.middlesBy.set(tx.protocol, (table = []));
+      this.middles = table;
+    }
     let middle = this.middles[cmd];
     if (middle === undefined) {
       middle = this.middles[cmd] = new Fragment(`","protocol":${JSON.stringify(tx.protocol)},"command":${JSON.stringify(this.commands.name(cmd))},"request":"`);

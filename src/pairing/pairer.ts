@@ -58,22 +58,46 @@ export class Pairer implements MessageSink {
     overflow: 0,
   };
 
-  private readonly redis: boolean;
+  private redis: boolean;
   /** Pairing by id: requests before the matched one were answered by silence (memcached quiet opcodes). */
-  private readonly dropEarlier: boolean;
+  private dropEarlier: boolean;
+  private protocol: string;
+  /** Ports that speak another protocol than the run's (several ports without -m): their protocol. */
+  private readonly otherPorts: Map<number, string> | null;
 
   constructor(
-    private readonly protocol: string,
+    private readonly runProtocol: string,
     private readonly out: TransactionSink,
     /** Seconds a request may wait for its response before it is reported unanswered. */
     private readonly timeoutSec: number,
+    portProtocols: ReadonlyMap<number, string> | null = null,
   ) {
-    this.redis = protocol === 'redis';
-    this.dropEarlier = protocol === 'memcached';
+    this.protocol = runProtocol;
+    this.redis = runProtocol === 'redis';
+    this.dropEarlier = runProtocol === 'memcached';
+    let other: Map<number, string> | null = null;
+    if (portProtocols !== null) {
+      for (const [port, p] of portProtocols) {
+        if (p === runProtocol) continue;
+        other ??= new Map();
+        other.set(port, p);
+      }
+    }
+    this.otherPorts = other;
+  }
+
+  /** The connection's protocol, when ports speak different ones (else the run's, set once). */
+  private speak(conn: PairedConnection): void {
+    const p = this.otherPorts!.get(conn.sport) ?? this.runProtocol;
+    if (p === this.protocol) return;
+    this.protocol = p;
+    this.redis = p === 'redis';
+    this.dropEarlier = p === 'memcached';
   }
 
   message(conn: PairedConnection, fromClient: boolean, info: MessageInfo): void {
     const c = this.counters;
+    if (this.otherPorts !== null) this.speak(conn);
     if (fromClient) {
       if (info.kind === MessageKind.NoReply) {
         c.noReply++;
@@ -230,6 +254,7 @@ export class Pairer implements MessageSink {
   ): void {
     if (inFlight) this.counters.inFlight++;
     else this.counters.unanswered++;
+    if (this.otherPorts !== null) this.speak(conn);
     if (nowSec < sec || (nowSec === sec && nowNsec < nsec)) {
       // Given up on before a later clock reading (a reset): as of its own start.
       nowSec = sec;

@@ -15,6 +15,8 @@
 export interface ParserConnection {
   /** IPPROTO_TCP (6) or IPPROTO_UDP (17). */
   readonly proto: number;
+  /** The server's port: which protocol the connection speaks when ports speak different ones. */
+  readonly sport: number;
 }
 
 /** What a completed message is, for pairing. */
