@@ -302,9 +302,14 @@ export class Pipeline {
     conn.responseParser?.flushPartial();
   }
 
-  /** The table let a connection go (closed, reset, expired, evicted): what it still had is reported. */
+  /**
+   * The table let a connection go (closed, reset, expired, evicted): an
+   * answer that began is reported. A request the client never finished
+   * sending is not: no server will answer it (it answers one it started
+   * answering, through pairing's flush of the request).
+   */
   private dropConnection(conn: PairedConnection): void {
-    this.flushPartials(conn);
+    conn.responseParser?.flushPartial();
     this.pairer.forget(conn, this.lastSec, this.lastNsec);
   }
 

@@ -351,8 +351,9 @@ export class HttpParser implements StreamParser {
       return;
     }
     if (this.state === State.Tunnel) return;
-    // Its end will not come now: what began is reported as it is.
-    this.flushPartial();
+    // Its end will not come now: an answer that began is reported as it is
+    // (a request the client stopped sending gets no answer).
+    if (!this.request) this.flushPartial();
     if (this.inMessage || this.state === State.Resync || this.state === State.ResyncLine) {
       this.inMessage = false;
       this.flushed = false;
