@@ -500,7 +500,6 @@ export class RespParser implements StreamParser {
       return;
     }
     if (this.depth === 0 && t === Ch.PUSH) this.info.kind = MessageKind.Push;
-    if (!this.request && this.depth === 0 && t === Ch.ARRAY) this.firstNext = true;
     const count = t === Ch.MAP || t === Ch.ATTRIBUTE ? n * 2 : n;
     if (count === 0) {
       if (t === Ch.ATTRIBUTE) return; // an empty attribute: the value follows
@@ -515,6 +514,8 @@ export class RespParser implements StreamParser {
       this.fail(ResetReason.Malformed);
       return;
     }
+    // A pub/sub message is an array of 3 or 4 whose first element is a bulk string.
+    if (!this.request && this.depth === 0 && t === Ch.ARRAY && (count === 3 || count === 4)) this.firstNext = true;
     this.left[this.depth] = count;
     this.isAttr[this.depth] = t === Ch.ATTRIBUTE ? 1 : 0;
     this.depth++;
@@ -558,6 +559,11 @@ export class RespParser implements StreamParser {
   /** A response array's first bulk string, its first bytes (enough for `psubscribe`) into the preview. */
   private copyFirst(buf: Buffer, pos: number, n: number): void {
     const info = this.info;
+    // Only the words pub/sub uses: 7 (`message`) to 12 (`punsubscribe`) bytes.
+    if (this.num < 7 || this.num > 12) {
+      this.firstBulk = false;
+      return;
+    }
     const take = n < this.dataLeft ? n : this.dataLeft;
     for (let i = 0; i < take && info.previewLen < FIRST_ELEMENT_MAX; i++) info.preview[info.previewLen++] = buf[pos + i];
   }

@@ -136,7 +136,7 @@ test('zero-length, oversized, snaplen-cut and garbage packets among real ones: c
   assert.deepEqual(r.stdout.split('\n'), [PONG_AT(0), PONG_AT(1), PONG_AT(2), '']);
   // The 70 KB segment is decoded (a connection of its own) and waits for a line end that never comes: no reset, no line.
   assert.match(r.stderr, /^6 packets not decoded \(2 not IP, 4 cut short or malformed\)$/m);
-  assert.match(r.stderr, /, 2 connections\n/);
+  assert.match(r.stderr, /; 2 connections\n/);
   assert.equal(parseSummary(r.stderr).answered, 3);
 });
 
@@ -151,7 +151,7 @@ test('a record longer than the file\'s snaplen (under 256 KiB) is cut to the sna
   const r = tcpkit(['-r', file, '-p', '6379', '-m', 'redis']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(parseLines(r.stdout).length, 3);
-  assert.match(r.stderr, /^1 packets not decoded \(1 not IP\)$/m);
+  assert.match(r.stderr, /^1 packet not decoded \(1 not IP\)$/m);
 });
 
 test('link types tcpkit does not decode: one line says so up front, the packets are counted, exit 0', () => {
