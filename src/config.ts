@@ -11,8 +11,11 @@ export interface Endpoint {
 }
 
 export interface Config {
+  /** The run's protocol: -m, or without it the first watched port's. */
   mode: Mode;
   ports: number[];
+  /** Each port's protocol, in the order of `ports`: -m for all, or without it the one each port's number implies (raw when none). */
+  portModes: Mode[];
   servers: Endpoint[];
   /** -s as written, for the libpcap filter. */
   serverNames: string[];

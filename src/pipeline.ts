@@ -2,7 +2,7 @@
 // pairing -> outputs. One Pipeline per run; it owns the per-packet hot path.
 import { LinkType, RECORD_HDR_LEN, RecordField, nextRecord } from './engine/record';
 import { RING_DISCARD, RING_HDR_LEN, nextRingRecord } from './engine/ring';
-import { DecodeResult, IpProto, Packet, TcpFlag, decodePacket } from './decode/packet';
+import { DECODE_RESULTS, DecodeResult, IpProto, Packet, TcpFlag, decodePacket } from './decode/packet';
 import { SAMPLE_HDR_LEN, SampleField, SampleInfo, sampleAddresses } from './decode/sample';
 import { Reassembler } from './decode/fragments';
 import { ConnectionTable } from './connections/table';
@@ -32,6 +32,8 @@ export interface PipelineCounters {
   responseBytes: number;
   /** TCP segments with nothing new (retransmissions, pure ACKs). */
   duplicates: number;
+  /** Matched TCP segments that carried no payload (handshake, ACK, FIN, RST), when a parser runs. */
+  withoutPayload: number;
   /** TCP segments that arrived ahead of a hole and were held back. */
   heldBack: number;
   /** Held segments delivered in order once the hole filled. */
@@ -54,8 +56,8 @@ export class Pipeline {
   readonly pairer: Pairer;
   readonly fragments = new Reassembler();
   readonly counters: PipelineCounters = {
-    records: 0, decoded: 0, undecoded: [0, 0, 0, 0, 0, 0], matched: 0,
-    requestPackets: 0, responsePackets: 0, requestBytes: 0, responseBytes: 0, duplicates: 0, heldBack: 0, reordered: 0,
+    records: 0, decoded: 0, undecoded: new Array<number>(DECODE_RESULTS).fill(0), matched: 0,
+    requestPackets: 0, responsePackets: 0, requestBytes: 0, responseBytes: 0, duplicates: 0, withoutPayload: 0, heldBack: 0, reordered: 0,
   };
   private readonly wantTcp: boolean;
   private readonly wantUdp: boolean;
@@ -71,7 +73,9 @@ export class Pipeline {
   ) {
     this.wantTcp = config.transport !== 'udp';
     this.wantUdp = config.transport !== 'tcp';
-    this.pairer = new Pairer(config.mode, new Fanout(outputs), config.timeoutSec);
+    const portProtocols = new Map<number, string>();
+    config.portModes.forEach((m, i) => portProtocols.set(config.ports[i], m));
+    this.pairer = new Pairer(config.mode, new Fanout(outputs), config.timeoutSec, portProtocols);
     this.table = new ConnectionTable(
       {
         ports: config.ports,
@@ -79,7 +83,7 @@ export class Pipeline {
         maxConnections: config.maxConnections,
         idleSeconds: Math.max(config.timeoutSec * 2, 60),
       },
-      (conn) => this.pairer.forget(conn, this.lastSec, this.lastNsec),
+      (conn) => this.dropConnection(conn),
       newPairedConnection,
     );
   }
@@ -254,8 +258,15 @@ export class Pipeline {
   private tcpSegment(conn: PairedConnection, fromClient: boolean, buf: Buffer): void {
     const p = this.pkt;
     const flags = p.flags;
+    if (p.payloadLen === 0) this.counters.withoutPayload++;
     const stream = fromClient ? conn.toServer : conn.toClient;
     if ((flags & TcpFlag.Syn) !== 0) {
+      // The same initial sequence number again: a retransmitted SYN (or
+      // SYN-ACK), not a new connection; the stream and its parser go on.
+      if (stream.isn === p.seq) {
+        this.counters.duplicates++;
+        return;
+      }
       stream.syn(p.seq);
       if (fromClient && (flags & TcpFlag.Ack) === 0) {
         // A new connection on a reused 5-tuple: forget the old one's state.
@@ -278,6 +289,8 @@ export class Pipeline {
       while (other.held !== null && seqAfter(p.ack, other.nextSeq)) {
         if (!this.resumeAfterHole(conn, !fromClient, other)) return;
       }
+      // Acknowledged bytes after everything the other side sent that was seen: its tail was lost.
+      if (other.synced && seqAfter(p.ack, other.nextSeq)) this.tailLost(conn, !fromClient, other, p.ack);
     }
     const fin = (flags & TcpFlag.Fin) !== 0;
     const verdict = stream.accept(p.seq, p.payloadLen, fin);
@@ -342,9 +355,47 @@ export class Pipeline {
   private resumeAfterHole(conn: PairedConnection, fromClient: boolean, stream: TcpStream): boolean {
     stream.skipHole();
     const parser = fromClient ? conn.requestParser : conn.responseParser;
-    parser?.reset();
+    if (parser !== null) {
+      // The message the hole cut still counts, from what arrived of it.
+      parser.flushPartial();
+      parser.reset();
+    }
     this.pairer.reset(conn, fromClient, ResetReason.Gap);
     return this.deliverHeld(conn, fromClient, stream);
+  }
+
+  /**
+   * The peer acknowledged bytes this direction sent that the capture never
+   * saw, and nothing after them arrived (yet): a gap at the stream's end,
+   * counted. The message it cut is reported from what arrived of it (a
+   * request then pairs with the answer that follows), and the stream resumes
+   * at `ack`.
+   */
+  private tailLost(conn: PairedConnection, fromClient: boolean, stream: TcpStream, ack: number): void {
+    stream.skipTo(ack);
+    const parser = fromClient ? conn.requestParser : conn.responseParser;
+    if (parser !== null) {
+      parser.flushPartial();
+      parser.reset();
+    }
+    this.pairer.reset(conn, fromClient, ResetReason.Gap);
+  }
+
+  /** Messages whose end will not come now are reported from what arrived: the request first, then its answer. */
+  private flushPartials(conn: PairedConnection): void {
+    conn.requestParser?.flushPartial();
+    conn.responseParser?.flushPartial();
+  }
+
+  /**
+   * The table let a connection go (closed, reset, expired, evicted): an
+   * answer that began is reported. A request the client never finished
+   * sending is not: no server will answer it (it answers one it started
+   * answering, through pairing's flush of the request).
+   */
+  private dropConnection(conn: PairedConnection): void {
+    conn.responseParser?.flushPartial();
+    this.pairer.forget(conn, this.lastSec, this.lastNsec);
   }
 
   /** Once per second of capture time: expire idle connections and overdue requests. */
@@ -366,7 +417,8 @@ export class Pipeline {
         const stream = fromClient ? conn.toServer : conn.toClient;
         while (stream.held !== null && this.resumeAfterHole(conn, fromClient, stream));
       }
-      this.pairer.drain(conn, this.lastSec, this.lastNsec);
+      this.flushPartials(conn);
+      this.pairer.stop(conn, this.lastSec, this.lastNsec);
     }
     for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
     if (this.raw !== null) this.raw.flush();
@@ -389,6 +441,13 @@ export class Pipeline {
 export interface ExtraCounters {
   /** The Lua output's error count, when -S runs a script. */
   luaErrors?: () => number;
+}
+
+/** Requests waiting for an answer right now, on every connection. */
+function waitingRequests(pipeline: Pipeline): number {
+  let n = 0;
+  for (const conn of pipeline.table.all()) n += conn.pending.count;
+  return n;
 }
 
 export function snapshotCounters(pipeline: Pipeline, engine: Engine, extra: ExtraCounters = {}): RunCounters {
@@ -422,6 +481,8 @@ export function snapshotCounters(pipeline: Pipeline, engine: Engine, extra: Extr
     orphanResponses: pc.orphanResponses,
     serverPushes: pc.pushes,
     requestsDropped: pc.overflow,
+    answeredIncomplete: pc.incomplete,
+    requestsWaiting: waitingRequests(pipeline),
     luaErrors: extra.luaErrors?.() ?? 0,
   };
 }

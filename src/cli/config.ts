@@ -1,6 +1,7 @@
 // The command line, validated into one typed config. Commander declares the
 // flags (cli/main.ts); zod checks their values here and every problem becomes
 // one line for the user.
+import fs from 'node:fs';
 import net from 'node:net';
 import { z } from 'zod';
 import { parseIp } from '../connections/address';
@@ -19,6 +20,32 @@ const DEFAULT_PORT: Record<Mode, number | undefined> = {
   http: 80,
   dns: 53,
 };
+
+/** The ports tcpkit knows the protocol of, for -h and the README. */
+export const WELL_KNOWN_PORTS = (Object.keys(DEFAULT_PORT) as Mode[])
+  .filter((m) => DEFAULT_PORT[m] !== undefined)
+  .map((m) => `${DEFAULT_PORT[m]} ${m}`)
+  .join(', ');
+
+/** The protocol a port's number implies, raw when none. */
+export function wellKnownMode(port: number): Mode {
+  return (Object.keys(DEFAULT_PORT) as Mode[]).find((m) => DEFAULT_PORT[m] === port) ?? 'raw';
+}
+
+/**
+ * What each port is decoded as, when -m did not say: "port 6379: redis, port
+ * 6380: raw (no well-known protocol; -m redis to decode)"; null when -m (or
+ * -S) chose, or a single well-known port speaks for itself.
+ */
+export function portModesNotice(config: Config, modeGiven: boolean): string | null {
+  if (modeGiven) return null;
+  const modes = config.portModes;
+  if (modes.length === 1 && modes[0] !== 'raw') return null;
+  const hint = config.mode !== 'raw' ? config.mode : 'MODE';
+  return config.ports
+    .map((p, i) => (modes[i] === 'raw' ? `port ${p}: raw (no well-known protocol; -m ${hint} to decode)` : `port ${p}: ${modes[i]}`))
+    .join(', ');
+}
 
 export class UsageError extends Error {
   readonly code = 'EUSAGE';
@@ -141,6 +168,10 @@ export function buildConfig(raw: RawOptions): Config {
     throw new UsageError(parsed.error.issues.map((i) => i.message).join('\n'));
   }
   const o = parsed.data;
+  // A file that is not there is the first thing to say, before what else is missing.
+  if (o.read !== undefined && !fs.existsSync(o.read)) {
+    throw Object.assign(new Error(`${o.read}: No such file or directory`), { code: 'ENOENT' });
+  }
   if (o.read !== undefined) {
     if (o.interface !== undefined) throw new UsageError('-i and -r: capture live on an interface, or read a file, not both');
     if (o.ebpf) throw new UsageError('--ebpf captures live; with -r the packets come from the file');
@@ -150,22 +181,25 @@ export function buildConfig(raw: RawOptions): Config {
   let mode: Mode | undefined = o.mode as Mode | undefined;
   // A script without -m sees raw packets, whatever the port.
   if (mode === undefined && o.script !== undefined) mode = 'raw';
+  let portModes: Mode[] | undefined;
   if (mode === undefined && o.port !== undefined) {
-    // No -m: a well-known port says which protocol it speaks; otherwise raw.
-    mode = (Object.keys(DEFAULT_PORT) as Mode[]).find((m) => o.port!.includes(DEFAULT_PORT[m] ?? -1)) ?? 'raw';
+    // No -m: each port speaks the protocol its well-known number implies; the others stay raw (the original's default).
+    portModes = o.port.map(wellKnownMode);
+    mode = portModes.find((m) => m !== 'raw') ?? 'raw';
   }
-  if (mode === undefined) throw new UsageError('say which port to watch (-p PORT) or which protocol (-m MODE)');
+  if (mode === undefined) throw new UsageError('say which port to watch (-p PORT) or which protocol (-m MODE); tcpkit -h lists every flag');
   if (!READY_MODES.includes(mode)) throw new UsageError(`-m ${mode} is not supported yet (modes today: ${READY_MODES.join(', ')})`);
-  if (mode === 'redis' && o.udp) throw new UsageError('-u: redis runs over TCP; -u is for raw mode over UDP');
-  if (mode === 'http' && o.udp) throw new UsageError('-u: http runs over TCP; -u is for raw mode over UDP');
+  if ((mode === 'redis' || mode === 'http') && o.udp) throw new UsageError(`-u: ${mode} runs over TCP; -u watches UDP only, for the raw, dns and memcached modes`);
   if (o.port === undefined && DEFAULT_PORT[mode] === undefined) throw new UsageError(`say which port to watch (-p PORT): ${mode} mode has no usual port`);
-  if (o.json && mode === 'raw') throw new UsageError('--json writes one object per request and response; -m raw has none (choose -m or a well-known -p)');
+  if (o.json && mode === 'raw' && (portModes === undefined || portModes.every((m) => m === 'raw'))) throw new UsageError('--json writes one object per request and response; -m raw has none (choose -m or a well-known -p)');
   if (o.statsAddr !== undefined && o.statsPort === undefined) throw new UsageError('--stats-addr is where the stats port (-P) listens; give -P too');
   if (o.daemon && o.output === undefined) throw new UsageError('-d needs -o FILE: in the background there is no terminal to write to');
   const ports = o.port ?? [DEFAULT_PORT[mode] as number];
+  const modes = portModes ?? ports.map(() => mode);
   return {
     mode,
     ports,
+    portModes: modes,
     servers: o.server ?? [],
     serverNames: raw.server === undefined ? [] : raw.server.split(',').map((t) => t.trim()),
     readFile: o.read,
@@ -175,7 +209,7 @@ export function buildConfig(raw: RawOptions): Config {
     iface: o.interface ?? 'any',
     thresholdMs: o.threshold ?? 0,
     udp: o.udp ?? false,
-    transport: o.udp ? 'udp' : mode === 'dns' || mode === 'memcached' ? 'both' : 'tcp',
+    transport: o.udp ? 'udp' : modes.some((m) => m === 'dns' || m === 'memcached') ? 'both' : 'tcp',
     outputFile: o.output,
     timeoutSec: o.timeout ?? 10,
     maxConnections: o.maxConnections ?? 1_000_000,

@@ -153,6 +153,23 @@ export class PidFile {
     process.once('exit', () => this.remove());
   }
 
+  /**
+   * tcpkit is about to give up root (-Z) and may then not be allowed to
+   * remove the file (/run belongs to root): a small shell, left as root,
+   * waits for this process to end (its pipe closes, however it ends) and
+   * removes the file if it still names this process.
+   */
+  removeAsRootAtExit(): void {
+    if (!this.written) return;
+    const helper = spawn('sh', ['-c', 'read -r _; [ "$(cat "$1" 2>/dev/null)" = "$2" ] && rm -f "$1"', 'tcpkit-pid-file', this.file, String(process.pid)], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    helper.on('error', () => {});
+    helper.unref();
+    (helper.stdin as unknown as { unref?: () => void }).unref?.();
+  }
+
   remove(): void {
     if (!this.written) return;
     this.written = false;

@@ -5,7 +5,7 @@
 import { stopOnSignal, stopSignal } from './lifecycle';
 import { relinquishPrivileges, targetUser } from './privileges';
 import { Command, CommanderError } from 'commander';
-import { buildConfig, MODES, UsageError, type Config, type RawOptions } from './config';
+import { buildConfig, MODES, portModesNotice, UsageError, WELL_KNOWN_PORTS, type Config, type Mode, type RawOptions } from './config';
 import { PcapFileEngine } from '../engine/pcap-file';
 import { openLiveEngine, type EbpfEngine, type PcapLiveEngine } from '../engine/live';
 import { CaptureFileWriter } from '../output/capture-file';
@@ -17,13 +17,16 @@ import { dnsParser } from '../protocol/dns';
 import { LineOutput } from '../output/lines';
 import { JsonLineOutput } from '../output/json-lines';
 import { RawPacketOutput } from '../output/raw';
-import { counterPhrases, renderSummary } from '../output/summary';
+import { counterPhrases, packetsPhrase, plural, renderSummary } from '../output/summary';
 import { FdWriter } from '../output/writer';
 import type { LuaHost } from '../lua/host';
 import { RunReport } from './report';
 import { DaemonChild, daemonize, isDaemonChild } from './daemon';
 import type { Output, PacketSink } from '../pairing/consumer';
-import type { ParserFactory } from '../protocol/message';
+import type { ParserFactory, StreamParser } from '../protocol/message';
+
+/** A raw port among decoded ones: its packets are printed raw, not parsed. */
+const NOT_PARSED: StreamParser = { feed() {}, skip: () => true, reset() {}, flushPartial: () => false };
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../../package.json').version;
@@ -43,12 +46,12 @@ function program(): Command {
     .option('--pid-file <file>', 'write the process id here (default with -d: /run/tcpkit.pid)')
     .option('-r, --read <file>', 'read packets from a pcap or pcapng file')
     .option('-t, --threshold <ms>', 'print only requests this slow or slower, in milliseconds (default: 0, all)')
-    .option('-m, --mode <mode>', `protocol: ${MODES.join(', ')}`)
+    .option('-m, --mode <mode>', `protocol: ${MODES.join(', ')} (default: each port's well-known protocol, ${WELL_KNOWN_PORTS}; raw for other ports)`)
     .option('-w, --write <file>', 'write captured packets to a pcap file')
     .option('-S, --script <file>', 'Lua script called for every packet')
-    .option('-B, --buffer <KiB>', 'capture buffer size, in KiB')
-    .option('-o, --output <file>', 'write lines to this file instead of standard output (reopened on SIGHUP)')
-    .option('-u, --udp', 'watch UDP instead of TCP')
+    .option('-B, --buffer <KiB>', 'capture buffer size, in KiB (default: 16384, the eBPF ring buffer or the libpcap buffer)')
+    .option('-o, --output <file>', 'write lines to this file instead of standard output: replaced, or appended with -d; reopened on SIGHUP')
+    .option('-u, --udp', 'watch UDP only (raw, dns and memcached modes)')
     .option('--ebpf', 'capture with eBPF: ports are filtered in the kernel')
     .option('--json', 'one JSON object per request instead of the text line (NDJSON)')
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
@@ -62,11 +65,13 @@ function program(): Command {
 }
 
 /** Where packets come from: a file (-r), or a live engine (eBPF or libpcap). */
-function openEngine(config: Config, luaWantsPackets: boolean): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
+function openEngine(config: Config, modes: string | null, luaWantsPackets: boolean): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
   if (config.readFile !== undefined) {
     const engine = new PcapFileEngine(config.readFile);
     const notice = engine.linkNotice();
     if (notice !== null) process.stderr.write(`tcpkit: ${notice}\n`);
+    // What each port is decoded as, once.
+    if (modes !== null) process.stderr.write(`tcpkit: ${modes}\n`);
     return { engine, source: config.readFile };
   }
   const { engine, notice } = openLiveEngine(
@@ -78,28 +83,28 @@ function openEngine(config: Config, luaWantsPackets: boolean): { engine: PcapFil
       transport: config.transport,
       snaplen: 65535,
       bufferBytes: config.bufferBytes,
-      wantEmpty: config.mode === 'raw' || config.scriptFile !== undefined || config.writeFile !== undefined,
+      wantEmpty: config.mode === 'raw' || config.portModes.includes('raw') || config.scriptFile !== undefined || config.writeFile !== undefined,
       // What sees whole packets gets them; the parsers need only payloads.
-      wantFull: config.mode === 'raw' || luaWantsPackets || config.writeFile !== undefined,
+      wantFull: config.mode === 'raw' || config.portModes.includes('raw') || luaWantsPackets || config.writeFile !== undefined,
       flowSlots: config.maxConnections,
     },
     config.ebpf,
   );
-  // Nobody should have to guess which engine runs.
-  process.stderr.write(`tcpkit: ${notice}\n`);
+  // Nobody should have to guess which engine runs, nor what each port is decoded as.
+  process.stderr.write(`tcpkit: ${notice}${modes !== null ? `; ${modes}` : ''}\n`);
   return { engine, source: config.iface };
 }
 
-async function run(config: Config, daemon: DaemonChild | null): Promise<number> {
+async function run(config: Config, daemon: DaemonChild | null, modes: string | null): Promise<number> {
   const report = await RunReport.open(config, VERSION, daemon);
   try {
-    return await watch(config, report);
+    return await watch(config, report, modes);
   } finally {
     await report.close();
   }
 }
 
-async function watch(config: Config, report: RunReport): Promise<number> {
+async function watch(config: Config, report: RunReport, modes: string | null): Promise<number> {
   const runAs = config.relinquishTo === undefined ? null : targetUser(config.relinquishTo);
   // A daemon adds to its log; in the foreground -o replaces the file, as > would.
   const writer = config.outputFile ? FdWriter.toFile(config.outputFile, config.daemon) : new FdWriter(1);
@@ -110,16 +115,47 @@ async function watch(config: Config, report: RunReport): Promise<number> {
       ? null
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
         (require('../lua/host') as typeof import('../lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
-  const { engine, source } = openEngine(config, lua !== null && (config.mode === 'raw' || lua.wantsPackets));
+  // -w is opened before the engine announces the capture: a path that cannot be written is refused first.
+  const capture = config.writeFile !== undefined && config.readFile === undefined ? new CaptureFileWriter(config.writeFile) : null;
+  let engineOpened: ReturnType<typeof openEngine>;
+  try {
+    engineOpened = openEngine(config, modes, lua !== null && (config.mode === 'raw' || lua.wantsPackets));
+  } catch (e) {
+    capture?.close();
+    throw e;
+  }
+  const { engine, source } = engineOpened;
   const stats = report.stats;
   const outputs: Output[] = [stats];
   let parserFactory: ParserFactory | null = null;
   let raw: PacketSink | null = null;
+  const mixed = config.portModes.some((m) => m !== config.mode);
   if (config.mode === 'raw') {
     raw = lua ?? new RawPacketOutput(writer);
   } else {
     const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
     parserFactory = parsers[config.mode];
+    if (mixed) {
+      // Several ports without -m: each connection is parsed as its server port's protocol.
+      const byPort = new Map<number, Mode>();
+      config.portModes.forEach((m, i) => byPort.set(config.ports[i], m));
+      parserFactory = (conn, fromClient, sink) => {
+        const m = byPort.get(conn.sport) ?? config.mode;
+        return m === 'raw' ? NOT_PARSED : parsers[m](conn, fromClient, sink);
+      };
+      if (config.portModes.includes('raw') && lua === null) {
+        // The raw ports' packets are printed as raw mode prints them.
+        const rawPorts = new Set(config.ports.filter((_, i) => config.portModes[i] === 'raw'));
+        const out = new RawPacketOutput(writer);
+        raw = {
+          packet: (p, buf, fromClient) => {
+            if (rawPorts.has(fromClient ? p.dport : p.sport)) out.packet(p, buf, fromClient);
+          },
+          flush: () => out.flush(),
+          close: () => {},
+        };
+      }
+    }
     // A script's output replaces tcpkit's lines.
     outputs.push(lua ?? (config.json ? new JsonLineOutput(writer, stats.commands, config.thresholdMs) : new LineOutput(writer, config.thresholdMs)));
     if (lua?.wantsPackets) raw = lua;
@@ -127,10 +163,9 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);
   let onBatch = pipeline.onBatch;
   let onSamples = pipeline.onSamples;
-  let capture: CaptureFileWriter | null = null;
-  if (config.writeFile !== undefined && !(engine instanceof PcapFileEngine)) {
-    const file = new CaptureFileWriter(config.writeFile, engine.linkType, 65535);
-    capture = file;
+  if (capture !== null) {
+    const file = capture;
+    file.start(engine.linkType, 65535);
     onBatch = (buf, used) => {
       file.write(buf, used);
       pipeline.onBatch(buf, used);
@@ -142,7 +177,13 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   }
 
   // Everything tcpkit writes is open and the capture attached: root is no longer needed.
-  if (runAs !== null) relinquishPrivileges(runAs);
+  if (runAs !== null) {
+    // Files tcpkit writes belong to the user it runs as, so that a rotated -o can be opened again.
+    if (writer.path !== null) writer.chown(runAs.uid, runAs.gid);
+    capture?.chown(runAs.uid, runAs.gid);
+    report.beforeRelinquish();
+    relinquishPrivileges(runAs);
+  }
   const stop = (): void => engine.stop();
   stopOnSignal(stop);
   writer.onReaderGone = stop;
@@ -169,19 +210,24 @@ async function watch(config: Config, report: RunReport): Promise<number> {
 
   const c = pipeline.counters;
   const tc = pipeline.table.counters;
+  const undecoded = c.undecoded.reduce((a, b) => a + b, 0);
+  const watched = config.mode === 'raw'
+    ? 'the watched ports'
+    : mixed
+      ? config.ports.map((p, i) => `port ${p} (${config.portModes[i]})`).join(', ')
+      : `${config.mode} on port ${config.ports.join(',')}`;
   const header = [
-    `tcpkit: ${engine.name} ${source}: ${c.records} packets in ${seconds.toFixed(2)} s, ` +
-      `${c.matched} to or from ${config.mode === 'raw' ? 'the watched ports' : `${config.mode} on port ${config.ports.join(',')}`}, ` +
-      `${tc.opened} connections`,
+    `tcpkit: ${engine.name} ${source}: ${plural(c.records, 'packet')} in ${seconds.toFixed(2)} s: ` +
+      `${packetsPhrase(c.records, c.matched, parserFactory === null ? -1 : c.withoutPayload, tc.strayPackets, undecoded, watched)}; ` +
+      `${plural(tc.opened, 'connection')}`,
   ];
   if (!(engine instanceof PcapFileEngine)) header.push(`tcpkit: ${engine.describeCounters()}`);
   if (capture !== null) header.push(`tcpkit: wrote ${capture.packets} packets to ${capture.file}`);
   const counters = report.counters();
   const problems = counterPhrases(counters);
-  if (config.mode !== 'raw' || problems.length > 0) {
-    const summary = config.mode === 'raw' ? header.concat(problems).join('\n') + '\n' : renderSummary(stats, header, counters);
-    process.stderr.write(summary);
-  }
+  // Raw mode (and -S without -m) has no requests to count, but the engine's counts and the script's errors still matter.
+  const summary = config.mode === 'raw' ? header.concat(problems.length > 0 ? [problems.join(', ')] : []).join('\n') + '\n' : renderSummary(stats, header, counters);
+  process.stderr.write(summary);
   let code = 0;
   const ended = engine instanceof PcapFileEngine ? engine.endMessage() : null;
   if (ended !== null && stopSignal() === null) {
@@ -206,9 +252,10 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const config = buildConfig(cmd.opts<RawOptions>());
+  const opts = cmd.opts<RawOptions>();
+  const config = buildConfig(opts);
   if (config.daemon && !isDaemonChild()) return daemonize(argv, config.outputFile!, config.pidFile!);
-  return run(config, config.daemon ? new DaemonChild() : null);
+  return run(config, config.daemon ? new DaemonChild() : null, portModesNotice(config, opts.mode !== undefined || opts.script !== undefined));
 }
 
 main(process.argv).then(

@@ -61,6 +61,8 @@ export class Connection<Parser extends DirectionParser = DirectionParser, Waitin
   responseParser: Parser | null = null;
   /** Redis CLIENT REPLY state (ReplyMode in pairing/redis-replies.ts); 0 = on. */
   replyMode = 0;
+  /** Redis: the client subscribed to a channel (pub/sub messages may come). */
+  subscribed = false;
 
   private clientText: string | null = null;
   private serverText: string | null = null;
@@ -94,6 +96,7 @@ export class Connection<Parser extends DirectionParser = DirectionParser, Waitin
     this.requestParser = this.responseParser = null;
     this.pending.release();
     this.replyMode = 0;
+    this.subscribed = false;
     this.clientText = this.serverText = this.pairText = null;
     this.pairBytes = null;
     this.pairWords = null;

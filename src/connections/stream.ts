@@ -45,6 +45,8 @@ export class TcpStream {
   /** Next expected sequence number (uint32), valid once `synced`. */
   nextSeq = 0;
   synced = false;
+  /** The initial sequence number of the SYN seen in this direction; -1 when none was. */
+  isn = -1;
   /** Bytes to drop from the front of the last accepted segment. */
   skip = 0;
   /** Segments ahead of a hole, in sequence order; null when none (the usual case). */
@@ -55,12 +57,14 @@ export class TcpStream {
   reset(): void {
     this.nextSeq = 0;
     this.synced = false;
+    this.isn = -1;
     this.skip = 0;
     this.clearHeld();
   }
 
   /** A SYN carries the initial sequence number; data starts one later. */
   syn(seq: number): void {
+    this.isn = seq >>> 0;
     this.nextSeq = (seq + 1) >>> 0;
     this.synced = true;
     this.held = null;
@@ -128,6 +132,17 @@ export class TcpStream {
     const seg = this.held![0];
     const missing = (seg.seq - this.nextSeq) | 0;
     this.nextSeq = seg.seq;
+    return missing;
+  }
+
+  /**
+   * The peer acknowledged up to `ack`, past every byte this stream has seen
+   * and with nothing held: the bytes in between were lost to the capture.
+   * The stream resumes at `ack`; returns how many were lost.
+   */
+  skipTo(ack: number): number {
+    const missing = (ack - this.nextSeq) | 0;
+    this.nextSeq = ack >>> 0;
     return missing;
   }
 

@@ -53,6 +53,9 @@ export const DEFAULT_MAX_WITHOUT_DATA = 65_536;
 export const FLOW_SLOTS = 65_536;
 const FLOW_MASK = FLOW_SLOTS - 1;
 
+/** Refused connections remembered, so that each is counted once: 64 Ki hashes. */
+const MAX_REFUSED_REMEMBERED = 65_536;
+
 export interface TableCounters {
   /** Connections met again under a new eBPF flow id: the kernel's flow map forgot them (it was full). */
   flowsRenamed: number;
@@ -62,6 +65,8 @@ export interface TableCounters {
   /** Connections without payload evicted to make room. */
   evicted: number;
   refused: number;
+  /** Packets to or from a watched server that belong to no tracked connection: a lone ACK, FIN or RST (the end of one already closed), or a refused connection's. */
+  strayPackets: number;
 }
 
 /** Called for each connection leaving the table, so pairing can settle what it waits for. */
@@ -86,9 +91,15 @@ export class ConnectionTable<C extends Connection = Connection> {
   private oldestWithoutData: C | null = null;
   private newestWithoutData: C | null = null;
   private countWithoutData = 0;
+  /**
+   * Hashes of the connections refused since the set was last emptied: a
+   * refused connection is counted once, not once per packet. Bounded; only
+   * the refusal path (a full table) touches it.
+   */
+  private readonly refusedHashes = new Set<number>();
   /** An evicted connection object, ready for the next new connection (see evict()). */
   private spare: C | null = null;
-  readonly counters: TableCounters = { flowsRenamed: 0, opened: 0, closed: 0, expired: 0, evicted: 0, refused: 0 };
+  readonly counters: TableCounters = { flowsRenamed: 0, opened: 0, closed: 0, expired: 0, evicted: 0, refused: 0, strayPackets: 0 };
   /** Connections by eBPF flow id slot; made on first use. */
   private byFlow: (C | null)[] | null = null;
   /** Set by lookup(): true when the packet goes from client to server. */
@@ -205,14 +216,26 @@ export class ConnectionTable<C extends Connection = Connection> {
     if (!open) return null;
     // A TCP connection begins with a SYN, or with data when the capture joined
     // it midway; a lone ACK, FIN or RST (often the last of a closed one) does not.
-    if (p.proto === IpProto.Tcp && (p.flags & TcpFlag.Syn) === 0 && (p.payloadLen === 0 || (p.flags & TcpFlag.Rst) !== 0)) return null;
+    if (p.proto === IpProto.Tcp && (p.flags & TcpFlag.Syn) === 0 && (p.payloadLen === 0 || (p.flags & TcpFlag.Rst) !== 0)) {
+      this.counters.strayPackets++;
+      return null;
+    }
     // Another connection without payload, with as many as allowed: the oldest goes.
     if (p.payloadLen === 0 && this.countWithoutData >= this.maxWithoutData) this.evict(this.oldestWithoutData!);
     if (this.size >= this.opts.maxConnections) {
       if (this.oldestWithoutData !== null) this.evict(this.oldestWithoutData);
       else this.sweep(p.tsSec, true);
       if (this.size >= this.opts.maxConnections) {
-        this.counters.refused++;
+        // 53 bits of two hashes: distinct connections practically never share one.
+        let h2 = mix(mix(0x5bd1e995, c3 ^ (sport << 16)), s3 ^ cport);
+        if (p.family === 6) h2 = mix(mix(mix(h2, c0 ^ s2), c1 ^ s1), c2 ^ s0);
+        const key = (h >>> 0) * 0x200000 + (h2 & 0x1fffff);
+        if (!this.refusedHashes.has(key)) {
+          if (this.refusedHashes.size >= MAX_REFUSED_REMEMBERED) this.refusedHashes.clear();
+          this.refusedHashes.add(key);
+          this.counters.refused++;
+        }
+        this.counters.strayPackets++;
         return null;
       }
     }
@@ -300,10 +323,10 @@ export class ConnectionTable<C extends Connection = Connection> {
   }
 
   /**
-   * Forgets connections idle for idleSeconds (capture time). Runs at most once a
-   * second of capture time unless `force` (the table is full: then the idle
-   * limit is halved, down to one second, until there is room). A forced sweep
-   * also runs at most once a second: when it frees nothing, every new
+   * Forgets connections idle for idleSeconds (capture time), never sooner:
+   * the documented limit holds even when the table is full. Runs at most
+   * once a second of capture time unless `force` (the table is full). A forced
+   * sweep also runs at most once a second: when it frees nothing, every new
    * connection in that second is refused rather than paying for another walk
    * over the whole table.
    */
@@ -315,8 +338,8 @@ export class ConnectionTable<C extends Connection = Connection> {
       return;
     }
     this.lastSweep = nowSec;
-    let idle = this.opts.idleSeconds;
-    for (;;) {
+    const idle = this.opts.idleSeconds;
+    {
       const limit = nowSec - idle;
       for (const [h, head] of this.buckets) {
         let keep: C | null = null;
@@ -341,8 +364,6 @@ export class ConnectionTable<C extends Connection = Connection> {
         if (keep === null) this.buckets.delete(h);
         else if (keep !== head) this.buckets.set(h, keep);
       }
-      if (!force || this.size < this.opts.maxConnections || idle <= 1) return;
-      idle = Math.max(1, idle / 2);
     }
   }
 

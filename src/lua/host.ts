@@ -244,7 +244,7 @@ export class LuaHost implements Output, PacketSink {
     str(Tx.Server, conn.server());
     const preview = tx.preview.subarray(0, tx.previewLen);
     str(Tx.Request, tx.previewLen >= tx.preview.length ? Buffer.concat([preview, ELLIPSIS]) : preview);
-    str(Tx.Status, STATUS_TEXT[tx.status]);
+    str(Tx.Status, tx.inFlight ? 'in flight' : STATUS_TEXT[tx.status]);
     str(Tx.StatusText, tx.statusText);
     num(Tx.TvSec, tx.rspSec);
     num(Tx.TvUsec, Math.floor(tx.rspNsec / 1000));

@@ -21,12 +21,18 @@ export class CaptureFileWriter {
   private arena = Buffer.allocUnsafeSlow(1 << 20);
   packets = 0;
 
-  constructor(
-    readonly file: string,
-    linkType: number,
-    snaplen: number,
-  ) {
+  /** Opens the file: before capture starts, so that a path that cannot be written stops the run first. */
+  constructor(readonly file: string) {
     this.fd = openForWriting('-w', file);
+  }
+
+  /** Gives the file to the user tcpkit will run as (-Z). */
+  chown(uid: number, gid: number): void {
+    fs.fchownSync(this.fd, uid, gid);
+  }
+
+  /** The file header, once the engine's link type is known. */
+  start(linkType: number, snaplen: number): void {
     const h = Buffer.alloc(FILE_HDR_LEN);
     h.writeUInt32LE(PCAP_MAGIC_NS, 0);
     h.writeUInt16LE(2, 4);

@@ -43,6 +43,7 @@ const STATUS_NULL = new Fragment('","status":null');
 const TAIL_OK = new Fragment(',"error":false,"answered":true}\n');
 const TAIL_ERROR = new Fragment(',"error":true,"answered":true}\n');
 const TAIL_NO_RESPONSE = new Fragment(',"error":false,"answered":false}\n');
+const TAIL_IN_FLIGHT = new Fragment(',"error":false,"answered":false,"in_flight":true}\n');
 
 /** Writes a whole number (|n| < 2^53) in decimal; returns the offset after it. */
 function putInt(buf: Buffer, off: number, n: number): number {
@@ -74,7 +75,7 @@ function isoSeconds(sec: number): string {
 export function transactionObject(tx: Transaction, command: string): Record<string, unknown> {
   const us = 1_000_000 + Math.floor(tx.reqNsec / 1000);
   const answered = tx.status !== TxStatus.NoResponse;
-  return {
+  const obj: Record<string, unknown> = {
     time: `${isoSeconds(tx.reqSec)}.${String(us).slice(1)}Z`,
     client: tx.conn.client(),
     server: tx.conn.server(),
@@ -88,6 +89,8 @@ export function transactionObject(tx: Transaction, command: string): Record<stri
     error: tx.status === TxStatus.Error,
     answered,
   };
+  if (tx.inFlight) obj.in_flight = true;
+  return obj;
 }
 
 export class JsonLineOutput implements Output {
@@ -95,8 +98,11 @@ export class JsonLineOutput implements Output {
   /** `{"time":"2020-02-06T23:01:39`, made once per second. */
   private sec = -1;
   private opening = new Fragment('');
-  /** `","protocol":"redis","command":"GET","request":"` per command id. */
-  private readonly middles: Fragment[] = [];
+  /** `","protocol":"redis","command":"GET","request":"` per command id, for the protocol last seen. */
+  private middles: Fragment[] = [];
+  private middlesProtocol = '';
+  /** The same per protocol, when ports speak different ones (several ports without -m). */
+  private readonly middlesBy = new Map<string, Fragment[]>();
   /** `","status":"200"` per status text. */
   private readonly statuses = new Map<string, Fragment>();
 
@@ -114,6 +120,12 @@ export class JsonLineOutput implements Output {
     const conn = tx.conn;
     const ep = conn.endpointsBytes();
     const cmd = this.commands.of(tx);
+    if (tx.protocol !== this.middlesProtocol) {
+      this.middlesProtocol = tx.protocol;
+      let table = this.middlesBy.get(tx.protocol);
+      if (table === undefined) this.middlesBy.set(tx.protocol, (table = []));
+      this.middles = table;
+    }
     let middle = this.middles[cmd];
     if (middle === undefined) {
       middle = this.middles[cmd] = new Fragment(`","protocol":${JSON.stringify(tx.protocol)},"command":${JSON.stringify(this.commands.name(cmd))},"request":"`);
@@ -187,7 +199,7 @@ export class JsonLineOutput implements Output {
     o = putInt(a, o, tx.reqBytes);
     o = w.putWords(o, RSP_BYTES.words, RSP_BYTES.len);
     o = putInt(a, o, tx.rspBytes);
-    const tail = !answered ? TAIL_NO_RESPONSE : tx.status === TxStatus.Error ? TAIL_ERROR : TAIL_OK;
+    const tail = !answered ? (tx.inFlight ? TAIL_IN_FLIGHT : TAIL_NO_RESPONSE) : tx.status === TxStatus.Error ? TAIL_ERROR : TAIL_OK;
     o = w.putWords(o, tail.words, tail.len);
     w.used = o;
   }

@@ -19,6 +19,7 @@ const enum Ch {
 }
 
 const NO_RESPONSE = Buffer.from('no response', 'latin1');
+const IN_FLIGHT = Buffer.from('in flight', 'latin1');
 const ERROR_TAIL = Buffer.from(' | error', 'latin1');
 /** ' | 200', ' | NXDOMAIN': the status texts are a few constants, encoded once each. */
 const statusTails = new Map<string, Buffer>();
@@ -60,14 +61,16 @@ export class LineOutput implements Output {
       return;
     }
     const a = w.arena;
-    let o = this.clock.writeTime(w, w.used, tx.rspSec, tx.rspNsec);
+    // An answer's line carries the answer's time; a request without one, its own.
+    const unanswered = tx.status === TxStatus.NoResponse;
+    let o = unanswered ? this.clock.writeTime(w, w.used, tx.reqSec, tx.reqNsec) : this.clock.writeTime(w, w.used, tx.rspSec, tx.rspNsec);
     a[o++] = Ch.SPACE;
     o = w.putWords(o, conn.endpointsWords(), ep.length);
     a[o++] = Ch.SPACE;
     a[o++] = Ch.BAR;
     a[o++] = Ch.SPACE;
-    if (tx.status === TxStatus.NoResponse) {
-      o = put(a, o, NO_RESPONSE);
+    if (unanswered) {
+      o = put(a, o, tx.inFlight ? IN_FLIGHT : NO_RESPONSE);
     } else {
       // (ns / 1e6).toFixed(3) is ns rounded to whole µs, unless ns is exactly
       // half-way between two (then the double's error decides): string path.
@@ -138,12 +141,13 @@ export class LineOutput implements Output {
 
   /** The line as a string: what the byte path produces, for the lines it leaves out. */
   private slow(tx: Transaction): void {
-    const time = this.clock.format(tx.rspSec, tx.rspNsec);
+    const unanswered = tx.status === TxStatus.NoResponse;
+    const time = unanswered ? this.clock.format(tx.reqSec, tx.reqNsec) : this.clock.format(tx.rspSec, tx.rspNsec);
     const conn = tx.conn;
     let latency: string;
     let tail = '';
-    if (tx.status === TxStatus.NoResponse) {
-      latency = 'no response';
+    if (unanswered) {
+      latency = tx.inFlight ? 'in flight' : 'no response';
     } else {
       latency = `${(tx.latencyNs / 1e6).toFixed(3)} ms`;
       if (tx.statusText !== '') tail = ` | ${tx.statusText.slice(0, 32)}`;

@@ -13,21 +13,41 @@ function ms(us: number): string {
   return `${(us / 1000).toFixed(3)} ms`;
 }
 
+/** "1 error", "2 errors": a count and its noun, singular when it is one. */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
+}
+
+/**
+ * Where every packet went, adding up to the total: "27 to or from redis on
+ * port 6379, 3 handshake/ACK without data". `empty` is the
+ * matched packets without payload when they are told apart (-1 when not: raw mode).
+ */
+export function packetsPhrase(records: number, matched: number, empty: number, stray: number, undecoded: number, watched: string): string {
+  const parts = [`${empty >= 0 ? matched - empty : matched} to or from ${watched}`];
+  if (empty > 0) parts.push(`${empty} handshake/ACK without data`);
+  if (stray > 0) parts.push(`${stray} of no tracked connection (ACK/FIN/RST after a close, or refused)`);
+  const other = records - matched - stray - undecoded;
+  if (other > 0) parts.push(`${other} other traffic`);
+  if (undecoded > 0) parts.push(`${undecoded} not decoded`);
+  return parts.join(', ');
+}
+
 /** The things that went wrong or were left out, as phrases; only those that happened. */
 export function counterPhrases(c: RunCounters): string[] {
   const out: string[] = [];
-  if (c.packetsUndecoded) out.push(`${c.packetsUndecoded} packets not decoded (${notDecodedText(c.packetsUndecodedBy)})`);
-  if (c.orphanResponses) out.push(`${c.orphanResponses} responses without a request`);
-  if (c.parserResets) out.push(`${c.parserResets} parser resets on malformed data`);
-  if (c.gaps) out.push(`${c.gaps} gaps in streams`);
-  if (c.segmentsReordered) out.push(`${c.segmentsReordered} segments put back in order`);
-  if (c.ipFragments) out.push(`${c.ipFragments} IP fragments: ${c.datagramsReassembled} datagrams put together, ${c.fragmentsDropped} fragments given up on`);
-  if (c.serverPushes) out.push(`${c.serverPushes} server pushes`);
-  if (c.requestsDropped) out.push(`${c.requestsDropped} requests dropped (too many waiting)`);
-  if (c.connectionsEvicted) out.push(`${c.connectionsEvicted} connections evicted before carrying data (to make room)`);
-  if (c.connectionsRefused) out.push(`${c.connectionsRefused} connections refused (table full)`);
-  if (c.connectionsExpired) out.push(`${c.connectionsExpired} idle connections expired`);
-  if (c.luaErrors) out.push(`${c.luaErrors} script errors`);
+  if (c.packetsUndecoded) out.push(`${plural(c.packetsUndecoded, 'packet')} not decoded (${notDecodedText(c.packetsUndecodedBy)})`);
+  if (c.orphanResponses) out.push(`${plural(c.orphanResponses, 'response')} without a request`);
+  if (c.parserResets) out.push(`${plural(c.parserResets, 'parser reset')} on malformed data`);
+  if (c.gaps) out.push(`${plural(c.gaps, 'gap')} in streams`);
+  if (c.segmentsReordered) out.push(`${plural(c.segmentsReordered, 'segment')} put back in order`);
+  if (c.ipFragments) out.push(`${plural(c.ipFragments, 'IP fragment')}: ${plural(c.datagramsReassembled, 'datagram')} put together, ${plural(c.fragmentsDropped, 'fragment')} given up on`);
+  if (c.serverPushes) out.push(`${plural(c.serverPushes, 'server push', 'server pushes')}`);
+  if (c.requestsDropped) out.push(`${plural(c.requestsDropped, 'request')} dropped (too many waiting)`);
+  if (c.connectionsEvicted) out.push(`${plural(c.connectionsEvicted, 'connection')} evicted before carrying data (to make room)`);
+  if (c.connectionsRefused) out.push(`${plural(c.connectionsRefused, 'connection')} refused (table full)`);
+  if (c.connectionsExpired) out.push(`${plural(c.connectionsExpired, 'idle connection')} expired`);
+  if (c.luaErrors) out.push(`${plural(c.luaErrors, 'script error')}`);
   return out;
 }
 
@@ -71,11 +91,24 @@ function table(stats: Stats): string[] {
 export function renderSummary(stats: Stats, header: string[], counters: RunCounters): string {
   const lines = [...header];
   const t = stats.total();
+  const notes: string[] = [];
+  if (t.errors) notes.push(plural(t.errors, 'error'));
+  // Answered from the response's first bytes: its end was never captured.
+  if (counters.answeredIncomplete) notes.push(`${counters.answeredIncomplete} incomplete`);
   lines.push(
     `requests: ${t.answered} answered` +
-      (t.errors ? ` (${t.errors} errors)` : '') +
-      `, ${t.unanswered} without response, ${t.slow} at or above the threshold`,
+      (notes.length > 0 ? ` (${notes.join(', ')})` : '') +
+      `, ${t.unanswered} without response` +
+      (t.inFlight ? `, ${t.inFlight} in flight (still waiting when the capture stopped)` : ''),
   );
+  if (stats.thresholdMs > 0) {
+    // What -t printed: the answers at or above it, and the requests that waited as long in vain.
+    const shown = t.slow + t.slowUnanswered;
+    lines.push(
+      `-t ${stats.thresholdMs} ms: ${plural(shown, 'line')} printed, ${t.slow} answered at or above ${stats.thresholdMs} ms` +
+        (t.slowUnanswered ? `, ${t.slowUnanswered} without response` : ''),
+    );
+  }
   if (t.answered > 0) {
     lines.push(`latency: avg ${ms(t.averageUs)}, ${PERCENTILES.map(([n, p]) => `${n} ${ms(t.percentileUs(p))}`).join(', ')}, max ${ms(t.maxUs)}`);
     lines.push(...bars(t.buckets));

@@ -84,6 +84,11 @@ export class FdWriter {
    * logrotate renamed the file, new lines go to a new file. If the path
    * cannot be opened, writing goes on to the old file and the error is thrown.
    */
+  /** Gives the file to the user tcpkit will run as (-Z), so that a rotated log can be opened again. */
+  chown(uid: number, gid: number): void {
+    if (this.ownsFd && this.fd >= 0) fs.fchownSync(this.fd, uid, gid);
+  }
+
   reopen(): void {
     if (this.path === null) return;
     this.flush();

@@ -9,7 +9,7 @@ import type { PairedConnection } from './connection';
 import { IpProto } from '../decode/packet';
 import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/message';
 import { Transaction, TxStatus, type TransactionSink } from './transaction';
-import { expectsReply, isSubscribe } from './redis-replies';
+import { expectsReply, isPubSubPush, isSubscribe, subscribes } from './redis-replies';
 import { SlotBudget } from './queue';
 
 export interface PairingCounters {
@@ -18,12 +18,16 @@ export interface PairingCounters {
   paired: number;
   /** Responses with no request waiting (the capture began mid-conversation, or a parser reset). */
   orphanResponses: number;
-  /** Requests given up on: timed out, or their connection or the capture ended first. */
+  /** Requests given up on: timed out, or their connection ended first. */
   unanswered: number;
+  /** Requests still waiting, for less than the timeout, when the capture stopped. */
+  inFlight: number;
   /** Server pushes (pub/sub messages, RESP3 pushes): not responses. */
   pushes: number;
   /** Requests that expect no response. */
   noReply: number;
+  /** Answered requests whose response's end was never captured (reported from its first bytes). */
+  incomplete: number;
   /** Parser resets because of malformed data, and because of gaps in the capture. */
   malformed: number;
   gaps: number;
@@ -45,29 +49,55 @@ export class Pairer implements MessageSink {
     paired: 0,
     orphanResponses: 0,
     unanswered: 0,
+    inFlight: 0,
     pushes: 0,
     noReply: 0,
+    incomplete: 0,
     malformed: 0,
     gaps: 0,
     overflow: 0,
   };
 
-  private readonly redis: boolean;
+  private redis: boolean;
   /** Pairing by id: requests before the matched one were answered by silence (memcached quiet opcodes). */
-  private readonly dropEarlier: boolean;
+  private dropEarlier: boolean;
+  private protocol: string;
+  /** Ports that speak another protocol than the run's (several ports without -m): their protocol. */
+  private readonly otherPorts: Map<number, string> | null;
 
   constructor(
-    private readonly protocol: string,
+    private readonly runProtocol: string,
     private readonly out: TransactionSink,
     /** Seconds a request may wait for its response before it is reported unanswered. */
     private readonly timeoutSec: number,
+    portProtocols: ReadonlyMap<number, string> | null = null,
   ) {
-    this.redis = protocol === 'redis';
-    this.dropEarlier = protocol === 'memcached';
+    this.protocol = runProtocol;
+    this.redis = runProtocol === 'redis';
+    this.dropEarlier = runProtocol === 'memcached';
+    let other: Map<number, string> | null = null;
+    if (portProtocols !== null) {
+      for (const [port, p] of portProtocols) {
+        if (p === runProtocol) continue;
+        other ??= new Map();
+        other.set(port, p);
+      }
+    }
+    this.otherPorts = other;
+  }
+
+  /** The connection's protocol, when ports speak different ones (else the run's, set once). */
+  private speak(conn: PairedConnection): void {
+    const p = this.otherPorts!.get(conn.sport) ?? this.runProtocol;
+    if (p === this.protocol) return;
+    this.protocol = p;
+    this.redis = p === 'redis';
+    this.dropEarlier = p === 'memcached';
   }
 
   message(conn: PairedConnection, fromClient: boolean, info: MessageInfo): void {
     const c = this.counters;
+    if (this.otherPorts !== null) this.speak(conn);
     if (fromClient) {
       if (info.kind === MessageKind.NoReply) {
         c.noReply++;
@@ -88,6 +118,7 @@ export class Pairer implements MessageSink {
       slot.bytes = info.bytes;
       slot.matchId = info.matchId;
       slot.subscribe = this.redis && isSubscribe(info.preview, info.previewLen);
+      if (slot.subscribe && subscribes(info.preview, info.previewLen)) conn.subscribed = true;
       // Swap buffers rather than copy the request text.
       const spare = slot.preview;
       slot.preview = info.preview;
@@ -96,10 +127,20 @@ export class Pairer implements MessageSink {
       info.previewLen = 0;
       return;
     }
+    // An interim answer (HTTP 100 Continue): the final response is still to come.
+    if (info.kind === MessageKind.Interim) return;
     if (info.kind === MessageKind.Push) {
       // Under RESP3, (un)subscribe is confirmed by a push: that push answers it.
       const head = conn.pending.peek();
       if (head === null || !head.subscribe) {
+        c.pushes++;
+        return;
+      }
+    }
+    if (conn.subscribed && info.kind === MessageKind.Normal && info.previewLen > 0) {
+      // RESP2 pub/sub: messages (and extra confirmations) are arrays the server sends unasked.
+      const head = conn.pending.peek();
+      if (isPubSubPush(info.preview, info.previewLen, head !== null && head.subscribe)) {
         c.pushes++;
         return;
       }
@@ -111,7 +152,12 @@ export class Pairer implements MessageSink {
       req = conn.pending.takeById(info.matchId, this.dropEarlier && conn.proto === IpProto.Tcp);
       if (req !== null && conn.pending.dropped > 0) c.noReply += conn.pending.dropped;
     } else {
-      const head = conn.pending.peek();
+      let head = conn.pending.peek();
+      if (head === null && conn.requestParser !== null && conn.requestParser.flushPartial()) {
+        // The answer came before the request's end (an HTTP 413 to a body
+        // still on its way, or the request's tail lost): it answers that request.
+        head = conn.pending.peek();
+      }
       // A response that began before the oldest waiting request cannot answer
       // it (that request's own answer was lost, or its request was dropped).
       req = head !== null && ns(info.startSec, info.startNsec, head.startSec, head.startNsec) >= 0 ? conn.pending.shift() : null;
@@ -121,11 +167,14 @@ export class Pairer implements MessageSink {
       return;
     }
     c.paired++;
+    if (info.incomplete) c.incomplete++;
     const tx = this.tx;
     tx.conn = conn;
     tx.protocol = this.protocol;
     tx.status = info.isError ? TxStatus.Error : TxStatus.Ok;
     tx.statusText = info.statusText;
+    tx.incomplete = info.incomplete;
+    tx.inFlight = false;
     tx.reqSec = req.startSec;
     tx.reqNsec = req.startNsec;
     tx.rspSec = info.startSec;
@@ -175,6 +224,17 @@ export class Pairer implements MessageSink {
     }
   }
 
+  /**
+   * The capture stopped (end of input, Ctrl-C): requests that have waited
+   * less than the timeout are in flight, not unanswered; older ones are given up on.
+   */
+  stop(conn: PairedConnection, nowSec: number, nowNsec: number): void {
+    for (let req = conn.pending.shift(); req !== null; req = conn.pending.shift()) {
+      const inFlight = ns(nowSec, nowNsec, req.startSec, req.startNsec) < this.timeoutSec * 1e9;
+      this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec, inFlight);
+    }
+  }
+
   /** The connection left the table: what waits is reported, its slots go back to the budget. */
   forget(conn: PairedConnection, nowSec: number, nowNsec: number): void {
     this.drain(conn, nowSec, nowNsec);
@@ -190,8 +250,11 @@ export class Pairer implements MessageSink {
     previewLen: number,
     nowSec: number,
     nowNsec: number,
+    inFlight = false,
   ): void {
-    this.counters.unanswered++;
+    if (inFlight) this.counters.inFlight++;
+    else this.counters.unanswered++;
+    if (this.otherPorts !== null) this.speak(conn);
     if (nowSec < sec || (nowSec === sec && nowNsec < nsec)) {
       // Given up on before a later clock reading (a reset): as of its own start.
       nowSec = sec;
@@ -202,6 +265,8 @@ export class Pairer implements MessageSink {
     tx.protocol = this.protocol;
     tx.status = TxStatus.NoResponse;
     tx.statusText = '';
+    tx.incomplete = false;
+    tx.inFlight = inFlight;
     tx.reqSec = sec;
     tx.reqNsec = nsec;
     tx.rspSec = nowSec;

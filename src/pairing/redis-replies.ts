@@ -25,6 +25,33 @@ function startsWithUpper(buf: Buffer, len: number, word: Buffer): boolean {
 
 const SUBSCRIBES = ['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE'].map((w) => Buffer.from(w));
 
+/** The words a RESP2 pub/sub array starts with: a message, and the confirmations of (un)subscribing. */
+const MESSAGES = ['message', 'pmessage', 'smessage'].map((w) => Buffer.from(w));
+const CONFIRMATIONS = ['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe'].map((w) => Buffer.from(w));
+
+function equalsWord(buf: Buffer, len: number, words: Buffer[]): boolean {
+  for (const w of words) if (len === w.length && buf.compare(w, 0, len, 0, len) === 0) return true;
+  return false;
+}
+
+/**
+ * On a subscribed RESP2 connection, whether a reply (its array's first bulk
+ * string in `first`) is server-sent: a pub/sub message always, and an
+ * (un)subscribe confirmation when no (un)subscribe command waits for it (the
+ * second and later channels of one command each get their own).
+ */
+export function isPubSubPush(first: Buffer, len: number, subscribeWaiting: boolean): boolean {
+  if (len < 7) return false;
+  if (equalsWord(first, len, MESSAGES)) return true;
+  return !subscribeWaiting && equalsWord(first, len, CONFIRMATIONS);
+}
+
+/** Whether a request subscribes (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE): pub/sub messages may follow. */
+export function subscribes(preview: Buffer, len: number): boolean {
+  const c = preview[0] | 0x20;
+  return c !== 0x75 && isSubscribe(preview, len); // not u(nsubscribe)
+}
+
 /** Whether a request is one of the (un)subscribe commands. */
 export function isSubscribe(preview: Buffer, len: number): boolean {
   const c = preview[0] | 0x20;

@@ -19,6 +19,10 @@ export class Transaction {
   status: TxStatus = TxStatus.Ok;
   /** The response's status as the protocol names it ('200', 'NXDOMAIN', 'STORED'); '' when none (Redis, no response). */
   statusText = '';
+  /** Answered, but the response's end was never captured: latency is known, complete time and size are as far as the capture went. */
+  incomplete = false;
+  /** NoResponse only: the capture stopped while it waited, for less than --timeout (in flight, not unanswered). */
+  inFlight = false;
   /** First byte of the request. */
   reqSec = 0;
   reqNsec = 0;

@@ -83,34 +83,27 @@ const HEAD_CAP = 512;
 
 const DOT3 = [Ch.DOT, Ch.DOT, Ch.DOT];
 
-/** Names of the common RR types, indexed by type number. */
+/**
+ * Names of the RR types and QTYPEs, indexed by type number: IANA's "Resource
+ * Record (RR) TYPEs" registry (DNS parameters, as updated 2024), every
+ * assigned value (255, `*` in the registry, is shown as dig shows it, ANY).
+ * Unassigned and private-use numbers show as `TYPE<n>` (RFC 3597).
+ */
 const TYPE_NAMES: readonly (Buffer | undefined)[] = (() => {
   const names: (Buffer | undefined)[] = [];
+  const registry =
+    'A NS MD MF CNAME SOA MB MG MR NULL WKS PTR HINFO MINFO MX TXT RP AFSDB X25 ISDN RT NSAP NSAP-PTR SIG KEY PX GPOS AAAA LOC NXT ' +
+    'EID NIMLOC SRV ATMA NAPTR KX CERT A6 DNAME SINK OPT APL DS SSHFP IPSECKEY RRSIG NSEC DNSKEY DHCID NSEC3 NSEC3PARAM TLSA SMIMEA - HIP ' +
+    'NINFO RKEY TALINK CDS CDNSKEY OPENPGPKEY CSYNC ZONEMD SVCB HTTPS DSYNC';
+  // 1 to 66 in order ('-': 54 is unassigned); the rest by number.
+  registry.split(' ').forEach((name, i) => {
+    if (name !== '-') names[i + 1] = Buffer.from(name, 'latin1');
+  });
   const known: [number, string][] = [
-    [1, 'A'],
-    [2, 'NS'],
-    [5, 'CNAME'],
-    [6, 'SOA'],
-    [12, 'PTR'],
-    [13, 'HINFO'],
-    [15, 'MX'],
-    [16, 'TXT'],
-    [28, 'AAAA'],
-    [33, 'SRV'],
-    [35, 'NAPTR'],
-    [41, 'OPT'],
-    [43, 'DS'],
-    [46, 'RRSIG'],
-    [47, 'NSEC'],
-    [48, 'DNSKEY'],
-    [50, 'NSEC3'],
-    [52, 'TLSA'],
-    [64, 'SVCB'],
-    [65, 'HTTPS'],
-    [251, 'IXFR'],
-    [252, 'AXFR'],
-    [255, 'ANY'],
-    [257, 'CAA'],
+    [99, 'SPF'], [100, 'UINFO'], [101, 'UID'], [102, 'GID'], [103, 'UNSPEC'], [104, 'NID'], [105, 'L32'], [106, 'L64'], [107, 'LP'],
+    [108, 'EUI48'], [109, 'EUI64'], [128, 'NXNAME'], [249, 'TKEY'], [250, 'TSIG'], [251, 'IXFR'], [252, 'AXFR'], [253, 'MAILB'], [254, 'MAILA'],
+    [255, 'ANY'], [256, 'URI'], [257, 'CAA'], [258, 'AVC'], [259, 'DOA'], [260, 'AMTRELAY'], [261, 'RESINFO'], [262, 'WALLET'], [263, 'CLA'],
+    [264, 'IPN'], [32768, 'TA'], [32769, 'DLV'],
   ];
   for (const [n, name] of known) names[n] = Buffer.from(name, 'latin1');
   return names;
@@ -248,6 +241,15 @@ export class DnsParser implements StreamParser {
     this.got = 0;
     // After a reset the next chunk may start anywhere: check the first header.
     this.check = true;
+  }
+
+  /**
+   * A DNS message pairs by its id and says what it is only once its header
+   * is in; a message cut before its end is reported by skip() (snaplen), and
+   * one cut any other way is not paired.
+   */
+  flushPartial(): boolean {
+    return false;
   }
 
   end(): void {

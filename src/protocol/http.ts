@@ -22,7 +22,7 @@
 //   called: call it when the server's FIN arrives (end() is not yet part of
 //   StreamParser, so it is optional there).
 // - 1xx interim responses (100 Continue, 103 Early Hints) are reported as
-//   MessageKind.Push, so pairing skips them and the final response pairs with
+//   MessageKind.Interim, so pairing skips them and the final response pairs with
 //   the request. 101 Switching Protocols with `Connection: upgrade` is the
 //   final answer to its request (MessageKind.Normal): after it, and after a
 //   2xx to CONNECT, both directions carry another protocol and are ignored
@@ -255,6 +255,8 @@ export class HttpParser implements StreamParser {
   /** When the last byte of a close-delimited body arrived. */
   private lastSec = 0;
   private lastNsec = 0;
+  /** The message in progress was already reported by flushPartial(): its end is not reported again. */
+  private flushed = false;
   private readonly info = new MessageInfo();
   private readonly conn_: ConnState;
 
@@ -266,10 +268,28 @@ export class HttpParser implements StreamParser {
     this.conn_ = connState(conn);
   }
 
+  flushPartial(): boolean {
+    if (!this.inMessage || this.flushed || this.state === State.Tunnel) return false;
+    // A request with no text yet (`*1000`, a method cut short) is not yet known to be one.
+    if (this.request && this.info.previewLen === 0) return false;
+    this.flushed = true;
+    const info = this.info;
+    if (this.state === State.BodyClose) {
+      // A body delimited by the close: its last byte is known.
+      info.endSec = this.lastSec;
+      info.endNsec = this.lastNsec;
+    }
+    info.incomplete = true;
+    this.sink.message(this.conn, this.request, info);
+    info.incomplete = false;
+    return true;
+  }
+
   reset(): void {
     this.state = State.Start;
     this.lenient = true;
     this.inMessage = false;
+    this.flushed = false;
     this.remaining = 0;
     // The responses that were lost may have answered any of the waiting requests.
     if (!this.request) this.conn_.clear();
@@ -279,6 +299,9 @@ export class HttpParser implements StreamParser {
 
   skip(n: number, tsSec: number, tsNsec: number): boolean {
     const info = this.info;
+    // The last bytes of a message so far, should its end never come (flushPartial).
+    info.endSec = tsSec;
+    info.endNsec = tsNsec;
     switch (this.state) {
       case State.Body:
         if (n <= this.remaining) {
@@ -328,8 +351,12 @@ export class HttpParser implements StreamParser {
       return;
     }
     if (this.state === State.Tunnel) return;
+    // Its end will not come now: an answer that began is reported as it is
+    // (a request the client stopped sending gets no answer).
+    if (!this.request) this.flushPartial();
     if (this.inMessage || this.state === State.Resync || this.state === State.ResyncLine) {
       this.inMessage = false;
+      this.flushed = false;
       this.state = State.Start;
       this.lenient = true;
     }
@@ -338,6 +365,8 @@ export class HttpParser implements StreamParser {
   feed(buf: Buffer, start: number, end: number, tsSec: number, tsNsec: number): void {
     let pos = start;
     const info = this.info;
+    info.endSec = tsSec;
+    info.endNsec = tsNsec;
     if (this.conn_.tunnel) {
       if (this.state !== State.Tunnel) {
         this.state = State.Tunnel;
@@ -880,7 +909,7 @@ export class HttpParser implements StreamParser {
         return;
       }
       // An interim response: the final one is still to come.
-      info.kind = MessageKind.Push;
+      info.kind = MessageKind.Interim;
       this.complete(tsSec, tsNsec);
       return;
     }
@@ -933,6 +962,7 @@ export class HttpParser implements StreamParser {
 
   private begin(tsSec: number, tsNsec: number): void {
     this.inMessage = true;
+    this.flushed = false;
     this.info.begin(tsSec, tsNsec);
     this.idx = 0;
     this.num = 0;
@@ -955,6 +985,10 @@ export class HttpParser implements StreamParser {
     this.state = State.Start;
     // After a CONNECT or an upgrade request, the client may go on in another protocol.
     this.lenient = this.request && (this.method === Method.Connect || this.upgrade);
+    if (this.flushed) {
+      this.flushed = false;
+      return;
+    }
     this.sink.message(this.conn, this.request, info);
   }
 
@@ -974,7 +1008,10 @@ export class HttpParser implements StreamParser {
   }
 
   private fail(reason: ResetReason): void {
+    // Bytes were lost, not garbled: the message so far still counts.
+    if (reason === ResetReason.Gap) this.flushPartial();
     this.inMessage = false;
+    this.flushed = false;
     this.remaining = 0;
     this.state = State.Resync;
     this.lenient = true;

@@ -15,6 +15,8 @@
 export interface ParserConnection {
   /** IPPROTO_TCP (6) or IPPROTO_UDP (17). */
   readonly proto: number;
+  /** The server's port: which protocol the connection speaks when ports speak different ones. */
+  readonly sport: number;
 }
 
 /** What a completed message is, for pairing. */
@@ -25,6 +27,8 @@ export const enum MessageKind {
   Push = 1,
   /** A request that gets no response (noreply, quiet opcodes, REPLCONF ACK). */
   NoReply = 2,
+  /** An interim answer (HTTP 1xx): the final response is still to come; neither a response nor a push. */
+  Interim = 3,
 }
 
 /** Longest request text kept for output; longer requests are shortened. */
@@ -44,6 +48,11 @@ export class MessageInfo {
   kind: MessageKind = MessageKind.Normal;
   isError = false;
   /**
+   * The message's end was never captured (the capture ended, the connection
+   * went, or a gap cut it): reported by flushPartial() from what had arrived.
+   */
+  incomplete = false;
+  /**
    * Pairs by identity instead of order when >= 0: a DNS id, a memcached
    * binary opaque. A response pairs with the waiting request of the same id.
    */
@@ -62,6 +71,7 @@ export class MessageInfo {
     this.bytes = 0;
     this.kind = MessageKind.Normal;
     this.isError = false;
+    this.incomplete = false;
     this.matchId = -1;
     this.status = -1;
     this.statusText = '';
@@ -104,6 +114,14 @@ export interface StreamParser {
   skip(n: number, tsSec: number, tsNsec: number): boolean;
   /** Forget any partial message. */
   reset(): void;
+  /**
+   * A message has begun and has not been reported: report it now from what
+   * arrived (MessageInfo.incomplete set), and not again if it completes
+   * later. Called when its end will not be captured (end of input, the
+   * connection dropped, a gap), and by pairing when a response arrives
+   * before its request's end (an early HTTP 413). Returns whether there was one.
+   */
+  flushPartial(): boolean;
   /** The sender closed (FIN): a message delimited by the close (an HTTP/1.0 body) ends here. */
   end?(tsSec: number, tsNsec: number): void;
 }

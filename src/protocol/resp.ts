@@ -51,6 +51,33 @@ const enum State {
 const MAX_DEPTH = 32;
 /** Largest bulk string length accepted (Redis' proto-max-bulk-len default is 512 MB). */
 const MAX_BULK = 512 * 1024 * 1024;
+/** Longest error code shown, as other status text is bounded. */
+const ERROR_CODE_MAX = 32;
+/** Error codes already seen, as strings made once; the most kept (rare replies: a few dozen are known). */
+const errorCodes = new Map<string, string>();
+const ERROR_CODES_MAX = 256;
+
+/**
+ * The first word of an error reply's text (`NOAUTH`, `WRONGTYPE`, `ERR`):
+ * letters, digits and `_`, at most ERROR_CODE_MAX of them; '' when none.
+ */
+function errorCode(buf: Buffer, from: number, end: number): string {
+  let to = from;
+  while (to < end && to - from < ERROR_CODE_MAX) {
+    const b = buf[to];
+    if (!((b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x5f)) break;
+    to++;
+  }
+  if (to === from) return '';
+  const word = buf.toString('latin1', from, to);
+  const known = errorCodes.get(word);
+  if (known !== undefined) return known;
+  if (errorCodes.size < ERROR_CODES_MAX) errorCodes.set(word, word);
+  return word;
+}
+
+/** Bytes of a response array's first bulk string kept (pub/sub words are at most 12). */
+const FIRST_ELEMENT_MAX = 16;
 /** Argument bytes shown per argument before it is shortened with "...". */
 const ARG_PREVIEW = 64;
 
@@ -74,6 +101,17 @@ export class RespParser implements StreamParser {
   private inlineAny = false;
   /** Set by plainLength(): where its line ended. */
   private lineEnd = 0;
+  /** The message in progress was already reported by flushPartial(): its end is not reported again. */
+  private flushed = false;
+  /**
+   * A response array's first element is next, and then being read as a bulk
+   * string: its first bytes go to the preview, so that pairing can tell a
+   * pub/sub message (`message`, `pmessage`, `smessage`) from a reply.
+   */
+  private firstNext = false;
+  private firstBulk = false;
+  /** A top-level error's line comes next: its first word is the status text. */
+  private errorWord = false;
   private readonly info = new MessageInfo();
 
   constructor(
@@ -85,11 +123,30 @@ export class RespParser implements StreamParser {
   reset(): void {
     this.state = State.Type;
     this.inMessage = false;
+    this.flushed = false;
+    this.firstNext = false;
+    this.firstBulk = false;
+    this.errorWord = false;
     this.depth = 0;
     this.remaining = 0;
   }
 
+  flushPartial(): boolean {
+    if (!this.inMessage || this.flushed) return false;
+    // A request with no text yet (`*1000`, a method cut short) is not yet known to be one.
+    if (this.request && this.info.previewLen === 0) return false;
+    this.flushed = true;
+    const info = this.info;
+    info.incomplete = true;
+    this.sink.message(this.conn, this.request, info);
+    info.incomplete = false;
+    return true;
+  }
+
   skip(n: number, tsSec: number, tsNsec: number): boolean {
+    // The last bytes of a message so far, should its end never come (flushPartial).
+    this.info.endSec = tsSec;
+    this.info.endNsec = tsNsec;
     // Only inside a bulk string does the parser know what the missing bytes were.
     if (this.state === State.Bulk && n <= this.remaining) {
       if (this.request && this.depth === 1 && this.dataLeft > 0 && this.argShown <= ARG_PREVIEW) {
@@ -101,6 +158,7 @@ export class RespParser implements StreamParser {
       this.info.bytes += n;
       if (this.remaining === 0) {
         this.state = State.Type;
+        this.firstBulk = false;
         this.elementDone(tsSec, tsNsec);
       }
       return true;
@@ -112,6 +170,8 @@ export class RespParser implements StreamParser {
   feed(buf: Buffer, start: number, end: number, tsSec: number, tsNsec: number): void {
     let pos = start;
     const info = this.info;
+    info.endSec = tsSec;
+    info.endNsec = tsNsec;
     // After a reset, a new segment that starts like a message most likely is one.
     if (this.state === State.Resync && pos < end && this.canStartMessage(buf[pos])) this.state = State.Type;
     while (pos < end) {
@@ -123,6 +183,11 @@ export class RespParser implements StreamParser {
           info.startNsec = tsNsec;
           info.bytes = next - pos;
           info.kind = MessageKind.Normal;
+          if (!this.request) {
+            info.previewLen = 0;
+            info.statusText = info.isError ? errorCode(buf, pos + 1, next) : '';
+          }
+          this.flushed = false;
           this.complete(tsSec, tsNsec);
           pos = next;
           continue;
@@ -132,11 +197,13 @@ export class RespParser implements StreamParser {
         case State.Type: {
           if (!this.inMessage) {
             this.inMessage = true;
+            this.flushed = false;
             info.startSec = tsSec;
             info.startNsec = tsNsec;
             info.bytes = 0;
             info.kind = MessageKind.Normal;
             info.isError = false;
+            info.statusText = '';
             info.previewLen = 0;
           }
           const c = buf[pos];
@@ -151,6 +218,10 @@ export class RespParser implements StreamParser {
             this.fail(ResetReason.Malformed);
             continue;
           }
+          if (this.firstNext) {
+            this.firstNext = false;
+            this.firstBulk = c === Ch.BULK;
+          }
           pos++;
           info.bytes++;
           this.lineType = c;
@@ -158,7 +229,10 @@ export class RespParser implements StreamParser {
           this.neg = false;
           this.digits = 0;
           this.lineBad = false;
-          if (this.depth === 0 && (c === Ch.ERROR || c === Ch.BLOB_ERROR)) info.isError = true;
+          if (this.depth === 0 && (c === Ch.ERROR || c === Ch.BLOB_ERROR)) {
+            info.isError = true;
+            this.errorWord = c === Ch.ERROR && !this.request;
+          }
           this.state = State.Line;
           break;
         }
@@ -192,6 +266,10 @@ export class RespParser implements StreamParser {
             this.neg = neg;
             this.lineBad = bad;
           } else {
+            if (this.errorWord) {
+              this.errorWord = false;
+              info.statusText = errorCode(buf, p, end);
+            }
             const next = afterLf(buf, p, end);
             found = next >= 0;
             p = found ? next : end;
@@ -208,12 +286,14 @@ export class RespParser implements StreamParser {
           const avail = end - pos;
           const n = avail < this.remaining ? avail : this.remaining;
           if (this.request && this.depth === 1 && this.dataLeft > 0) this.copyArg(buf, pos, n);
+          else if (this.firstBulk) this.copyFirst(buf, pos, n);
           this.dataLeft = this.dataLeft > n ? this.dataLeft - n : 0;
           this.remaining -= n;
           pos += n;
           info.bytes += n;
           if (this.remaining === 0) {
             this.state = State.Type;
+            this.firstBulk = false;
             this.elementDone(tsSec, tsNsec);
           }
           break;
@@ -434,6 +514,8 @@ export class RespParser implements StreamParser {
       this.fail(ResetReason.Malformed);
       return;
     }
+    // A pub/sub message is an array of 3 or 4 whose first element is a bulk string.
+    if (!this.request && this.depth === 0 && t === Ch.ARRAY && (count === 3 || count === 4)) this.firstNext = true;
     this.left[this.depth] = count;
     this.isAttr[this.depth] = t === Ch.ATTRIBUTE ? 1 : 0;
     this.depth++;
@@ -459,13 +541,31 @@ export class RespParser implements StreamParser {
     info.endSec = tsSec;
     info.endNsec = tsNsec;
     this.inMessage = false;
+    if (this.flushed) {
+      this.flushed = false;
+      return;
+    }
     this.sink.message(this.conn, this.request, info);
   }
 
   private fail(reason: ResetReason): void {
+    // Bytes were lost, not garbled: the message so far still counts.
+    if (reason === ResetReason.Gap) this.flushPartial();
     this.reset();
     this.state = State.Resync;
     this.sink.reset(this.conn, this.request, reason);
+  }
+
+  /** A response array's first bulk string, its first bytes (enough for `psubscribe`) into the preview. */
+  private copyFirst(buf: Buffer, pos: number, n: number): void {
+    const info = this.info;
+    // Only the words pub/sub uses: 7 (`message`) to 12 (`punsubscribe`) bytes.
+    if (this.num < 7 || this.num > 12) {
+      this.firstBulk = false;
+      return;
+    }
+    const take = n < this.dataLeft ? n : this.dataLeft;
+    for (let i = 0; i < take && info.previewLen < FIRST_ELEMENT_MAX; i++) info.preview[info.previewLen++] = buf[pos + i];
   }
 
   private startArg(): void {

@@ -43,6 +43,10 @@ export interface RunCounters {
   serverPushes: number;
   /** Requests dropped because one connection had too many waiting. */
   requestsDropped: number;
+  /** Answered requests whose response's end was never captured. */
+  answeredIncomplete: number;
+  /** Requests waiting for their answer now. */
+  requestsWaiting: number;
   /** Errors raised by the -S Lua script (lua.errors, once the Lua output exists); 0 without a script. */
   luaErrors: number;
 }

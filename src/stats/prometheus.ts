@@ -102,7 +102,8 @@ export class PrometheusReport {
     const perPair: [string, string, (t: Tally) => number][] = [
       ['tcpkit_requests_total', 'Requests seen, answered or not.', (t) => t.requests],
       ['tcpkit_request_errors_total', 'Requests answered with an error (Redis error reply, HTTP 5xx, DNS SERVFAIL, ...).', (t) => t.errors],
-      ['tcpkit_requests_unanswered_total', 'Requests given up on: no response within --timeout, or before the connection or capture ended.', (t) => t.unanswered],
+      ['tcpkit_requests_unanswered_total', 'Requests given up on: no response within --timeout, or before their connection ended.', (t) => t.unanswered],
+      ['tcpkit_requests_in_flight_total', 'Requests still waiting, for less than --timeout, when the capture stopped.', (t) => t.inFlight],
       ['tcpkit_slow_requests_total', 'Answered requests at or above the -t threshold.', (t) => t.slow],
       ['tcpkit_request_bytes_total', 'Bytes of requests.', (t) => t.requestBytes],
       ['tcpkit_response_bytes_total', 'Bytes of responses.', (t) => t.responseBytes],
@@ -128,7 +129,7 @@ export class PrometheusReport {
       ['tcpkit_packets_undecoded_total', 'Packets that were not IPv4 or IPv6 TCP or UDP that tcpkit decodes.', (c) => c.packetsUndecoded],
       ['tcpkit_connections_opened_total', 'Connections (and UDP flows) tracked.', (c) => c.connectionsOpened],
       ['tcpkit_connections_closed_total', 'Connections that ended (FIN both ways, or RST).', (c) => c.connectionsClosed],
-      ['tcpkit_connections_expired_total', 'Connections evicted after being idle (the idle limit shrinks while the table is full).', (c) => c.connectionsExpired],
+      ['tcpkit_connections_expired_total', 'Connections forgotten after being idle for twice --timeout (at least 60 s).', (c) => c.connectionsExpired],
       ['tcpkit_connections_refused_total', 'Connections not tracked because the table was full (--max-connections).', (c) => c.connectionsRefused],
       ['tcpkit_segments_reordered_total', 'TCP segments that arrived ahead of a hole and were delivered in order once it filled.', (c) => c.segmentsReordered],
       ['tcpkit_ip_fragments_total', 'IP fragments seen.', (c) => c.ipFragments],
@@ -137,6 +138,7 @@ export class PrometheusReport {
       ['tcpkit_connections_evicted_total', 'Connections that never carried data, evicted to make room (a SYN flood).', (c) => c.connectionsEvicted],
       ['tcpkit_orphan_responses_total', 'Responses with no request waiting.', (c) => c.orphanResponses],
       ['tcpkit_server_pushes_total', 'Server pushes (pub/sub messages, RESP3 pushes): not responses.', (c) => c.serverPushes],
+      ['tcpkit_answered_incomplete_total', 'Answered requests whose response was captured only in part (its first bytes, not its end).', (c) => c.answeredIncomplete],
       ['tcpkit_requests_dropped_total', 'Requests dropped because one connection had too many waiting.', (c) => c.requestsDropped],
       ['tcpkit_lua_errors_total', 'Errors raised by the -S Lua script.', (c) => c.luaErrors],
     ];

@@ -54,6 +54,7 @@ function series(t: Tally): Record<string, unknown> {
     answered: t.answered,
     errors: t.errors,
     unanswered: t.unanswered,
+    in_flight: t.inFlight,
     slow: t.slow,
     request_bytes: t.requestBytes,
     response_bytes: t.responseBytes,
@@ -125,6 +126,8 @@ export function fullJson(stats: Stats, counters: RunCounters, info: RunInfo, now
       orphan_responses: c.orphanResponses,
       server_pushes: c.serverPushes,
       requests_dropped: c.requestsDropped,
+      answered_incomplete: c.answeredIncomplete,
+      requests_waiting: c.requestsWaiting,
       lua_errors: c.luaErrors,
     },
   });

@@ -90,15 +90,19 @@ export class LatencyHistogram {
 
 /** Counts for one series: a command on a port (counted), or a port, a command, everything (summed when read). */
 export class Tally {
-  /** Requests seen: answered + unanswered. */
+  /** Requests seen: answered + unanswered + in flight. */
   requests = 0;
   answered = 0;
   /** Answered with an error (Redis -ERR, HTTP 5xx, ...). */
   errors = 0;
   /** Given up on: no response within the timeout, or before the connection or capture ended. */
   unanswered = 0;
+  /** Still waiting, for less than the timeout, when the capture stopped. */
+  inFlight = 0;
   /** Answered at or above the -t threshold. */
   slow = 0;
+  /** Given up on (or in flight) after waiting at least the -t threshold: printed with the slow ones. */
+  slowUnanswered = 0;
   requestBytes = 0;
   responseBytes = 0;
   /** Sum of the answered requests' latencies, µs. */
@@ -120,9 +124,11 @@ export class Tally {
     this.buckets[bucket]++;
   }
 
-  giveUp(reqBytes: number): void {
+  giveUp(reqBytes: number, inFlight: boolean, slow: boolean): void {
     this.requests++;
-    this.unanswered++;
+    if (slow) this.slowUnanswered++;
+    if (inFlight) this.inFlight++;
+    else this.unanswered++;
     this.requestBytes += reqBytes;
   }
 
@@ -132,7 +138,9 @@ export class Tally {
     this.answered += t.answered;
     this.errors += t.errors;
     this.unanswered += t.unanswered;
+    this.inFlight += t.inFlight;
     this.slow += t.slow;
+    this.slowUnanswered += t.slowUnanswered;
     this.requestBytes += t.requestBytes;
     this.responseBytes += t.responseBytes;
     this.totalUs += t.totalUs;
@@ -210,7 +218,7 @@ export class Stats implements Output {
     let tally = port.commands[cmd];
     if (tally === undefined) tally = port.commands[cmd] = new Tally();
     if (tx.status === TxStatus.NoResponse) {
-      tally.giveUp(tx.reqBytes);
+      tally.giveUp(tx.reqBytes, tx.inFlight, tx.latencyNs >= this.thresholdUs * 1000);
       return;
     }
     const us = tx.latencyNs / 1000;

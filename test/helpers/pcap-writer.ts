@@ -195,6 +195,24 @@ export class Conversation {
     return this;
   }
 
+  /** The client's SYN again, with its first sequence number: a retransmitted SYN. */
+  retransmitSyn(tsUs: number): this {
+    this.frames.push({ tsUs, data: this.packet(true, 1000, SYN, Buffer.alloc(0)) });
+    return this;
+  }
+
+  /** A pure ACK from one side, acknowledging everything the other has sent (lost bytes included). */
+  ack(tsUs: number, fromClient: boolean): this {
+    this.push(tsUs, fromClient, ACK, Buffer.alloc(0));
+    return this;
+  }
+
+  /** A reset from one side. */
+  reset(tsUs: number, fromClient: boolean): this {
+    this.push(tsUs, fromClient, RST | ACK, Buffer.alloc(0));
+    return this;
+  }
+
   /** Advances the sequence without emitting: the capture lost these bytes. */
   lose(fromClient: boolean, n: number): this {
     if (fromClient) this.cseq += n;

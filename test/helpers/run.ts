@@ -31,15 +31,17 @@ export interface TxLine {
   time: string;
   client: string;
   server: string;
-  /** Milliseconds, or null for `no response`. */
+  /** Milliseconds, or null for `no response` and `in flight`. */
   latencyMs: number | null;
+  /** `in flight`: still waiting, for less than --timeout, when the capture stopped. */
+  inFlight: boolean;
   request: string;
   /** The response's status ('200', 'NXDOMAIN'), '' when the line has none (Redis). */
   status: string;
   error: boolean;
 }
 
-const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) (\S+) => (\S+) \| (?:([\d.]+) ms|no response) \| (.*?)(?: \| (?!error$)([A-Za-z0-9_]+))?( \| error)?$/;
+const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) (\S+) => (\S+) \| (?:([\d.]+) ms|no response|(in flight)) \| (.*?)(?: \| (?!error$)([A-Za-z0-9_]+))?( \| error)?$/;
 
 export function parseLines(stdout: string): TxLine[] {
   const out: TxLine[] = [];
@@ -52,9 +54,10 @@ export function parseLines(stdout: string): TxLine[] {
       client: m[2],
       server: m[3],
       latencyMs: m[4] === undefined ? null : Number(m[4]),
-      request: m[5],
-      status: m[6] ?? '',
-      error: m[7] !== undefined,
+      inFlight: m[5] !== undefined,
+      request: m[6],
+      status: m[7] ?? '',
+      error: m[8] !== undefined,
     });
   }
   return out;
@@ -64,7 +67,11 @@ export function parseLines(stdout: string): TxLine[] {
 export interface Summary {
   answered: number;
   errors: number;
+  /** Answered from the response's first bytes (its end never captured). */
+  incomplete: number;
   noResponse: number;
+  /** Still waiting, for less than --timeout, when the capture stopped. */
+  inFlight: number;
   orphans: number;
   malformed: number;
   undecoded: number;
@@ -79,17 +86,20 @@ function count(stderr: string, re: RegExp): number {
 }
 
 export function parseSummary(stderr: string): Summary {
-  const m = /^requests: (\d+) answered(?: \((\d+) errors\))?, (\d+) without response/m.exec(stderr);
+  const m = /^requests: (\d+) answered(?: \(([^)]*)\))?, (\d+) without response(?:, (\d+) in flight)?/m.exec(stderr);
   if (!m) throw new Error(`no summary on stderr:\n${stderr}`);
+  const notes = m[2] ?? '';
   return {
     answered: Number(m[1]),
-    errors: Number(m[2] ?? 0),
+    errors: count(notes, /(\d+) errors?\b/),
+    incomplete: count(notes, /(\d+) incomplete/),
     noResponse: Number(m[3]),
-    orphans: count(stderr, /(\d+) responses without a request/),
-    malformed: count(stderr, /(\d+) parser resets on malformed data/),
-    undecoded: count(stderr, /(\d+) packets not decoded/),
-    gaps: count(stderr, /(\d+) gaps in streams/),
-    pushes: count(stderr, /(\d+) server pushes/),
-    dropped: count(stderr, /(\d+) requests dropped/),
+    inFlight: Number(m[4] ?? 0),
+    orphans: count(stderr, /(\d+) responses? without a request/),
+    malformed: count(stderr, /(\d+) parser resets? on malformed data/),
+    undecoded: count(stderr, /(\d+) packets? not decoded \(/),
+    gaps: count(stderr, /(\d+) gaps? in streams/),
+    pushes: count(stderr, /(\d+) server push(?:es)?\b/),
+    dropped: count(stderr, /(\d+) requests? dropped/),
   };
 }

@@ -49,7 +49,7 @@ describe('live capture of a real DNS server (dnsmasq)', { skip: why ?? false }, 
       assert.deepEqual(lines.map((l) => l.status), ['NOERROR', 'NXDOMAIN', 'REFUSED', 'NOERROR', 'NOERROR']);
       for (const l of lines) assert.ok(l.latencyMs !== null && l.latencyMs < 1000, `${l.request}: ${l.latencyMs}`);
       assert.equal(lines[4].server, `[${lab.ip6.server}]:53`);
-      assert.match(tk.stderr, /requests: 5 answered \(1 errors\), 0 without response/);
+      assert.match(tk.stderr, /requests: 5 answered \(1 error\), 0 without response/);
       assert.equal(await settlesTo(state, nsList), state);
     });
   }

@@ -183,7 +183,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
     // found nothing waiting: it is counted, not paired.
     assert.match(tk.stdout, /^\S+ \S+ \S+ => \S+:6379 \| no response \| DEBUG SLEEP 2\.5\n$/);
     assert.match(tk.stderr, /1 without response/);
-    assert.match(tk.stderr, /1 responses without a request/);
+    assert.match(tk.stderr, /1 response without a request/);
     assert.equal(await settlesTo(state, nsList), state);
   });
 

@@ -111,7 +111,7 @@ describe('the stats port and daemon mode, live', { skip: why ?? false }, () => {
     }
     assert.equal(code, 0, tk.stderr);
     assert.equal(parseLines(tk.stdout).length, 1, 'the text line for the one slow request');
-    assert.match(tk.stderr, /^requests: 48 answered \(1 errors\), 0 without response, 1 at or above the threshold$/m);
+    assert.match(tk.stderr, /^requests: 48 answered \(1 error\), 0 without response\n-t 10 ms: 1 line printed, 1 answered at or above 10 ms$/m);
   });
 
   test('-d: starts, writes its pid file, serves stats, follows its log across SIGHUP, stops on SIGTERM', async () => {

@@ -44,7 +44,7 @@ test('keep-alive: GET, HEAD, chunked POST after 100-continue, a 503', () => {
       ['GET /broken', 0.3, true],
     ],
   );
-  assert.match(stderr, /requests: 4 answered \(1 errors\), 0 without response/);
+  assert.match(stderr, /requests: 4 answered \(1 error\), 0 without response/);
   // The status follows the request; the 1xx interim answer is not it.
   assert.deepEqual(lines.map((l) => l.status), ['200', '200', '201', '503']);
 });

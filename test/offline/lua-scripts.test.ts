@@ -34,8 +34,23 @@ test('a script in the original style (bit32, os.date, %u, packet.request, proces
   assert.equal(r.stdout, expected('original-style.out'));
   assert.match(r.stdout, /REQ seq=3626633900 ack=0 SYN {9}size=0/);
   assert.match(r.stdout, /\n57 packets, 6939 bytes of payload\n$/);
-  // Raw mode prints no summary unless something went wrong.
-  assert.equal(r.stderr, '');
+  // Raw mode prints its summary too (issue 16, item 12): what was read, and nothing went wrong.
+  assert.match(r.stderr, /^tcpkit: pcap-file \S+redis-demo\.pcap: 57 packets in [\d.]+ s: 57 to or from the watched ports; 3 connections\n$/);
+});
+
+test('item 12: raw mode without a script, and a script\'s errors, end with the summary', () => {
+  const raw = tcpkit(['-r', DEMO, '-p', '6379', '-m', 'raw']);
+  assert.equal(raw.code, 0, raw.stderr);
+  assert.match(raw.stderr, /^tcpkit: pcap-file \S+: 57 packets in [\d.]+ s: 57 to or from the watched ports; 3 connections\n$/);
+  const script = path.join(os.tmpdir(), `tk-fails-${process.pid}.lua`);
+  fs.writeFileSync(script, 'function process(p)\n  if p.size > 0 then error("no") end\nend\n');
+  try {
+    const r = tcpkit(['-r', DEMO, '-p', '6379', '-S', script]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^tcpkit: pcap-file \S+: 57 packets in [\d.]+ s: 57 to or from the watched ports; 3 connections\n\d+ script errors\n$/m);
+  } finally {
+    fs.rmSync(script, { force: true });
+  }
 });
 
 test('the blog style: process_packet(item) with src, dst, len, incoming, is_client', () => {
@@ -58,9 +73,9 @@ test('scripts/redis_mc_monitor.lua: the latencies -m redis gives, from packets a
   const r = tcpkit(['-r', DEMO, '-p', '6379', '-S', path.join(SCRIPTS, 'redis_mc_monitor.lua')]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, expected('redis_mc_monitor.out'));
-  // The same times and latencies as tcpkit's own lines (which also mark the error reply).
+  // The same times and latencies as tcpkit's own lines (which also name and mark the error reply).
   const own = tcpkit(['-r', DEMO, '-p', '6379', '-m', 'redis']);
-  const ownLines = new Set(own.stdout.split('\n').map((l) => l.replace(/ \| error$/, '')));
+  const ownLines = new Set(own.stdout.split('\n').map((l) => l.replace(/ \| WRONGTYPE \| error$/, '')));
   for (const line of r.stdout.trimEnd().split('\n')) assert.ok(ownLines.has(line), line);
 });
 
@@ -83,13 +98,50 @@ test('scripts/redis_mc_monitor.lua on memcached text: a request per line, retran
   );
 });
 
+/** A memcached binary message: magic, opcode, key and value, body length in its header. */
+function binary(magic: number, opcode: number, key: string, value = ''): Buffer {
+  const h = Buffer.alloc(24);
+  h[0] = magic;
+  h[1] = opcode;
+  h.writeUInt16BE(key.length, 2);
+  h.writeUInt32BE(key.length + value.length, 8);
+  return Buffer.concat([h, Buffer.from(key), Buffer.from(value)]);
+}
+
+test('item 18: scripts/redis_mc_monitor.lua reports every memcached binary request, a long value split over segments too', () => {
+  const value = 'v'.repeat(3000);
+  const c = new Conversation('ethernet', '10.0.0.2', 41001, '10.0.0.1', 11211)
+    .handshake(T0)
+    .request(T0 + 1000, binary(0x80, 0x00, 'a'))
+    .response(T0 + 1200, binary(0x81, 0x00, '', 'xyz'))
+    .request(T0 + 2000, binary(0x80, 0x01, 'big', value), 1448)
+    .response(T0 + 2400, binary(0x81, 0x01, ''))
+    // Two requests in one segment, answered in one.
+    .request(T0 + 3000, Buffer.concat([binary(0x80, 0x00, 'b'), binary(0x80, 0x00, 'c')]))
+    .response(T0 + 3300, Buffer.concat([binary(0x81, 0x00, '', '12'), binary(0x81, 0x00, '', '34')]))
+    .request(T0 + 4000, 'get k\r\n')
+    .response(T0 + 4100, 'END\r\n');
+  const file = path.join(dir, 'memcached-binary.pcap');
+  writePcap(file, 'ethernet', c.frames);
+  const r = tcpkit(['-r', file, '-p', '11211', '-S', path.join(SCRIPTS, 'redis_mc_monitor.lua')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    '2020-01-26 00:53:20.001200 10.0.0.2:41001 => 10.0.0.1:11211 | 0.200 ms | binary opcode 0x00\n' +
+      '2020-01-26 00:53:20.002400 10.0.0.2:41001 => 10.0.0.1:11211 | 0.400 ms | binary opcode 0x01\n' +
+      '2020-01-26 00:53:20.003300 10.0.0.2:41001 => 10.0.0.1:11211 | 0.300 ms | binary opcode 0x00\n' +
+      '2020-01-26 00:53:20.003300 10.0.0.2:41001 => 10.0.0.1:11211 | 0.300 ms | binary opcode 0x00\n' +
+      '2020-01-26 00:53:20.004100 10.0.0.2:41001 => 10.0.0.1:11211 | 0.100 ms | get k\n',
+  );
+});
+
 test('scripts/command-stats.lua: per-command table from process_transaction(tx), printed by process_end()', () => {
   const r = tcpkit(['-r', DEMO, '-m', 'redis', '-S', path.join(SCRIPTS, 'command-stats.lua')]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, expected('command-stats.out'));
   assert.match(r.stdout, /^INCR {14}11 {7}1 {9}0 {6}0\.165 {6}0\.182$/m);
   // The script's output replaces tcpkit's lines; the summary stays.
-  assert.match(r.stderr, /requests: 22 answered \(1 errors\), 0 without response/);
+  assert.match(r.stderr, /requests: 22 answered \(1 error\), 0 without response/);
 });
 
 // --- DNS ------------------------------------------------------------------------

@@ -43,7 +43,7 @@ test('text protocol: one line per request, data blocks left out, noreply not wai
       ['delete gone', 0.05, false],
     ],
   );
-  assert.match(stderr, /requests: 4 answered \(1 errors\), 0 without response/);
+  assert.match(stderr, /requests: 4 answered \(1 error\), 0 without response/);
   assert.deepEqual(lines.map((l) => l.status), ['STORED', 'HIT', 'CLIENT_ERROR', 'NOT_FOUND']);
 });
 

@@ -23,8 +23,13 @@ const cases: [string, string[], number, RegExp][] = [
   ['a missing file', ['-r', path.join(dir, 'nope.pcap'), '-p', '6379'], 1, /^tcpkit: .*nope\.pcap: No such file or directory$/],
   ['a file that is not a capture', ['-r', notCapture, '-p', '6379'], 1, /^tcpkit: .*notes\.txt: not a capture libpcap can read/],
   ['a directory', ['-r', dir, '-p', '6379'], 1, /is a directory, not a capture file$/],
-  ['neither port nor mode', ['-r', notCapture], 2, /^tcpkit: say which port to watch \(-p PORT\) or which protocol \(-m MODE\)$/],
-  ['redis over UDP', ['-r', notCapture, '-m', 'redis', '-u'], 2, /^tcpkit: -u: redis runs over TCP/],
+  ['neither port nor mode', ['-r', notCapture], 2, /^tcpkit: say which port to watch \(-p PORT\) or which protocol \(-m MODE\); tcpkit -h lists every flag$/],
+  // Issue 16, item 17: errors in the order a user needs them.
+  ['no arguments at all', [], 2, /^tcpkit: say which port to watch \(-p PORT\) or which protocol \(-m MODE\); tcpkit -h lists every flag$/],
+  ['a missing file, and no port', ['-r', path.join(dir, 'nope.pcap')], 1, /^tcpkit: .*nope\.pcap: No such file or directory$/],
+  ['-w to a path that cannot be written: refused before the capture line', ['-i', 'lo', '-p', '6379', '-w', path.join(dir, 'no-such-dir', 'x.pcap')], 1, /^tcpkit: -w .*no-such-dir.*x\.pcap/],
+  ['redis over UDP', ['-r', notCapture, '-m', 'redis', '-u'], 2, /^tcpkit: -u: redis runs over TCP; -u watches UDP only, for the raw, dns and memcached modes$/],
+  ['http over UDP', ['-r', notCapture, '-m', 'http', '-u'], 2, /^tcpkit: -u: http runs over TCP; -u watches UDP only, for the raw, dns and memcached modes$/],
   ['a stats port out of range', ['-r', notCapture, '-p', '6379', '-P', '70000'], 2, /^tcpkit: -P: '70000' is not a whole number from 1 to 65535$/],
   ['a stats address that is not an address', ['-r', notCapture, '-p', '6379', '-P', '9', '--stats-addr', 'localhost'], 2, /^tcpkit: --stats-addr: 'localhost' is not an IPv4 or IPv6 address$/],
   ['--stats-addr without -P', ['-r', notCapture, '-p', '6379', '--stats-addr', '0.0.0.0'], 2, /^tcpkit: --stats-addr is where the stats port \(-P\) listens; give -P too$/],
@@ -68,6 +73,10 @@ test('-v prints the version; -h lists every flag and the modes', () => {
     assert.match(help.stdout, new RegExp(`(^|[ ,])${flag}[ ,]`, 'm'), flag);
   }
   assert.match(help.stdout, /raw, redis, memcached, http, dns/);
+  // Item 17: what -o does to an existing file, and -B's default.
+  assert.match(help.stdout.replace(/\s+/g, ' '), /-o, --output <file> write lines to this file instead of standard output: replaced, or appended with -d; reopened on SIGHUP/);
+  assert.match(help.stdout.replace(/\s+/g, ' '), /-B, --buffer <KiB> capture buffer size, in KiB \(default: 16384/);
+  assert.match(help.stdout.replace(/\s+/g, ' '), /-u, --udp watch UDP only \(raw, dns and memcached modes\)/);
 });
 
 test('-o writes the lines to a file', () => {

@@ -153,6 +153,8 @@ export class MemcachedParser implements StreamParser {
   private keyStarted = false;
 
   private readonly info = new MessageInfo();
+  /** The message in progress was already reported by flushPartial(): its end is not reported again. */
+  private flushed = false;
 
   /** The request being reported is a quiet binary opcode (answered only on a hit or a failure). */
   quietRequest = false;
@@ -170,10 +172,23 @@ export class MemcachedParser implements StreamParser {
     this.magic = request ? REQUEST_MAGIC : RESPONSE_MAGIC;
   }
 
+  flushPartial(): boolean {
+    if (!this.inMessage || this.flushed || this.state === State.Resync) return false;
+    // A request with no text yet (`*1000`, a method cut short) is not yet known to be one.
+    if (this.request && this.info.previewLen === 0) return false;
+    this.flushed = true;
+    const info = this.info;
+    info.incomplete = true;
+    this.sink.message(this.conn, this.request, info);
+    info.incomplete = false;
+    return true;
+  }
+
   reset(): void {
     this.state = State.Start;
     this.statOpen = false;
     this.inMessage = false;
+    this.flushed = false;
     this.multi = Multi.None;
     this.hdrLen = 0;
     this.dataLeft = 0;
@@ -182,6 +197,9 @@ export class MemcachedParser implements StreamParser {
 
   skip(n: number, tsSec: number, tsNsec: number): boolean {
     if (n <= 0) return true;
+    // The last bytes of a message so far, should its end never come (flushPartial).
+    this.info.endSec = tsSec;
+    this.info.endNsec = tsNsec;
     // Only inside a data block or a binary body does the parser know what the missing bytes were.
     if (this.state === State.Data && n <= this.remaining) {
       this.dataLeft = this.dataLeft > n ? this.dataLeft - n : 0;
@@ -214,6 +232,8 @@ export class MemcachedParser implements StreamParser {
   feed(buf: Buffer, start: number, end: number, tsSec: number, tsNsec: number): void {
     let pos = start;
     const info = this.info;
+    info.endSec = tsSec;
+    info.endNsec = tsNsec;
     // After a reset, a new segment that starts like a message most likely is one.
     if (this.state === State.Resync && pos < end && this.canStart(buf[pos])) this.state = State.Start;
     while (pos < end) {
@@ -325,6 +345,7 @@ export class MemcachedParser implements StreamParser {
 
   private begin(tsSec: number, tsNsec: number): void {
     this.inMessage = true;
+    this.flushed = false;
     this.quietRequest = false;
     this.info.begin(tsSec, tsNsec);
   }
@@ -720,11 +741,17 @@ export class MemcachedParser implements StreamParser {
     this.inMessage = false;
     this.multi = Multi.None;
     this.state = State.Start;
+    if (this.flushed) {
+      this.flushed = false;
+      return;
+    }
     this.sink.message(this.conn, this.request, info);
   }
 
   /** Resets after malformed data or a gap; `atLine`: the bad data ended with a line, the next one may be good. */
   private fail(reason: ResetReason, atLine = false): void {
+    // Bytes were lost, not garbled: the message so far still counts.
+    if (reason === ResetReason.Gap) this.flushPartial();
     this.reset();
     this.state = State.Resync;
     this.resyncAtLine = atLine;

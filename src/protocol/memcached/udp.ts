@@ -87,6 +87,10 @@ export class MemcachedUdpParser implements StreamParser {
     this.nextSeq = -1;
   }
 
+  flushPartial(): boolean {
+    return this.inner.flushPartial();
+  }
+
   /** The open message will not complete. */
   private abandon(): void {
     this.reset();

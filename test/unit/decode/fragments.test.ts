@@ -56,7 +56,7 @@ for (const [client, server] of [['10.0.0.2', '10.0.0.1'], ['fd77::2', 'fd77::1']
           ['small.example A', 0.2, 'NOERROR'],
         ],
       );
-      assert.match(r.stderr, /3 IP fragments: 1 datagrams put together, 0 fragments given up on/);
+      assert.match(r.stderr, /3 IP fragments: 1 datagram put together, 0 fragments given up on/);
     });
   }
 

@@ -43,8 +43,9 @@ function written(conn: Connection, txs: Tx[], thresholdMs: number): Buffer {
   tx.conn = conn;
   for (const t of txs) {
     tx.status = t.status;
-    tx.rspSec = t.sec;
-    tx.rspNsec = t.nsec;
+    // An answer's line shows its response's time, a request without one its own: both are t's here.
+    tx.rspSec = tx.reqSec = t.sec;
+    tx.rspNsec = tx.reqNsec = t.nsec;
     tx.latencyNs = t.latencyNs;
     tx.preview = t.preview;
     tx.previewLen = t.previewLen;

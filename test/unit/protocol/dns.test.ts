@@ -155,6 +155,17 @@ const QUERIES: [Msg, string][] = [
   [{ id: 15, name: 'EXAMPLE.com', type: T.SOA }, 'EXAMPLE.com SOA'],
   [{ id: 0xffff, name: 'a', type: 64 }, 'a SVCB'],
   [{ id: 0, name: 'x', type: 48 }, 'x DNSKEY'],
+  // Item 7 of issue 16: every type IANA's registry names, not only the common ones.
+  [{ id: 40, name: 'example.com', type: 29 }, 'example.com LOC'],
+  [{ id: 41, name: 'example.com', type: 44 }, 'example.com SSHFP'],
+  [{ id: 42, name: 'example.com', type: 23 }, 'example.com NSAP-PTR'],
+  [{ id: 43, name: 'example.com', type: 99 }, 'example.com SPF'],
+  [{ id: 44, name: 'example.com', type: 63 }, 'example.com ZONEMD'],
+  [{ id: 45, name: 'example.com', type: 108 }, 'example.com EUI48'],
+  [{ id: 46, name: 'example.com', type: 256 }, 'example.com URI'],
+  [{ id: 47, name: 'example.com', type: 32769 }, 'example.com DLV'],
+  [{ id: 48, name: 'example.com', type: 250 }, 'example.com TSIG'],
+  [{ id: 49, name: 'example.com', type: 54 }, 'example.com TYPE54'],
   // Opcodes other than QUERY are shown first.
   [{ id: 16, opcode: 5, name: 'example.com', type: T.SOA }, 'UPDATE example.com SOA'],
   [{ id: 17, opcode: 4, name: 'example.com', type: T.SOA }, 'NOTIFY example.com SOA'],

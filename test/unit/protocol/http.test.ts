@@ -159,10 +159,10 @@ test('a response to HEAD has no body, whatever its Content-Length or Transfer-En
   assert.deepEqual(other.seen.map((s) => s.bytes), [21, 40]);
 });
 
-test('100 Continue is interim (Push), the final response pairs with the request', () => {
+test('100 Continue is interim (Interim, neither response nor push), the final response pairs with the request', () => {
   const q = ['POST /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\nbody'];
   const r = ['HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'];
-  splitEverywhere(q.join(''), r.join(''), [req('POST /p', q[0]), rsp(100, r[0], MessageKind.Push), rsp(103, r[1], MessageKind.Push), rsp(200, r[2])]);
+  splitEverywhere(q.join(''), r.join(''), [req('POST /p', q[0]), rsp(100, r[0], MessageKind.Interim), rsp(103, r[1], MessageKind.Interim), rsp(200, r[2])]);
 });
 
 test('204 and 304 have no body, even with a Content-Length', () => {
@@ -198,11 +198,15 @@ test('a response without length completes when the server closes, at its last by
     c.rec.seen.slice(1).map((s) => [s.bytes, s.start, s.end]),
     [[gz.length + 3 + 10, 5, 7]],
   );
-  // A partial message at the close is dropped quietly.
+  // A response cut by the close answers its request from what arrived (issue 16, item 1).
   const d = conn();
   feed(d.rsp, bytesOf('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'), 1);
   d.rsp.end(2, 0);
-  assert.deepEqual([d.rec.seen, d.rec.resets], [[], []]);
+  assert.deepEqual([d.rec.seen.map((s) => [s.status, s.start, s.end]), d.rec.resets], [[[200, 1, 1]], []]);
+  // A request the client stopped sending is not: no server answers it.
+  feed(d.req, bytesOf('POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc'), 3);
+  d.req.end(4, 0);
+  assert.equal(d.rec.seen.length, 1);
 });
 
 test('pipelined requests in one chunk give one message each, in order', () => {
@@ -265,11 +269,12 @@ test('skip(): bytes missing inside a body of known length are stepped over', () 
   assert.equal(c.req.skip(3, 6, 0), false);
   assert.deepEqual(c.rec.resets, [[true, ResetReason.Gap]]);
   feed(c.req, bytesOf('st: h\r\n\r\nGET /e HTTP/1.1\r\n\r\n'), 7);
-  assert.deepEqual(c.rec.seen.slice(4).map((s) => s.text), ['GET /e']);
+  // The request the gap cut is reported from what arrived of it (issue 16, item 2).
+  assert.deepEqual(c.rec.seen.slice(4).map((s) => s.text), ['GET /d', 'GET /e']);
   // Missing bytes that run past the end of the body: the message is complete, what follows is lost.
   feed(c.req, bytesOf('POST /f HTTP/1.1\r\nContent-Length: 3\r\n\r\na'), 8);
   assert.equal(c.req.skip(10, 8, 0), false);
-  assert.deepEqual(c.rec.seen.slice(5).map((s) => [s.text, s.bytes]), [['POST /f', head('POST /f HTTP/1.1\r\nContent-Length: 3\r\n\r\n') + 3]]);
+  assert.deepEqual(c.rec.seen.slice(6).map((s) => [s.text, s.bytes]), [['POST /f', head('POST /f HTTP/1.1\r\nContent-Length: 3\r\n\r\n') + 3]]);
   assert.deepEqual(c.rec.resets.length, 2);
 });
 

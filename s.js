@@ -1,1 +1,0 @@
-process.stdout; setTimeout(()=>{},1500)
