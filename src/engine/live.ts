@@ -240,7 +240,7 @@ export class EbpfEngine extends LiveEngine {
 
   describeCounters(): string {
     const c = this.kernelCounters();
-    return `ebpf: ${c.seen} packets seen in the kernel, ${c.matched} matched, ${c.skipped} pure ACKs left there, ${c.sent} sent up, ${c.lost} lost (ring buffer full), ${c.flows} flows`;
+    return `ebpf: ${c.seen} packets seen in the kernel, ${c.matched} matched, ${c.skipped} pure ACKs left there, ${c.sent} sent up, ${c.lost} lost (ring buffer full)`;
   }
 }
 
