@@ -8,6 +8,8 @@
 #   make fuzz    damaged captures through tcpkit -r for FUZZ_MINUTES (default 5)
 #   make asan-fuzz  the native pcap reader built with AddressSanitizer, over
 #                damaged captures for ASAN_SECONDS (default 300)
+#   make release release/tcpkit-VERSION-linux-ARCH.tgz: what a server installs
+#                with `npm install -g`, no compiler needed there
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -17,7 +19,7 @@ SHELL := /bin/bash
 # What the build, the tests and the benchmarks run. Debian 12 names.
 DEBIAN_PACKAGES := build-essential python3 pkg-config clang llvm libbpf-dev bpftool libpcap-dev libelf-dev \
 	zlib1g-dev redis-server redis-tools memcached nginx-light dnsmasq-base tcpdump tshark iproute2 \
-	dnsutils libcap2-bin ethtool curl procps libmemcached-tools wrk iperf3 time
+	dnsutils libcap2-bin ethtool curl procps systemd libmemcached-tools wrk iperf3 time
 
 NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) bpf/record.h bpf/sample.h binding.gyp
 BPF_OBJ := bpf/.output/tcpkit.bpf.o
@@ -28,7 +30,7 @@ TS_SOURCES := $(shell find src test -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tcpkit.node
 DIST := dist/.built
 
-.PHONY: all setup deps build demo test bench install clean fuzz asan-fuzz
+.PHONY: all setup deps build demo test bench install clean fuzz asan-fuzz release
 
 all: build
 
@@ -111,5 +113,37 @@ asan-fuzz: $(ASAN_ADDON) $(DIST)
 	$(Q)LD_PRELOAD=$(LIBASAN) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 		node dist/test/fuzz/asan-reader.js --addon $(ASAN_ADDON) --seconds $(ASAN_SECONDS)
 
+# The release: an npm package that a server installs with npm alone (README,
+# "Install on a server"). The addon is prebuilt, against N-API 8 so that one
+# build serves every Node >= 20, under prebuilds/linux-ARCH/ (another
+# architecture's build goes beside it); the BPF program is inside it (the
+# skeleton). The JavaScript is built, the npm dependencies are bundled (no
+# registry needed to install), and there is no binding.gyp: npm would try to
+# compile. No tests, no TypeScript.
+VERSION := $(shell node -p "require('./package.json').version" 2>/dev/null)
+NODE_ARCH := $(shell node -p process.arch 2>/dev/null)
+RELEASE := release/tcpkit-$(VERSION)-linux-$(NODE_ARCH).tgz
+RELEASE_FILES := bin/tcpkit README.md LICENSE $(wildcard scripts/*.lua contrib/*)
+STAGE := $(CURDIR)/release/stage/package
+
+release: $(RELEASE)
+
+$(RELEASE): $(ADDON) $(DIST) $(RELEASE_FILES) package.json package-lock.json Makefile
+	$(Q)rm -rf release/stage && mkdir -p $(STAGE)/prebuilds/linux-$(NODE_ARCH) $(STAGE)/dist
+	$(Q)cp package.json package-lock.json $(STAGE)/
+	$(Q)cd $(STAGE) && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
+	$(Q)# What the dependencies ship that nothing runs: their tests, benchmarks, TypeScript, source maps.
+	$(Q)cd $(STAGE)/node_modules && find . -type d \( -name test -o -name tests -o -name __tests__ -o -name bench -o -name benchmarks \) -prune -exec rm -rf {} + && \
+		find . -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -name '*.test.js' -o -name '*.spec.js' \) -delete && \
+		find . -type d -empty -delete
+	$(Q)cp --parents $(RELEASE_FILES) $(STAGE)/
+	$(Q)cd dist && find src -name '*.js' -exec cp --parents {} $(STAGE)/dist/ \;
+	$(Q)cp $(ADDON) $(STAGE)/prebuilds/linux-$(NODE_ARCH)/tcpkit.node
+	$(Q)cd $(STAGE) && rm package-lock.json && npm pkg delete devDependencies scripts gypfile private && \
+		npm pkg set bundleDependencies=true 'os=["linux"]' 'cpu=["$(NODE_ARCH)"]' --json
+	$(Q)cd $(STAGE) && npm pack --pack-destination $(CURDIR)/release --loglevel=error >/dev/null
+	$(Q)mv release/tcpkit-$(VERSION).tgz $@ && rm -rf release/stage
+	$(Q)echo "$@: $$(du -k $@ | cut -f1) KiB"
+
 clean:
-	$(Q)rm -rf build build-asan dist bpf/.output
+	$(Q)rm -rf build build-asan dist bpf/.output release

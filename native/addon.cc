@@ -6,6 +6,7 @@
 #include "pcap_file.h"
 #include "pcap_live.h"
 #include "privileges.h"
+#include "probe.h"
 
 namespace {
 
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("RECORD_ALIGN", Napi::Number::New(env, TK_RECORD_ALIGN));
   exports.Set("pcapVersion", Napi::String::New(env, pcap_lib_version()));
   tcpkit::InitPrivileges(env, exports);
+  tcpkit::InitProbe(env, exports);
   return exports;
 }
 

@@ -21,6 +21,7 @@ import { counterPhrases, packetsPhrase, plural, renderSummary } from '../output/
 import { FdWriter } from '../output/writer';
 import type { LuaHost } from '../lua/host';
 import { RunReport } from './report';
+import { versionReport } from './version';
 import { DaemonChild, daemonize, isDaemonChild } from './daemon';
 import type { Output, PacketSink } from '../pairing/consumer';
 import type { ParserFactory, StreamParser } from '../protocol/message';
@@ -57,7 +58,7 @@ function program(): Command {
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
     .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
     .option('-Z, --user <name>', 'once the capture is attached, run as this user instead of root')
-    .version(VERSION, '-v, --version')
+    .option('-v, --version', 'print the version, and what this host offers each engine (libraries, kernel, capabilities)')
     .helpOption('-h, --help')
     .allowExcessArguments(false)
     .exitOverride()
@@ -246,11 +247,16 @@ async function main(argv: string[]): Promise<number> {
     cmd.parse(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.exitCode === 0) return 0; // --help, --version
+      if (err.exitCode === 0) return 0; // --help
       process.stderr.write(`tcpkit: ${err.message.replace(/^error: /, '')}\n`);
       return 2;
     }
     throw err;
+  }
+  if (cmd.opts().version === true) {
+    const report = versionReport(VERSION);
+    process.stdout.write(report.text);
+    return report.ok ? 0 : 1;
   }
   const opts = cmd.opts<RawOptions>();
   const config = buildConfig(opts);

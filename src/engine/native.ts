@@ -1,5 +1,5 @@
-// Loads the native addon built by node-gyp (see binding.gyp).
-import path from 'node:path';
+// Loads the native addon built by node-gyp (see binding.gyp; addon-file.ts finds it).
+import { loadAddon } from './addon-file';
 
 export interface PcapFileReaderHandle {
   /** Fills `buf` with records; returns the bytes used, 0 once the file is done. */
@@ -101,16 +101,6 @@ export interface NativeAddon {
 let addon: NativeAddon | undefined;
 
 export function native(): NativeAddon {
-  if (addon === undefined) {
-    const root = path.resolve(__dirname, '..', '..', '..');
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      addon = require(path.join(root, 'build', 'Release', 'tcpkit.node')) as NativeAddon;
-    } catch (err) {
-      const e = new Error(`the native addon is not built (run 'make build'): ${(err as Error).message}`);
-      (e as NodeJS.ErrnoException).code = 'ENOADDON';
-      throw e;
-    }
-  }
+  if (addon === undefined) addon = loadAddon<NativeAddon>();
   return addon;
 }

@@ -65,8 +65,11 @@ test('a file cut short: what was whole is reported, then the cut is named, exit 
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
-test('-v prints the version; -h lists every flag and the modes', () => {
-  assert.match(tcpkit(['-v']).stdout, /^\d+\.\d+\.\d+\n$/);
+test('-v prints the version first, then what this host offers (test/release checks the rest); -h lists every flag and the modes', () => {
+  const version = tcpkit(['-v']);
+  assert.equal(version.code, 0, version.stderr);
+  assert.match(version.stdout, /^tcpkit \d+\.\d+\.\d+\nnode: /);
+  assert.match(version.stdout, /^libpcap: libpcap version /m);
   const help = tcpkit(['-h']);
   assert.equal(help.code, 0);
   for (const flag of ['-s', '-p', '-P', '-i', '-d', '-r', '-t', '-m', '-w', '-S', '-B', '-o', '-u', '-v', '-h', '--ebpf', '--json', '--stats-addr', '--pid-file']) {
