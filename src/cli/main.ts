@@ -24,6 +24,9 @@ import { RunReport } from './report';
 import { DaemonChild, daemonize, isDaemonChild } from './daemon';
 import type { Output, PacketSink } from '../pairing/consumer';
 import type { ParserFactory } from '../protocol/message';
+import { PacedFileEngine } from '../top/replay';
+import { RecordField } from '../engine/record';
+import { requireTerminal, startTop, topModel } from './top';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../../package.json').version;
@@ -54,6 +57,8 @@ function program(): Command {
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
     .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
     .option('-Z, --user <name>', 'once the capture is attached, run as this user instead of root')
+    .option('--top', 'a live full-screen view of what is slow instead of lines (needs a terminal)')
+    .option('--top-speed', 'with --top and -r: replay as fast as possible, not at the capture\'s pace')
     .version(VERSION, '-v, --version')
     .helpOption('-h, --help')
     .allowExcessArguments(false)
@@ -61,10 +66,15 @@ function program(): Command {
     .configureOutput({ writeErr: () => {} });
 }
 
-/** Where packets come from: a file (-r), or a live engine (eBPF or libpcap). */
-function openEngine(config: Config): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
+type FileEngine = PcapFileEngine | PacedFileEngine;
+function isFile(engine: FileEngine | EbpfEngine | PcapLiveEngine): engine is FileEngine {
+  return engine instanceof PcapFileEngine || engine instanceof PacedFileEngine;
+}
+
+/** Where packets come from: a file (-r; at the capture's pace for --top), or a live engine (eBPF or libpcap). */
+function openEngine(config: Config): { engine: FileEngine | EbpfEngine | PcapLiveEngine; source: string } {
   if (config.readFile !== undefined) {
-    const engine = new PcapFileEngine(config.readFile);
+    const engine = config.top && !config.topSpeed ? new PacedFileEngine(config.readFile) : new PcapFileEngine(config.readFile);
     const notice = engine.linkNotice();
     if (notice !== null) process.stderr.write(`tcpkit: ${notice}\n`);
     return { engine, source: config.readFile };
@@ -112,19 +122,31 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   const outputs: Output[] = [stats];
   let parserFactory: ParserFactory | null = null;
   let raw: PacketSink | null = null;
+  // --top has the terminal: lines only where -o sends them.
+  const lines = !config.top || config.outputFile !== undefined;
   if (config.mode === 'raw') {
-    raw = lua ?? new RawPacketOutput(writer);
+    raw = lua ?? (lines ? new RawPacketOutput(writer) : null);
   } else {
     const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
     parserFactory = parsers[config.mode];
     // A script's output replaces tcpkit's lines.
-    outputs.push(lua ?? (config.json ? new JsonLineOutput(writer, stats.commands, config.thresholdMs) : new LineOutput(writer, config.thresholdMs)));
+    if (lua !== null || lines) outputs.push(lua ?? (config.json ? new JsonLineOutput(writer, stats.commands, config.thresholdMs) : new LineOutput(writer, config.thresholdMs)));
     if (lua?.wantsPackets) raw = lua;
   }
+  // After the statistics: it reads the command id they gave each transaction.
+  const top = config.top ? topModel(config, stats, () => report.counters()) : null;
+  if (top !== null) outputs.push(top);
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);
   let onBatch = pipeline.onBatch;
   let capture: CaptureFileWriter | null = null;
-  if (config.writeFile !== undefined && !(engine instanceof PcapFileEngine)) {
+  if (top !== null && isFile(engine)) {
+    // The view's clock is the capture's: a batch's first record tells where it is.
+    onBatch = (buf, used) => {
+      top.observe(buf.readUInt32LE(RecordField.TsSec), buf.readUInt32LE(RecordField.TsNsec));
+      pipeline.onBatch(buf, used);
+    };
+  }
+  if (config.writeFile !== undefined && !isFile(engine)) {
     const file = new CaptureFileWriter(config.writeFile, engine.linkType, config.ebpf ? 16360 : 65535);
     capture = file;
     onBatch = (buf, used) => {
@@ -142,17 +164,22 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   report.attach(pipeline, engine, source, writer, lua === null ? {} : { luaErrors: () => lua.luaErrors });
   const started = process.hrtime.bigint();
   // Live: time passes without packets too (timeouts, idle connections).
-  const clock = engine instanceof PcapFileEngine ? null : setInterval(() => {
+  const clock = isFile(engine) ? null : setInterval(() => {
     pipeline.clock(Math.floor(Date.now() / 1000));
     const lost = engine.lossNotice(Date.now());
     if (lost !== null) process.stderr.write(`tcpkit: ${lost}\n`);
   }, 1000);
+  const view = top === null ? null : startTop(config, top, engine, source, stop);
   try {
     await engine.run(onBatch);
+    // The last screen of a file stays until q.
+    if (view !== null && isFile(engine)) await view.ended(`${engine.endMessage() ?? `end of ${source}`}: q quits`);
   } finally {
     if (clock !== null) clearInterval(clock);
     capture?.close();
+    view?.stop();
   }
+  if (view?.failure) throw view.failure;
   report.stopProgress();
   pipeline.finish();
   for (const o of outputs) o.flush();
@@ -166,7 +193,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
       `${c.matched} to or from ${config.mode === 'raw' ? 'the watched ports' : `${config.mode} on port ${config.ports.join(',')}`}, ` +
       `${tc.opened} connections`,
   ];
-  if (!(engine instanceof PcapFileEngine)) header.push(`tcpkit: ${engine.describeCounters()}`);
+  if (!isFile(engine)) header.push(`tcpkit: ${engine.describeCounters()}`);
   if (capture !== null) header.push(`tcpkit: wrote ${capture.packets} packets to ${capture.file}`);
   const counters = report.counters();
   const problems = counterPhrases(counters);
@@ -175,7 +202,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
     process.stderr.write(summary);
   }
   let code = 0;
-  const ended = engine instanceof PcapFileEngine ? engine.endMessage() : null;
+  const ended = isFile(engine) ? engine.endMessage() : null;
   if (ended !== null && stopSignal() === null) {
     process.stderr.write(`tcpkit: ${ended}\n`);
     code = 1;
@@ -199,6 +226,7 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const config = buildConfig(cmd.opts<RawOptions>());
+  if (config.top) requireTerminal();
   if (config.daemon && !isDaemonChild()) return daemonize(argv, config.outputFile!, config.pidFile!);
   return run(config, config.daemon ? new DaemonChild() : null);
 }
