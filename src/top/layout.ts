@@ -170,6 +170,11 @@ export function sortRows(rows: readonly RowSnapshot[], sort: SortKey): RowSnapsh
   return [...ports, ...commands];
 }
 
+/** The first of `texts` no longer than `width` (the last, cut, when none is). */
+function firstFit(texts: string[], width: number): string {
+  return texts.find((t) => t.length <= width) ?? texts[texts.length - 1].slice(0, Math.max(0, width));
+}
+
 function right(text: string, width: number): string {
   return text.length >= width ? text : ' '.repeat(width - text.length) + text;
 }
@@ -223,10 +228,12 @@ function table(snap: TopSnapshot, label: RunLabel, state: ViewState, width: numb
   // The group headings, over their columns.
   const iw = interval.reduce((n, c) => n + c.width, 0);
   const sw = sinceCols.reduce((n, c) => n + c.width, 0);
-  const intervalTitle = ` last ${sec > 0 ? secondsText(sec) : 'interval'} (ms)`;
-  const sinceTitle = ` ${snap.sinceMs === label.startMs ? 'since start' : `since ${clockText(snap.sinceMs)}`} (ms)`;
-  const rule = (title: string, w: number): string => (w === 0 ? '' : left(`${'-'.repeat(2)}${title} ${'-'.repeat(w)}`, w));
-  const groups = ' '.repeat(NAME_WIDTH) + rule(intervalTitle, iw) + rule(sinceTitle, sw) + `  p99, last ${sparkWidth} ticks`;
+  const intervalTitles = [` last ${sec > 0 ? secondsText(sec) : 'interval'} (ms)`, ' last', ''];
+  const since = snap.sinceMs === label.startMs ? 'since start' : `since ${clockText(snap.sinceMs)}`;
+  const sinceTitles = [` ${since} (ms)`, ` ${since}`, ' since', ''];
+  const rule = (titles: string[], w: number): string => (w === 0 ? '' : left(`--${firstFit(titles, w - 3)} ${'-'.repeat(w)}`, w - 1) + ' ');
+  const sparkHead = firstFit([`p99, last ${sparkWidth} ticks`, 'p99 trend', 'p99'], sparkWidth);
+  const groups = ' '.repeat(NAME_WIDTH) + rule(intervalTitles, iw) + rule(sinceTitles, sw) + `  ${sparkHead}`;
   // Column heads; the sorted one drawn in reverse.
   let heads = left('COMMAND', NAME_WIDTH);
   const spans: Span[] = [];
@@ -281,18 +288,20 @@ function clientRows(snap: TopSnapshot, width: number, height: number): Row[] {
   const wait = (c: ClientSnapshot): string => (sec > 0 ? (c.waitUs / 1000 / sec).toFixed(1) : '-');
   const byRequests = snap.clients.slice().sort((a, b) => b.requests - a.requests || b.waitUs - a.waitUs).slice(0, height);
   const byWait = snap.clients.slice().sort((a, b) => b.waitUs - a.waitUs || b.requests - a.requests).slice(0, height);
-  const twoLists = width >= 2 * 44 + 3;
+  // Two lists side by side when the longest address fits twice.
+  const longest = Math.max(23, ...snap.clients.map((c) => c.client.length));
+  const twoLists = width >= 2 * (longest + 21) + 3;
   const half = twoLists ? Math.floor((width - 3) / 2) : width;
   const nameW = half - 9 - 12;
+  const window = `, LAST ${secondsText(sec)}`;
   const list = (title: string, rows: ClientSnapshot[]): string[] => {
-    const lines = [`${left(title, nameW)}${right('REQ/S', 9)}${right('WAIT ms/s', 12)}`];
+    const lines = [`${left(firstFit([title + window, title], nameW), nameW)}${right('REQ/S', 9)}${right('WAIT ms/s', 12)}`];
     for (const c of rows) lines.push(`${left(c.client, nameW)}${right(rateText(c.requests, sec), 9)}${right(wait(c), 12)}`);
     if (rows.length === 0) lines.push('(none)');
     return lines;
   };
-  const window = `LAST ${secondsText(sec)}`;
-  const a = list(`CLIENTS BY REQUESTS, ${window}`, byRequests);
-  const b = twoLists ? list(`CLIENTS BY TIME WAITING, ${window}`, byWait) : [];
+  const a = list('CLIENTS BY REQUESTS', byRequests);
+  const b = twoLists ? list('CLIENTS BY TIME WAITING', byWait) : [];
   const out: Row[] = [];
   for (let i = 0; i < height + 1; i++) {
     const l = a[i] ?? '';

@@ -140,8 +140,9 @@ export class TopView {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
     process.on('exit', this.onExit);
-    this.draw();
     this.timer = setInterval(() => this.tick(), this.everyMs);
+    // Last: a first draw that fails stops the view, timer included.
+    this.draw();
   }
 
   private hold(text: string): void {
