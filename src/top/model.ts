@@ -320,8 +320,25 @@ export class ClientWindow {
   private readonly seconds = new Float64Array(WINDOW_TICKS);
   /** The tick being counted. */
   private col = 0;
+  /** The last connection counted and its entry: pipelined requests come in runs on one connection. */
+  private lastConn: object | null = null;
+  private lastEntry = -1;
 
-  count(family: number, a: number, b: number, c: number, d: number, waitUs: number): void {
+  /** Counts a request from the client of `conn` (its address: family, a, b, c, d). */
+  countConn(conn: object, family: number, a: number, b: number, c: number, d: number, waitUs: number): void {
+    if (conn === this.lastConn) {
+      const at = this.lastEntry * WINDOW_TICKS + this.col;
+      this.requests[at]++;
+      this.wait[at] += waitUs;
+      return;
+    }
+    const e = this.count(family, a, b, c, d, waitUs);
+    this.lastConn = e >= 0 ? conn : null;
+    this.lastEntry = e;
+  }
+
+  /** Counts a request from this address; returns its entry, -1 when counted with the others. */
+  count(family: number, a: number, b: number, c: number, d: number, waitUs: number): number {
     // The table holds the words as int32: an address word at or above 2^31 compares as stored.
     a |= 0;
     b |= 0;
@@ -342,9 +359,12 @@ export class ClientWindow {
         if (this.size === CLIENTS_MAX) {
           this.otherRequests[this.col]++;
           this.otherWait[this.col] += waitUs;
-          return;
+          return -1;
         }
         e = this.size++;
+        // The columns may hold a client that was dropped or moved: start empty.
+        this.requests.fill(0, e * WINDOW_TICKS, (e + 1) * WINDOW_TICKS);
+        this.wait.fill(0, e * WINDOW_TICKS, (e + 1) * WINDOW_TICKS);
         const k = e * 5;
         keys[k] = family;
         keys[k + 1] = a;
@@ -356,7 +376,7 @@ export class ClientWindow {
       const at = e * WINDOW_TICKS + this.col;
       this.requests[at]++;
       this.wait[at] += waitUs;
-      return;
+      return e;
     }
   }
 
@@ -401,6 +421,8 @@ export class ClientWindow {
 
   /** The next tick's column, emptied; clients with nothing left in the window go. */
   private advance(): void {
+    // Entries move below: the cached one is looked up again.
+    this.lastConn = null;
     this.col = (this.col + 1) % WINDOW_TICKS;
     const col = this.col;
     this.seconds[col] = 0;
@@ -441,6 +463,7 @@ export class ClientWindow {
   }
 
   clear(): void {
+    this.lastConn = null;
     this.size = 0;
     this.slot.fill(0);
     this.requests.fill(0);
@@ -519,7 +542,8 @@ export class TopModel implements Output {
   }
 
   transaction(tx: Transaction): void {
-    if (tx.rspSec >= this.dataSec) this.observe(tx.rspSec, tx.rspNsec);
+    // Only a run on the capture's clock (-r) reads it.
+    if (this.startMs === 0 && tx.rspSec >= this.dataSec) this.observe(tx.rspSec, tx.rspNsec);
     const id = this.stats.commands.of(tx);
     const port = tx.conn.sport;
     let pi = this.portIndex[port] - 1;
@@ -542,7 +566,7 @@ export class TopModel implements Output {
       if (us > pt.sinceMax) pt.sinceMax = us;
     }
     const c = tx.conn;
-    this.clientWindow.count(c.family, c.c0, c.c1, c.c2, c.c3, waitUs);
+    this.clientWindow.countConn(c, c.family, c.c0, c.c1, c.c2, c.c3, waitUs);
     if (this.thresholdNs > 0) {
       if (tx.latencyNs < this.thresholdNs) return;
       this.recent[this.recentNext].fill(tx);

@@ -300,3 +300,31 @@ test('-r: the interval is capture time, starting at the first packet', () => {
   assert.equal(snap.intervalSec, 4);
   assert.equal(snap.requestsInterval, 1);
 });
+
+test('clients: requests in a run on one connection count to its client, across ticks and entries that moved', () => {
+  const { stats, model } = setup();
+  const a = makeTx({ cmd: 'GET', us: 100, client: 0x0a000002 });
+  const b = makeTx({ cmd: 'GET', us: 100, client: 0x0a000003 });
+  const feed = (tx: Transaction, n: number) => {
+    for (let i = 0; i < n; i++) {
+      tx.commandId = -1;
+      stats.transaction(tx);
+      model.transaction(tx);
+    }
+  };
+  feed(a, 3);
+  feed(b, 1);
+  feed(a, 2);
+  let snap = model.tick(1_001_000);
+  assert.deepEqual(snap.clients.map((c) => [c.client, c.requests]), [['10.0.0.2', 5], ['10.0.0.3', 1]]);
+  // b alone for a window: a's entry goes, b's moves to the first place.
+  for (let i = 0; i < WINDOW_TICKS; i++) {
+    feed(b, 1);
+    snap = model.tick(1_002_000 + i * 1000);
+  }
+  assert.deepEqual(snap.clients.map((c) => [c.client, c.requests]), [['10.0.0.3', WINDOW_TICKS]]);
+  feed(a, 2);
+  feed(b, 1);
+  snap = model.tick(1_100_000);
+  assert.deepEqual(snap.clients.map((c) => [c.client, c.requests]), [['10.0.0.3', WINDOW_TICKS], ['10.0.0.2', 2]]);
+});
