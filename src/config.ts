@@ -47,4 +47,8 @@ export interface Config {
   pidFile: string | undefined;
   /** -Z: the user to run as once the capture is attached. */
   relinquishTo: string | undefined;
+  /** --top: a live full-screen view on the terminal instead of lines on standard output. */
+  top: boolean;
+  /** --top-speed: with --top and -r, read as fast as possible instead of at the capture's pace. */
+  topSpeed: boolean;
 }

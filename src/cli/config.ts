@@ -80,6 +80,8 @@ export interface RawOptions {
   timeout?: string;
   maxConnections?: string;
   user?: string;
+  top?: boolean;
+  topSpeed?: boolean;
 }
 
 const portList = z
@@ -160,6 +162,8 @@ const schema = z.object({
   timeout: number('--timeout', 0.001, 86_400, false).optional(),
   maxConnections: number('--max-connections', 1, 100_000_000, true).optional(),
   user: z.string().min(1, '-Z: name a user, e.g. -Z nobody').optional(),
+  top: z.boolean().optional(),
+  topSpeed: z.boolean().optional(),
 });
 
 export function buildConfig(raw: RawOptions): Config {
@@ -194,6 +198,10 @@ export function buildConfig(raw: RawOptions): Config {
   if (o.json && mode === 'raw' && (portModes === undefined || portModes.every((m) => m === 'raw'))) throw new UsageError('--json writes one object per request and response; -m raw has none (choose -m or a well-known -p)');
   if (o.statsAddr !== undefined && o.statsPort === undefined) throw new UsageError('--stats-addr is where the stats port (-P) listens; give -P too');
   if (o.daemon && o.output === undefined) throw new UsageError('-d needs -o FILE: in the background there is no terminal to write to');
+  if (o.topSpeed && !o.top) throw new UsageError('--top-speed is how --top replays -r; give --top too');
+  if (o.topSpeed && o.read === undefined) throw new UsageError('--top-speed is for -r: a live capture goes at its own speed');
+  if (o.top && o.daemon) throw new UsageError('--top draws on the terminal; -d runs without one');
+  if (o.top && o.script !== undefined && o.output === undefined) throw new UsageError('--top fills the terminal: send the script\'s output to a file with -o FILE');
   const ports = o.port ?? [DEFAULT_PORT[mode] as number];
   const modes = portModes ?? ports.map(() => mode);
   return {
@@ -220,5 +228,7 @@ export function buildConfig(raw: RawOptions): Config {
     daemon: o.daemon ?? false,
     pidFile: o.pidFile ?? (o.daemon ? DEFAULT_PID_FILE : undefined),
     relinquishTo: o.user,
+    top: o.top ?? false,
+    topSpeed: o.topSpeed ?? false,
   };
 }

@@ -28,6 +28,9 @@ import type { ParserFactory, StreamParser } from '../protocol/message';
 
 /** A raw port among decoded ones: its packets are printed raw, not parsed. */
 const NOT_PARSED: StreamParser = { feed() {}, skip: () => true, reset() {}, flushPartial: () => false };
+import { PacedFileEngine } from '../top/replay';
+import { RecordField } from '../engine/record';
+import { requireTerminal, startTop, topModel } from './top';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../../package.json').version;
@@ -59,16 +62,23 @@ function program(): Command {
     .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
     .option('-Z, --user <name>', 'once the capture is attached, run as this user instead of root')
     .option('-v, --version', 'print the version, and what this host offers each engine (libraries, kernel, capabilities)')
+    .option('--top', 'a live full-screen view of what is slow instead of lines (needs a terminal)')
+    .option('--top-speed', 'with --top and -r: replay as fast as possible, not at the capture\'s pace')
     .helpOption('-h, --help')
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
 }
 
-/** Where packets come from: a file (-r), or a live engine (eBPF or libpcap). */
-function openEngine(config: Config, modes: string | null, luaWantsPackets: boolean): { engine: PcapFileEngine | EbpfEngine | PcapLiveEngine; source: string } {
+type FileEngine = PcapFileEngine | PacedFileEngine;
+function isFile(engine: FileEngine | EbpfEngine | PcapLiveEngine): engine is FileEngine {
+  return engine instanceof PcapFileEngine || engine instanceof PacedFileEngine;
+}
+
+/** Where packets come from: a file (-r; at the capture's pace for --top), or a live engine (eBPF or libpcap). */
+function openEngine(config: Config, modes: string | null, luaWantsPackets: boolean): { engine: FileEngine | EbpfEngine | PcapLiveEngine; source: string } {
   if (config.readFile !== undefined) {
-    const engine = new PcapFileEngine(config.readFile);
+    const engine = config.top && !config.topSpeed ? new PacedFileEngine(config.readFile) : new PcapFileEngine(config.readFile);
     const notice = engine.linkNotice();
     if (notice !== null) process.stderr.write(`tcpkit: ${notice}\n`);
     // What each port is decoded as, once.
@@ -131,8 +141,10 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
   let parserFactory: ParserFactory | null = null;
   let raw: PacketSink | null = null;
   const mixed = config.portModes.some((m) => m !== config.mode);
+  // --top has the terminal: lines only where -o sends them.
+  const lines = !config.top || config.outputFile !== undefined;
   if (config.mode === 'raw') {
-    raw = lua ?? new RawPacketOutput(writer);
+    raw = lua ?? (lines ? new RawPacketOutput(writer) : null);
   } else {
     const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
     parserFactory = parsers[config.mode];
@@ -158,12 +170,22 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
       }
     }
     // A script's output replaces tcpkit's lines.
-    outputs.push(lua ?? (config.json ? new JsonLineOutput(writer, stats.commands, config.thresholdMs) : new LineOutput(writer, config.thresholdMs)));
+    if (lua !== null || lines) outputs.push(lua ?? (config.json ? new JsonLineOutput(writer, stats.commands, config.thresholdMs) : new LineOutput(writer, config.thresholdMs)));
     if (lua?.wantsPackets) raw = lua;
   }
+  // After the statistics: it reads the command id they gave each transaction.
+  const top = config.top ? topModel(config, stats, () => report.counters()) : null;
+  if (top !== null) outputs.push(top);
   const pipeline = new Pipeline(config, outputs, parserFactory, raw);
   let onBatch = pipeline.onBatch;
   let onSamples = pipeline.onSamples;
+  if (top !== null && isFile(engine)) {
+    // The view's clock is the capture's: a batch's first record tells where it is.
+    onBatch = (buf, used) => {
+      top.observe(buf.readUInt32LE(RecordField.TsSec), buf.readUInt32LE(RecordField.TsNsec));
+      pipeline.onBatch(buf, used);
+    };
+  }
   if (capture !== null) {
     const file = capture;
     file.start(engine.linkType, 65535);
@@ -192,17 +214,22 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
   report.attach(pipeline, engine, source, writer, lua === null ? {} : { luaErrors: () => lua.luaErrors });
   const started = process.hrtime.bigint();
   // Live: time passes without packets too (timeouts, idle connections).
-  const clock = engine instanceof PcapFileEngine ? null : setInterval(() => {
+  const clock = isFile(engine) ? null : setInterval(() => {
     pipeline.clock(Math.floor(Date.now() / 1000));
     const lost = engine.lossNotice(Date.now());
     if (lost !== null) process.stderr.write(`tcpkit: ${lost}\n`);
   }, 1000);
+  const view = top === null ? null : startTop(config, top, engine, source, stop);
   try {
     await engine.run(onBatch, onSamples);
+    // The last screen of a file stays until q.
+    if (view !== null && isFile(engine)) await view.ended(`${engine.endMessage() ?? `end of ${source}`}: q quits`);
   } finally {
     if (clock !== null) clearInterval(clock);
     capture?.close();
+    view?.stop();
   }
+  if (view?.failure) throw view.failure;
   report.stopProgress();
   pipeline.finish();
   for (const o of outputs) o.flush();
@@ -222,7 +249,7 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
       `${packetsPhrase(c.records, c.matched, parserFactory === null ? -1 : c.withoutPayload, tc.strayPackets, undecoded, watched)}; ` +
       `${plural(tc.opened, 'connection')}`,
   ];
-  if (!(engine instanceof PcapFileEngine)) header.push(`tcpkit: ${engine.describeCounters()}`);
+  if (!isFile(engine)) header.push(`tcpkit: ${engine.describeCounters()}`);
   if (capture !== null) header.push(`tcpkit: wrote ${capture.packets} packets to ${capture.file}`);
   const counters = report.counters();
   const problems = counterPhrases(counters);
@@ -230,7 +257,7 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
   const summary = config.mode === 'raw' ? header.concat(problems.length > 0 ? [problems.join(', ')] : []).join('\n') + '\n' : renderSummary(stats, header, counters);
   process.stderr.write(summary);
   let code = 0;
-  const ended = engine instanceof PcapFileEngine ? engine.endMessage() : null;
+  const ended = isFile(engine) ? engine.endMessage() : null;
   if (ended !== null && stopSignal() === null) {
     process.stderr.write(`tcpkit: ${ended}\n`);
     code = 1;
@@ -260,6 +287,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const opts = cmd.opts<RawOptions>();
   const config = buildConfig(opts);
+  if (config.top) requireTerminal();
   if (config.daemon && !isDaemonChild()) return daemonize(argv, config.outputFile!, config.pidFile!);
   return run(config, config.daemon ? new DaemonChild() : null, portModesNotice(config, opts.mode !== undefined || opts.script !== undefined));
 }

@@ -83,7 +83,8 @@ export class RunReport {
     this.info.engine = engine.name;
     this.info.source = source;
     this.counters = () => snapshotCounters(pipeline, engine, extra);
-    if (engine instanceof PcapFileEngine && ProgressBar.wanted(process.stderr) && this.daemon === null) {
+    // Under --top the view shows how far the file is read.
+    if (engine instanceof PcapFileEngine && ProgressBar.wanted(process.stderr) && this.daemon === null && !this.config.top) {
       const bar = new ProgressBar(engine, process.stderr);
       // Lines to the same terminal: the bar steps aside first.
       if (writer.path === null && process.stdout.isTTY) writer.beforeWrite = () => bar.clear();

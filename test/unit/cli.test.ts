@@ -42,6 +42,11 @@ const cases: [string, string[], number, RegExp][] = [
   ['raw mode without a port', ['-r', notCapture, '-m', 'raw'], 2, /^tcpkit: say which port to watch \(-p PORT\): raw mode has no usual port$/],
   ['-w with a file', ['-r', notCapture, '-p', '6379', '-w', 'x.pcap'], 2, /^tcpkit: -w records a live capture; with -r the file already is one$/],
   ['an interface that does not exist', ['-i', 'nosuchif0', '-p', '6379'], 1, /^tcpkit: .*nosuchif0.*$/],
+  ['--top without a terminal', ['-r', demo, '-p', '6379', '--top'], 2, /^tcpkit: --top draws a full-screen view, and standard output is not a terminal \(without --top, lines go to a pipe or a file\)$/],
+  ['--top-speed without --top', ['-r', demo, '-p', '6379', '--top-speed'], 2, /^tcpkit: --top-speed is how --top replays -r; give --top too$/],
+  ['--top-speed live', ['-p', '6379', '--top', '--top-speed'], 2, /^tcpkit: --top-speed is for -r: a live capture goes at its own speed$/],
+  ['--top in the background', ['-p', '6379', '--top', '-d', '-o', 'x.log'], 2, /^tcpkit: --top draws on the terminal; -d runs without one$/],
+  ['--top with a script and no -o', ['-r', demo, '-p', '6379', '--top', '-S', 'x.lua'], 2, /^tcpkit: --top fills the terminal: send the script's output to a file with -o FILE$/],
 ];
 
 for (const [what, args, code, message] of cases) {
@@ -72,7 +77,7 @@ test('-v prints the version first, then what this host offers (test/release chec
   assert.match(version.stdout, /^libpcap: libpcap version /m);
   const help = tcpkit(['-h']);
   assert.equal(help.code, 0);
-  for (const flag of ['-s', '-p', '-P', '-i', '-d', '-r', '-t', '-m', '-w', '-S', '-B', '-o', '-u', '-v', '-h', '--ebpf', '--json', '--stats-addr', '--pid-file']) {
+  for (const flag of ['-s', '-p', '-P', '-i', '-d', '-r', '-t', '-m', '-w', '-S', '-B', '-o', '-u', '-v', '-h', '--ebpf', '--json', '--stats-addr', '--pid-file', '--top', '--top-speed']) {
     assert.match(help.stdout, new RegExp(`(^|[ ,])${flag}[ ,]`, 'm'), flag);
   }
   assert.match(help.stdout, /raw, redis, memcached, http, dns/);

@@ -10,7 +10,7 @@ import test from 'node:test';
 import { ROOT } from '../helpers/run';
 
 /** The stages, first to last. A stage may import from the ones before it. */
-const FLOW = ['config', 'engine', 'decode', 'connections', 'protocol', 'pairing', 'stats', 'output', 'lua', 'pipeline', 'cli'];
+const FLOW = ['config', 'engine', 'decode', 'connections', 'protocol', 'pairing', 'stats', 'output', 'top', 'lua', 'pipeline', 'cli'];
 
 const SRC = path.join(ROOT, 'src');
 
