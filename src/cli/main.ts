@@ -106,7 +106,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
     config.scriptFile === undefined
       ? null
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require('../lua/host') as typeof import('../lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
+        (require('../lua/host') as typeof import('../lua/host')).LuaHost.open(config.scriptFile, writer, config.mode, { servers: config.servers });
   const { engine, source } = openEngine(config);
   const stats = report.stats;
   const outputs: Output[] = [stats];
