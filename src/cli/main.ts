@@ -125,7 +125,7 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
     config.scriptFile === undefined
       ? null
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require('../lua/host') as typeof import('../lua/host')).LuaHost.open(config.scriptFile, writer, config.mode);
+        (require('../lua/host') as typeof import('../lua/host')).LuaHost.open(config.scriptFile, writer, config.mode, { servers: config.servers });
   // -w is opened before the engine announces the capture: a path that cannot be written is refused first.
   const capture = config.writeFile !== undefined && config.readFile === undefined ? new CaptureFileWriter(config.writeFile) : null;
   let engineOpened: ReturnType<typeof openEngine>;

@@ -17,6 +17,7 @@
 // pinned in package.json.
 /* eslint-disable @typescript-eslint/no-require-imports */
 import { formatLuaNumber } from './cformat';
+import { requirePatchedFengari } from './fengari-patch';
 
 /** A Lua string as fengari keeps it: its bytes. */
 export type LuaBytes = Uint8Array;
@@ -132,13 +133,15 @@ interface FengariModule {
 }
 
 interface LobjectModule {
+  pushsvalue2s(L: LuaState, ts: unknown): void;
   luaO_tostring(L: LuaState, obj: TValue & { ttisinteger(): boolean; setsvalue(ts: unknown): void }): void;
   luaO_str2num(s: LuaBytes, obj: TValue & { ttisinteger(): boolean; setfltvalue(n: number): void }): number;
 }
 
-const fengari = require('fengari') as FengariModule;
+// First, so that every fengari module is the patched one (fengari-patch.ts).
+const fengari = requirePatchedFengari() as FengariModule;
 const lobject = require('fengari/src/lobject.js') as LobjectModule;
-const lstring = require('fengari/src/lstring.js') as { luaS_bless(L: LuaState, bytes: Uint8Array): unknown };
+const lstring = require('fengari/src/lstring.js') as { luaS_bless(L: LuaState, bytes: Uint8Array): unknown; luaS_hash(bytes: Uint8Array): string };
 const defs = require('fengari/src/defs.js') as { constant_types: Record<string, number> };
 
 export const lua = fengari.lua;
@@ -157,6 +160,42 @@ export const Tag = {
 /** A Lua string value (TString) holding `bytes`, which it takes: do not change them afterwards. */
 export function newTString(L: LuaState, bytes: Uint8Array): unknown {
   return lstring.luaS_bless(L, bytes);
+}
+
+/**
+ * Pushes `bytes` as a Lua string without copying them (lua_pushstring
+ * copies): for arrays made for this push only, never changed afterwards.
+ */
+export function pushOwned(L: LuaState, bytes: Uint8Array): void {
+  lobject.pushsvalue2s(L, lstring.luaS_bless(L, bytes));
+}
+
+/** Pushes a Lua string value made earlier with newTString (no copy). */
+export function pushTString(L: LuaState, ts: unknown): void {
+  lobject.pushsvalue2s(L, ts);
+}
+
+/**
+ * A reader of global `name`'s value slot, straight from the globals table's
+ * entries (no string made or hashed per read); null when fengari's table
+ * internals are not what this expects. Reads undefined while the global is nil.
+ */
+export function globalSlot(L: LuaState, name: string): (() => TValue | undefined) | null {
+  lua.lua_pushglobaltable(L);
+  const g = lua.lua_topointer(L, -1) as LuaTable | null;
+  lua.lua_pop(L, 1);
+  if (!(g?.strong instanceof Map)) return null;
+  const key = lstring.luaS_hash(toLuaString(name));
+  lua.lua_getglobal(L, name);
+  const viaApi = lua.lua_type(L, -1) === lua.LUA_TNIL ? undefined : lua.lua_topointer(L, -1);
+  lua.lua_pop(L, 1);
+  const entry = g.strong.get(key);
+  // Check the two ways agree once (for functions and tables, the pointer is the value).
+  if (viaApi !== undefined && entry?.value.value !== viaApi) return null;
+  return () => {
+    const e = g.strong.get(key);
+    return e === undefined || e.value.type === Tag.Nil ? undefined : e.value;
+  };
 }
 
 /** Bytes as a JavaScript string, one char per byte (for names and messages). */

@@ -12,9 +12,11 @@
 // A script error is reported with its file and line, counted, and capture
 // goes on; a script that cannot run at all is refused before capture starts.
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Packet } from '../decode/packet';
 import { TxStatus, type Transaction } from '../pairing/transaction';
-import type { Mode } from '../config';
+import type { Endpoint, Mode } from '../config';
+import { parseIp } from '../connections/address';
 import type { Output, PacketSink } from '../pairing/consumer';
 import { installStdlib, type ScriptSink } from './stdlib';
 import { PacketTable } from './packet-table';
@@ -62,6 +64,30 @@ export interface LuaHostOptions {
   inPlace?: boolean;
   /** Lua instructions after which one call is stopped (default 50 million). */
   watchdogInstructions?: number;
+  /** -s: the servers named. One that is not this host's puts tcpkit on the client side (is_client 1). */
+  servers?: readonly Endpoint[];
+  /** This host's addresses (default: os.networkInterfaces()). */
+  localAddresses?: readonly Endpoint[];
+}
+
+function hostAddresses(): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) {
+      const ip = parseIp(a.address.replace(/%.*$/, ''));
+      if (ip !== null) out.push(ip);
+    }
+  }
+  return out;
+}
+
+/**
+ * The client side, as the original decided it: -s names a server that is
+ * not one of this host's addresses. Without -s, the server side.
+ */
+export function onClientSide(servers: readonly Endpoint[], local: readonly Endpoint[]): boolean {
+  const same = (a: Endpoint, b: Endpoint): boolean => a.family === b.family && a.words.every((w, i) => w === b.words[i]);
+  return servers.some((s) => !local.some((l) => same(s, l)));
 }
 
 function readError(err: unknown): string {
@@ -125,6 +151,8 @@ export class LuaHost implements Output, PacketSink {
     this.stderr = options.stderr ?? ((line) => process.stderr.write(line));
     this.table = new PacketTable(L, Slot.PacketTable, options.inPlace ?? true);
     this.table.probe();
+    const servers = options.servers ?? [];
+    this.table.setClientSide(servers.length > 0 && onClientSide(servers, options.localAddresses ?? hostAddresses()));
     this.wantsPackets = lua.lua_isfunction(L, Slot.PacketFn);
     this.wantsTransactions = lua.lua_isfunction(L, Slot.TxFn);
     this.watchdogSteps = Math.max(1, Math.round((options.watchdogInstructions ?? WATCHDOG_DEFAULT) / WATCHDOG_STEP));

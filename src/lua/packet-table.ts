@@ -34,9 +34,11 @@ export const enum Field {
   Size,
   Len,
   Payload,
-  // The blog-era names: src and dst, a udp flag, and `incoming` as a server
-  // sees it (1 for requests) with is_client 0, which is how those scripts
-  // tell requests from responses.
+  // The 2015-2018 names: src and dst, a udp flag, is_client (1 when -s names
+  // a server that is not this host: tcpkit runs on the client side) and
+  // incoming (1 when the packet comes to this host: requests on the server
+  // side, responses on the client side), as the original's 2018 packet.c
+  // defined them.
   Src,
   Dst,
   Udp,
@@ -82,6 +84,8 @@ export class PacketTable {
   private p: Packet | null = null;
   private buf: Buffer = Buffer.alloc(0);
   private fromClient = false;
+  /** 1 when tcpkit watches from the client side (is_client). */
+  private isClient = 0;
 
   /** Key bytes (the script's constants: the same arrays every call) to field. */
   private readonly fieldByKey = new Map<LuaBytes, number>();
@@ -108,6 +112,11 @@ export class PacketTable {
     lua.lua_insert(L, slot);
     lua.lua_insert(L, slot + 1);
     if (inPlace) this.rebuild();
+  }
+
+  /** is_client for every packet: 1 on the client side, 0 on the server side. */
+  setClientSide(clientSide: boolean): void {
+    this.isClient = clientSide ? 1 : 0;
   }
 
   /** True when numbers are written into the table in place (fengari's internals are as expected). */
@@ -178,10 +187,10 @@ export class PacketTable {
     e.value = p.payloadLen;
     e = v[Field.Incoming];
     e.type = F;
-    e.value = fromClient ? 1 : 0;
+    e.value = fromClient !== (this.isClient === 1) ? 1 : 0;
     e = v[Field.IsClient];
     e.type = F;
-    e.value = 0;
+    e.value = this.isClient;
     const wanted = this.wanted;
     e = v[Field.Payload];
     if ((wanted & (1 << Field.Payload)) !== 0 && p.payloadCap <= EAGER_PAYLOAD_MAX) {
@@ -286,8 +295,8 @@ export class PacketTable {
       case Field.Request: lua.lua_pushboolean(L, this.fromClient); return;
       case Field.Size: case Field.Len: lua.lua_pushnumber(L, p.payloadLen); return;
       case Field.Udp: lua.lua_pushnumber(L, tcp ? 0 : 1); return;
-      case Field.Incoming: lua.lua_pushnumber(L, this.fromClient ? 1 : 0); return;
-      case Field.IsClient: lua.lua_pushnumber(L, 0); return;
+      case Field.Incoming: lua.lua_pushnumber(L, this.fromClient !== (this.isClient === 1) ? 1 : 0); return;
+      case Field.IsClient: lua.lua_pushnumber(L, this.isClient); return;
     }
     // A string: from now on made up front for every packet.
     this.wanted |= 1 << f;

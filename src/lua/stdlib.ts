@@ -2,10 +2,13 @@
 // libraries: bit32, print and io.write into tcpkit's own output (batched,
 // in order with each other), tostring and string.format as C formats numbers
 // (with %u), os.date as C's strftime, and the 5.1/5.2 names 5.3 dropped
-// (unpack, loadstring, math.pow, ...).
+// (unpack, loadstring, math.pow, ...). string.byte, string.sub and
+// string.char are 5.2's too: positions and codes are converted as 5.2 did
+// (to the nearest integer, ties to even, any size), where fengari's 5.3
+// ones refuse a non-integer and anything past 32 bits.
 import { formatFloat, formatInteger, formatLuaNumber, type ConvSpec } from './cformat';
 import { BadConversion, breakDown, strftime } from './strftime';
-import { lauxlib, latin1, lua, toLuaString, type JsFunction, type LuaBytes, type LuaState } from './fengari';
+import { globalSlot, lauxlib, latin1, lua, newTString, pushOwned, pushTString, toLuaString, type JsFunction, type LuaBytes, type LuaState } from './fengari';
 
 /** Where print and io.write go: tcpkit's writer. */
 export interface ScriptSink {
@@ -51,10 +54,28 @@ function install(L: LuaState, table: string | null, name: string, f: JsFunction)
 
 function printer(sink: ScriptSink): JsFunction {
   const tostringName = toLuaString('tostring');
+  let globalTostring: ReturnType<typeof globalSlot> = null;
   return (L) => {
     const n = lua.lua_gettop(L);
+    // As 5.2, print calls the global tostring; ours is done here without a
+    // call, and without looking the name up when the global is still ours.
+    if (globalTostring === null) globalTostring = globalSlot(L, 'tostring');
+    const slot = globalTostring?.();
+    if (slot !== undefined && slot.value === tostring) {
+      for (let i = 1; i <= n; i++) {
+        if (i > 1) sink.writeByte(TAB);
+        const type = lua.lua_type(L, i);
+        if (type === lua.LUA_TSTRING) sink.writeBytes(lua.lua_tolstring(L, i)!);
+        else if (type === lua.LUA_TNUMBER) sink.writeBytes(ascii(numberText(L, i)));
+        else {
+          sink.writeBytes(lauxlib.luaL_tolstring(L, i));
+          lua.lua_pop(L, 1);
+        }
+      }
+      sink.writeByte(LF);
+      return 0;
+    }
     lua.lua_getglobal(L, tostringName);
-    // As 5.2, print calls the global tostring; ours is done here without a call.
     const ours = lua.lua_tocfunction(L, n + 1) === tostring;
     for (let i = 1; i <= n; i++) {
       if (i > 1) sink.writeByte(TAB);
@@ -164,7 +185,7 @@ const stringFormat: JsFunction = (L) => {
     const conv = String.fromCharCode(fmt[i++] ?? 0);
     switch (conv) {
       case 'c':
-        pushPadded(out, [lauxlib.luaL_checknumber(L, arg) & 0xff], spec);
+        pushPadded(out, [toInteger52(lauxlib.luaL_checknumber(L, arg)) & 0xff], spec);
         break;
       case 'd': case 'i': case 'o': case 'u': case 'x': case 'X':
         pushText(out, formatInteger(lauxlib.luaL_checknumber(L, arg), conv, spec));
@@ -177,17 +198,20 @@ const stringFormat: JsFunction = (L) => {
         break;
       case 's': {
         let s: LuaBytes;
-        if (lua.lua_type(L, arg) === lua.LUA_TNUMBER) {
+        const type = lua.lua_type(L, arg);
+        if (type === lua.LUA_TSTRING) {
+          s = lua.lua_tolstring(L, arg)!;
+        } else if (type === lua.LUA_TNUMBER) {
           s = ascii(numberText(L, arg));
         } else {
           s = lauxlib.luaL_tolstring(L, arg);
           lua.lua_pop(L, 1);
         }
-        const plain = i - flagsAt === 1; // a bare %s
-        if (plain || (spec.precision < 0 && s.length >= 100)) {
+        if (spec.precision < 0 && s.length >= 100) {
+          // 5.2 adds a long string without a precision whole (width cannot matter: it is at most 99).
           for (let j = 0; j < s.length; j++) out.push(s[j]);
         } else {
-          // As C's sprintf: the string ends at its first zero byte.
+          // Otherwise through C's sprintf, even a bare %s: the string ends at its first zero byte.
           let end = s.indexOf(0);
           if (end < 0) end = s.length;
           if (spec.precision >= 0 && spec.precision < end) end = spec.precision;
@@ -199,7 +223,7 @@ const stringFormat: JsFunction = (L) => {
         return lauxlib.luaL_error(L, toLuaString('%s'), toLuaString(`invalid option '%${conv}' to 'format'`));
     }
   }
-  lua.lua_pushstring(L, Uint8Array.from(out));
+  pushOwned(L, Uint8Array.from(out));
   return 1;
 };
 
@@ -208,14 +232,14 @@ const stringFormat: JsFunction = (L) => {
 function osDate(): JsFunction {
   let lastFormat: LuaBytes | null = null;
   let lastTime = NaN;
-  let lastText: LuaBytes = new Uint8Array(0);
+  let lastText: unknown = null;
   const defaultFormat = '%c';
   return (L) => {
     const format = lauxlib.luaL_optlstring(L, 1, defaultFormat);
     const t = lua.lua_type(L, 2) <= lua.LUA_TNIL ? Math.floor(Date.now() / 1000) : Math.trunc(lauxlib.luaL_checknumber(L, 2));
     // Scripts format the same constant format once per packet: once per second is enough.
     if (format === lastFormat && t === lastTime) {
-      lua.lua_pushstring(L, lastText);
+      pushTString(L, lastText);
       return 1;
     }
     let text = latin1(format);
@@ -245,8 +269,8 @@ function osDate(): JsFunction {
     }
     lastFormat = format;
     lastTime = t;
-    lastText = Buffer.from(result, 'latin1');
-    lua.lua_pushstring(L, lastText);
+    lastText = newTString(L, Buffer.from(result, 'latin1'));
+    pushTString(L, lastText);
     return 1;
   };
 }
@@ -255,7 +279,10 @@ function osDate(): JsFunction {
 
 /** An argument as bit32 reads it: the number modulo 2^32. */
 function u32(L: LuaState, arg: number): number {
-  return lauxlib.luaL_checknumber(L, arg) >>> 0;
+  const n = lauxlib.luaL_checknumber(L, arg);
+  if (n >= 0 && n <= 0xffffffff && n === Math.floor(n)) return n;
+  // As 5.2's lua_number2unsigned: rounded (ties to even), modulo 2^32.
+  return toInteger52(n) >>> 0;
 }
 
 function pushU32(L: LuaState, v: number): number {
@@ -332,6 +359,101 @@ const BIT32: Record<string, JsFunction> = {
   },
 };
 
+// --- string.byte, string.sub, string.char as 5.2 -------------------------------------
+
+const cast = new Float64Array(1);
+const castWords = new Int32Array(cast.buffer);
+const LOW_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+
+/**
+ * A number as the original's Lua 5.2 made it an integer (lua_number2integer,
+ * built with LUA_IEEE754TRICK): the low 32 bits of n + 1.5 * 2^52, that is
+ * n rounded to the nearest integer (ties to even) as a signed 32-bit value.
+ * So string.sub(s, 2^31) starts at -2^31, and 2^32 is 0.
+ */
+export function toInteger52(n: number): number {
+  if ((n | 0) === n) return n;
+  cast[0] = n + 6755399441055744.0;
+  return castWords[LOW_WORD];
+}
+
+/** Argument `arg` as luaL_checkinteger (def: the default when absent, or undefined when required). */
+function intArg(L: LuaState, arg: number, def?: number): number {
+  if (def !== undefined && lua.lua_type(L, arg) <= lua.LUA_TNIL) return def;
+  return toInteger52(lauxlib.luaL_checknumber(L, arg));
+}
+
+/** 5.2's posrelat: a negative position counts from the end; before the start is 0. */
+function posrelat(pos: number, len: number): number {
+  if (pos >= 0) return pos;
+  if (-pos > len) return 0;
+  return len + pos + 1;
+}
+
+const stringByte: JsFunction = (L) => {
+  const s = lauxlib.luaL_checklstring(L, 1);
+  const l = s.length;
+  let posi = posrelat(intArg(L, 2, 1), l);
+  let pose = posrelat(intArg(L, 3, posi), l);
+  if (posi === 0) posi = 1;
+  if (pose > l) pose = l;
+  if (posi > pose) return 0;
+  const n = pose - posi + 1;
+  if (n > 1) lauxlib.luaL_checkstack(L, n, 'string slice too long');
+  for (let i = 0; i < n; i++) lua.lua_pushnumber(L, s[posi + i - 1]);
+  return n;
+};
+
+const stringSub: JsFunction = (L) => {
+  const s = lauxlib.luaL_checklstring(L, 1);
+  const l = s.length;
+  let start = posrelat(intArg(L, 2), l);
+  let end = posrelat(intArg(L, 3, -1), l);
+  if (start < 1) start = 1;
+  if (end > l) end = l;
+  if (start === 1 && end === l) lua.lua_pushvalue(L, 1);
+  // Lua strings never change: the new one shares the bytes.
+  else pushOwned(L, start <= end ? s.subarray(start - 1, end) : EMPTY_BYTES);
+  return 1;
+};
+
+const stringRep: JsFunction = (L) => {
+  const s = lauxlib.luaL_checklstring(L, 1);
+  const n = intArg(L, 2);
+  const sep = lua.lua_type(L, 3) <= lua.LUA_TNIL ? EMPTY_BYTES : lauxlib.luaL_checklstring(L, 3);
+  if (n <= 0) {
+    pushOwned(L, EMPTY_BYTES);
+    return 1;
+  }
+  const total = s.length * n + sep.length * (n - 1);
+  if (total >= 0x7fffffff) return lauxlib.luaL_error(L, toLuaString('resulting string too large'));
+  const out = new Uint8Array(total);
+  for (let i = 0, at = 0; i < n; i++) {
+    out.set(s, at);
+    at += s.length;
+    if (i < n - 1 && sep.length > 0) {
+      out.set(sep, at);
+      at += sep.length;
+    }
+  }
+  pushOwned(L, out);
+  return 1;
+};
+
+const stringChar: JsFunction = (L) => {
+  const n = lua.lua_gettop(L);
+  const bytes = new Uint8Array(n);
+  for (let i = 1; i <= n; i++) {
+    const c = intArg(L, i);
+    if (c < 0 || c > 255) return lauxlib.luaL_argerror(L, i, toLuaString('value out of range'));
+    bytes[i - 1] = c;
+  }
+  pushOwned(L, bytes);
+  return 1;
+};
+
+const EMPTY_BYTES = new Uint8Array(0);
+
 // --- what 5.3 dropped, and wiring the writer in --------------------------------------
 
 const PRELUDE = `
@@ -377,6 +499,10 @@ export function installStdlib(L: LuaState, sink: ScriptSink): void {
   install(L, null, 'tostring', tostring);
   install(L, 'string', 'format', stringFormat);
   install(L, 'os', 'date', osDate());
+  install(L, 'string', 'byte', stringByte);
+  install(L, 'string', 'sub', stringSub);
+  install(L, 'string', 'char', stringChar);
+  install(L, 'string', 'rep', stringRep);
   lua.lua_createtable(L, 0, Object.keys(BIT32).length);
   for (const [name, f] of Object.entries(BIT32)) {
     lua.lua_pushjsfunction(L, f);

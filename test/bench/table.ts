@@ -239,8 +239,25 @@ function memoryRows(r: Results): Row[] {
   return rows;
 }
 
+/** Lua beside the original C tcpkit (lua-original.sh): wall time, ours/original, target <= 0.8x, above 1.0x not done. */
+function luaOriginalRows(r: Results): Row[] {
+  const names: [string, string][] = [
+    ['size-payload', 'reads `packet.size` and `#packet.payload`'],
+    ['example', "the original's `example.lua`"],
+    ['nothing', 'a `process()` that does nothing'],
+  ];
+  return names.map(([key, what]) => {
+    const measure = `Lua beside the original C tcpkit: ${what}`;
+    const t = num(r, `lua_original.${key}.tcpkit_s`);
+    const o = num(r, `lua_original.${key}.original_s`);
+    if (t === undefined || o === undefined) return { measure, tcpkit: missing(r, 'lua-original'), beside: '', target: '<= 0.8x the original', result: unmeasured(r, 'lua-original') };
+    const ratio = t / o;
+    return { measure, tcpkit: `${fixed(t, 2)} s`, beside: `original ${fixed(o, 2)} s; ours/original ${fixed(ratio, 2)}x`, target: '<= 0.8x the original', result: verdict(ratio <= 0.8) };
+  });
+}
+
 export function renderTable(r: Results): string {
-  const rows = [...offlineRows(r), ...liveRows(r), ...unrelatedRows(r), ...memoryRows(r)];
+  const rows = [...offlineRows(r), ...luaOriginalRows(r), ...liveRows(r), ...unrelatedRows(r), ...memoryRows(r)];
   const cell = (s: string): string => s.replace(/\|/g, '\\|');
   const out = [
     `Machine: ${r.get('machine.nproc') ?? '?'} CPUs (${r.get('machine.cpu') ?? '?'}), ${r.get('machine.memory') ?? '?'}, kernel ${r.get('machine.kernel') ?? '?'}, node ${r.get('machine.node') ?? '?'}; ${r.get('machine.date') ?? '?'}.`,

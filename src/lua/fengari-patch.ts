@@ -1,0 +1,130 @@
+// A local patch to fengari 0.1.5 (pinned in package.json), applied to its
+// sources as Node loads them: each edit names the exact text it replaces, and
+// a file whose every edit does not match exactly is loaded as it is (the
+// patch is then reported as not applied, and tcpkit runs on fengari's own
+// code: slower, and `%` as Lua 5.3 has it). It is applied at load time, not
+// to node_modules by the build, so that a release installed with npm alone
+// runs the same code as a developer's tree, and a test checks it applied.
+//
+// Why each edit (measured with node --cpu-prof on the original's example.lua,
+// 200,000 packets of the redis-benchmark capture; see BENCHMARKS.md):
+//
+// 1. `delete L.stack[i]` -> `L.stack[i] = undefined`. fengari pops its value
+//    stack with `delete`, which leaves holes that V8 then reads through its
+//    slow element path, on every call and return (adjust_top, moveresults
+//    and luaD_precall were 17% of the profile). Reading a popped slot gives
+//    undefined either way.
+// 2. luaS_hash, the Map key of every string used as a table key, was built
+//    as "|" plus each byte's hex digits (5% of the profile, and a garbage
+//    string per byte); a latin1 string of the bytes is the same one-to-one
+//    key, made in one call.
+// 3. luai_nummod: Lua 5.2 defined a % b as a - floor(a/b)*b, which the
+//    original's scripts got; fengari has 5.3's fmod-based one, which differs
+//    (-4 % 2 is -0 there, 0 in 5.2; 5.5 % 0.1 is 0.0999... there, 0 in 5.2).
+/* eslint-disable @typescript-eslint/no-require-imports */
+import fs from 'node:fs';
+import path from 'node:path';
+import Module from 'node:module';
+
+interface Edit {
+  /** Exact text (string) or a pattern with the g flag. */
+  find: string | RegExp;
+  replace: string;
+  /** How many times it must match (exactly). */
+  count: number;
+}
+
+const STACK_DELETE = /delete (L|from)\.stack\[([^\]\n]+)\];/g;
+const STACK_CLEAR = '$1.stack[$2] = void 0;';
+
+const EDITS: Record<string, Edit[]> = {
+  'lapi.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 18 }],
+  'ldo.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 5 }],
+  'lvm.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 3 }],
+  'ltm.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 1 }],
+  'ldebug.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 1 }],
+  'lstring.js': [
+    {
+      find: `    let len = str.length;
+    let s = "|";
+    for (let i=0; i<len; i++)
+        s += str[i].toString(16);
+    return s;`,
+      replace: `    let len = str.length;
+    if (len <= 64) {
+        let s = "|";
+        for (let i=0; i<len; i++)
+            s += String.fromCharCode(str[i]);
+        return s;
+    }
+    return "|" + Buffer.from(str.buffer, str.byteOffset, len).toString("latin1");`,
+      count: 1,
+    },
+  ],
+  'llimits.js': [
+    {
+      find: `const luai_nummod = function(L, a, b) {
+    let m = a % b;
+    if ((m*b) < 0)
+        m += b;
+    return m;
+};`,
+      replace: `const luai_nummod = function(L, a, b) {
+    return a - Math.floor(a / b) * b;
+};`,
+      count: 1,
+    },
+  ],
+};
+
+/** What happened to each patched file: 'applied', or why not. */
+export const patchStatus: Record<string, string> = {};
+
+function countMatches(text: string, find: string | RegExp): number {
+  if (typeof find === 'string') return text.split(find).length - 1;
+  return text.match(find)?.length ?? 0;
+}
+
+/** The file's patched source, or null (and the reason in patchStatus) when an edit does not match. */
+function patched(file: string, source: string): string | null {
+  let text = source;
+  for (const e of EDITS[file]) {
+    const n = countMatches(text, e.find);
+    if (n !== e.count) {
+      patchStatus[file] = `expected ${e.count} match(es) of an edit, found ${n}`;
+      return null;
+    }
+    text = typeof e.find === 'string' ? text.split(e.find).join(e.replace) : text.replace(e.find, e.replace);
+  }
+  patchStatus[file] = 'applied';
+  return text;
+}
+
+type Loader = (module: NodeJS.Module & { _compile(src: string, file: string): void }, filename: string) => void;
+
+/** require('fengari') with the edits above applied to its sources. Call before anything else loads fengari. */
+export function requirePatchedFengari(): unknown {
+  const dir = path.dirname(require.resolve('fengari/src/fengari.js'));
+  const extensions = (Module as unknown as { _extensions: Record<string, Loader> })._extensions;
+  const original = extensions['.js'];
+  extensions['.js'] = (module, filename) => {
+    const file = path.basename(filename);
+    if (path.dirname(filename) === dir && file in EDITS) {
+      const source = fs.readFileSync(filename, 'utf8');
+      const text = patched(file, source);
+      module._compile(text ?? source, filename);
+      return;
+    }
+    original(module, filename);
+  };
+  try {
+    return require('fengari');
+  } finally {
+    extensions['.js'] = original;
+  }
+}
+
+/** True when every edit applied. */
+export function fengariPatched(): boolean {
+  return Object.keys(EDITS).every((f) => patchStatus[f] === 'applied');
+}
