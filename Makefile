@@ -8,6 +8,8 @@
 #   make fuzz    damaged captures through tcpkit -r for FUZZ_MINUTES (default 5)
 #   make asan-fuzz  the native pcap reader built with AddressSanitizer, over
 #                damaged captures for ASAN_SECONDS (default 300)
+#   make mutate  mutation testing (StrykerJS) of protocol, pairing, connections
+#                and decode against the non-live tests: score and survivors
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -28,7 +30,7 @@ TS_SOURCES := $(shell find src test -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tcpkit.node
 DIST := dist/.built
 
-.PHONY: all setup deps build demo test bench install clean fuzz asan-fuzz
+.PHONY: all setup deps build demo test bench install clean fuzz asan-fuzz mutate
 
 all: build
 
@@ -79,13 +81,17 @@ demo: setup
 	$(Q)echo '$$ tcpkit -r test/fixtures/redis-demo.pcap -p 6379 -m redis'
 	$(Q)node dist/src/cli/main.js -r test/fixtures/redis-demo.pcap -p 6379 -m redis
 
-# Only *.test.js files are tests: helpers under dist/test are not.
+# test/run.sh: every *.test.js (helpers under dist/test are not tests), then what was skipped and why.
 test: setup
-	$(Q)TZ=UTC node --test --test-concurrency=1 $$(find dist/test -name '*.test.js' | sort)
+	$(Q)bash test/run.sh
 
 # One table at the end; test/bench/all.sh lists the parts and their settings.
 bench: setup
 	$(Q)bash test/bench/all.sh
+
+# Slow (see TESTING.md): not part of make test. MUTATE_FOLDERS picks folders.
+mutate: build
+	$(Q)bash test/mutate/run.sh
 
 FUZZ_MINUTES ?= 5
 ASAN_SECONDS ?= 300
