@@ -371,3 +371,35 @@ test('pairer: forget reports what waits and gives the slots back', () => {
   p.forget(d, 2, 0);
   assert.equal(p.slots.held, 0, 'a small queue gives its slots back too');
 });
+
+test('pairer: DNS over TCP pairs by id without dropping earlier queries; id 0 is an id', () => {
+  const { p, seen } = pairer('dns');
+  const c = conn(6);
+  p.message(c, true, msg({ start: [1, 0], text: 'one', matchId: 1 }));
+  p.message(c, true, msg({ start: [1, 10], text: 'zero', matchId: 0 }));
+  p.message(c, false, msg({ start: [1, 100], matchId: 0 }));
+  assert.equal(c.pending.count, 1, 'the query before it still waits');
+  p.message(c, false, msg({ start: [1, 200], matchId: 1 }));
+  assert.deepEqual(seen.map((s) => [s.text, s.latencyNs]), [['zero', 90], ['one', 200]]);
+  assert.equal(p.counters.noReply, 0);
+});
+
+test('pairer: quiet requests are counted once, not again by a later response that matches nothing', () => {
+  const { p } = pairer('memcached');
+  const c = conn(6);
+  for (let i = 0; i < 3; i++) p.message(c, true, msg({ start: [1, i], text: `q${i}`, matchId: i }));
+  p.message(c, false, msg({ start: [1, 50], matchId: 2 }));
+  assert.equal(p.counters.noReply, 2);
+  p.message(c, false, msg({ start: [1, 60], matchId: 99 }));
+  assert.deepEqual([p.counters.noReply, p.counters.orphanResponses], [2, 1]);
+});
+
+test('pairer: given up on later in the same second: latency to that moment, not zero', () => {
+  const { p, seen } = pairer('redis');
+  const c = conn();
+  p.message(c, true, msg({ start: [7, 100], text: 'a' }));
+  p.drain(c, 7, 600);
+  p.message(c, true, msg({ start: [7, 100], text: 'b' }));
+  p.drain(c, 7, 50);
+  assert.deepEqual(seen.map((s) => [s.text, s.latencyNs, s.rsp]), [['a', 500, [7, 600]], ['b', 0, [7, 100]]]);
+});
