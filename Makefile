@@ -10,6 +10,8 @@
 #                damaged captures for ASAN_SECONDS (default 300)
 #   make release release/tcpkit-VERSION-linux-ARCH.tgz: what a server installs
 #                with `npm install -g`, no compiler needed there
+#   make mutate  mutation testing (StrykerJS) of protocol, pairing, connections
+#                and decode against the non-live tests: score and survivors
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -30,7 +32,7 @@ TS_SOURCES := $(shell find src test -name '*.ts' 2>/dev/null) tsconfig.json
 ADDON := build/Release/tcpkit.node
 DIST := dist/.built
 
-.PHONY: all setup deps build demo test bench install clean fuzz asan-fuzz release
+.PHONY: all setup deps build demo test bench install clean fuzz asan-fuzz release mutate
 
 all: build
 
@@ -81,13 +83,17 @@ demo: setup
 	$(Q)echo '$$ tcpkit -r test/fixtures/redis-demo.pcap -p 6379 -m redis'
 	$(Q)node dist/src/cli/main.js -r test/fixtures/redis-demo.pcap -p 6379 -m redis
 
-# Only *.test.js files are tests: helpers under dist/test are not.
+# test/run.sh: every *.test.js (helpers under dist/test are not tests), then what was skipped and why.
 test: setup
-	$(Q)TZ=UTC node --test --test-concurrency=1 $$(find dist/test -name '*.test.js' | sort)
+	$(Q)bash test/run.sh
 
 # One table at the end; test/bench/all.sh lists the parts and their settings.
 bench: setup
 	$(Q)bash test/bench/all.sh
+
+# Slow (see TESTING.md): not part of make test. MUTATE_FOLDERS picks folders.
+mutate: build
+	$(Q)bash test/mutate/run.sh
 
 FUZZ_MINUTES ?= 5
 ASAN_SECONDS ?= 300

@@ -7,6 +7,7 @@
 //   const { lines, stderr } = rec.analyse('client', rec.servers());
 //   await rec.destroy();
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Lab, tempDir, type Side } from './netns';
 import { parseLines, parseSummary, tcpkit, type TxLine } from './run';
@@ -61,12 +62,20 @@ export class Recording {
     return ['-s', this.lab.ip4.server, '-s', this.lab.ip6.server];
   }
 
-  /** `tcpkit -r` on one side's capture; it must exit 0. */
+  /**
+   * `tcpkit -r` on one side's capture; it must exit 0, and every latency must
+   * agree with the capture's own frame times (assertFrameTimes).
+   */
   analyse(side: Side, extra: string[] = []): { lines: TxLine[]; stderr: string } {
     const r = tcpkit(['-r', this.files[side], '-p', String(this.port), '-m', this.mode, ...extra]);
     assert.equal(r.code, 0, r.stderr);
-    return { lines: parseLines(r.stdout), stderr: r.stderr };
+    const lines = parseLines(r.stdout);
+    this.frames[side] ??= dataFrames(this.files[side]);
+    assertFrameTimes(this.frames[side]!, lines, `${this.mode} ${side} side`);
+    return { lines, stderr: r.stderr };
   }
+
+  private readonly frames: Partial<Record<Side, DataFrame[]>> = {};
 
   async destroy(): Promise<void> {
     await this.lab.destroy();
@@ -93,9 +102,7 @@ export function assertLines(lines: TxLine[], stderr: string, expected: Expected[
     { answered: expected.length - unanswered, errors: expected.filter((e) => e[2]).length, noResponse: unanswered, orphans: 0, malformed: 0, gaps: 0, pushes },
     stderr,
   );
-  for (const l of lines) {
-    if (l.latencyMs !== null) assert.ok(l.latencyMs >= 0 && l.latencyMs < 1000, `${l.request}: ${l.latencyMs}`);
-  }
+  // Each latency itself is checked against the capture's frame times in Recording.analyse().
 }
 
 /** The same requests on both sides, and the client's round trip never shorter than the server's time. */
@@ -117,4 +124,61 @@ export function assertEndpoints(lines: TxLine[], lab: Lab, port: number, ipv6: b
     assert.equal(l.server, ipv6 ? `[${lab.ip6.server}]:${port}` : `${lab.ip4.server}:${port}`);
     assert.ok(l.client.startsWith(ipv6 ? `[${lab.ip6.client}]:` : `${lab.ip4.client}:`), l.client);
   }
+}
+
+/** A packet that carried data, as tshark read it from a capture. */
+export interface DataFrame {
+  us: number;
+  src: string;
+  dst: string;
+}
+
+/** The packets of a capture that carry TCP or UDP payload, by tshark (IP fragments: the first). */
+export function dataFrames(file: string): DataFrame[] {
+  const r = spawnSync(
+    'tshark',
+    ['-r', file, '-n', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-Y', 'tcp.len > 0 or udp',
+      '-T', 'fields', '-E', 'separator=,', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'ip.dst', '-e', 'ipv6.dst',
+      '-e', 'tcp.srcport', '-e', 'udp.srcport', '-e', 'tcp.dstport', '-e', 'udp.dstport'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
+  assert.equal(r.status, 0, `tshark: ${r.stderr}`);
+  const out: DataFrame[] = [];
+  for (const row of r.stdout.split('\n')) {
+    if (row === '') continue;
+    const [t, s4, s6, d4, d6, tsp, usp, tdp, udp] = row.split(',');
+    const [sec, frac = ''] = t.split('.');
+    const us = Number(sec) * 1e6 + Number(frac.padEnd(6, '0').slice(0, 6));
+    const at = (v4: string, v6: string, port: string) => (v6 ? `[${v6}]:${port}` : `${v4}:${port}`);
+    out.push({ us, src: at(s4, s6, tsp || usp), dst: at(d4, d6, tdp || udp) });
+  }
+  return out;
+}
+
+/** A line's time (the response's first byte, UTC) in microseconds since the epoch. */
+function lineUs(time: string): number {
+  return Date.parse(`${time.slice(0, 19).replace(' ', 'T')}Z`) * 1000 + Number(time.slice(20, 26));
+}
+
+/**
+ * Every answered line against the capture's frame times, to the microsecond:
+ * the line's time is a packet from the server to that client carrying data
+ * (the response's first byte), and the line's time less its latency is a
+ * packet from the client carrying data (the request's first byte). A latency
+ * taken to the response's last byte, or from another request, lands on no
+ * such packet.
+ */
+export function assertFrameTimes(frames: DataFrame[], lines: TxLine[], what: string): void {
+  const at = new Set(frames.map((f) => `${f.us} ${f.src} ${f.dst}`));
+  const near = (us: number, src: string, dst: string) => at.has(`${us} ${src} ${dst}`) || at.has(`${us - 1} ${src} ${dst}`) || at.has(`${us + 1} ${src} ${dst}`);
+  let checked = 0;
+  for (const l of lines) {
+    if (l.latencyMs === null) continue;
+    const rsp = lineUs(l.time);
+    const req = rsp - Math.round(l.latencyMs * 1000);
+    assert.ok(near(rsp, l.server, l.client), `${what}: ${l.request}: no packet from ${l.server} to ${l.client} at ${l.time} (the response's first byte)`);
+    assert.ok(near(req, l.client, l.server), `${what}: ${l.request}: no packet from ${l.client} to ${l.server} ${l.latencyMs} ms before ${l.time} (the request's first byte)`);
+    checked++;
+  }
+  assert.ok(checked > 0 || lines.length === 0, `${what}: no line checked`);
 }

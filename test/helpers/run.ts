@@ -6,8 +6,8 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
-/** ../shared/corpus beside the checkout, when it exists. */
-export const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus');
+/** ../shared/corpus beside the checkout, when it exists (TCPKIT_CORPUS names another: `make mutate` runs from a copy). */
+export const CORPUS = process.env.TCPKIT_CORPUS || path.resolve(ROOT, '..', 'shared', 'corpus');
 
 export interface RunResult {
   code: number;

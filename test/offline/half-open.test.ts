@@ -1,14 +1,15 @@
 // A SYN flood does not grow tcpkit without limit: a capture of 1,000,000
 // half-open connections (a SYN each, from distinct addresses and ports, within
 // ten seconds) with 1,000 real SET exchanges among them. tcpkit -r must stay
-// under 256 MB at its peak and report every one of the 1,000 SETs.
+// under the README's 200 MB at its peak and report every one of the 1,000
+// SETs; and the table holds exactly 65,536 connections without data.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Conversation, PcapStream, SYN, tcpPacket, type Frame } from '../helpers/pcap-writer';
-import { parseLines, parseSummary } from '../helpers/run';
+import { parseLines, parseSummary, tcpkit } from '../helpers/run';
 import { measureUnavailable, tcpkitPeak } from '../helpers/measure';
 
 const FLOOD = 1_000_000;
@@ -16,7 +17,14 @@ const SETS = 1_000;
 const START_US = 1_700_000_000_000_000;
 /** One SYN every 10 µs: the flood takes 10 s of capture time. */
 const FLOOD_GAP_US = 10;
-const PEAK_LIMIT_KIB = 256 * 1024;
+/**
+ * The README: "A capture of 1,000,000 half-open connections peaks under 200 MB"
+ * (MB as RSS is counted, 1024 * 1024 bytes; measured 168-189 MiB on the shared
+ * development machine).
+ */
+const PEAK_LIMIT_KIB = 200 * 1024;
+/** The README: connections that never carried data "are held at 65,536 at most". */
+const WITHOUT_DATA_CAP = 65_536;
 
 const why = measureUnavailable();
 if (why) process.stdout.write(`# half-open: skipped, ${why}\n`);
@@ -76,7 +84,7 @@ function writeCapture(file: string): number {
   return out.packets;
 }
 
-test('1,000,000 half-open connections and 1,000 SETs: peak RSS <= 256 MB, every SET reported', { skip: why ?? false, timeout: 300_000 }, () => {
+test('1,000,000 half-open connections and 1,000 SETs: peak RSS under 200 MB, every SET reported', { skip: why ?? false, timeout: 300_000 }, () => {
   const file = path.join(dir, 'syn-flood.pcap');
   const packets = writeCapture(file);
   assert.equal(packets, FLOOD + SETS * 8);
@@ -93,7 +101,29 @@ test('1,000,000 half-open connections and 1,000 SETs: peak RSS <= 256 MB, every 
   const s = parseSummary(r.stderr);
   assert.equal(s.answered, SETS);
   assert.equal(s.noResponse, 0);
-  // The flood was held to the table's limit for connections without data.
-  assert.ok(evicted && Number(evicted[1]) > FLOOD - 70_000, r.stderr);
+  // The flood was held to the table's limit for connections without data:
+  // of the 1,001,000 connections opened by a SYN, 65,536 are still held at
+  // the end and 795 real ones sent their SET before their turn to go came
+  // (the capture is the same every run, so the count is too).
+  assert.equal(Number(evicted?.[1]), FLOOD + SETS - WITHOUT_DATA_CAP - 795, r.stderr);
   assert.ok(r.peakKiB <= PEAK_LIMIT_KIB, `peak RSS ${r.peakKiB} KiB > ${PEAK_LIMIT_KIB} KiB`);
+});
+
+test('the cap on connections without data is 65,536: that many SYNs evict nothing, one more evicts one', () => {
+  for (const n of [WITHOUT_DATA_CAP, WITHOUT_DATA_CAP + 1]) {
+    const file = path.join(dir, `syns-${n}.pcap`);
+    const out = new PcapStream(file, 'ethernet');
+    const syn = tcpPacket('ethernet', '10.0.0.0', 1, '10.9.9.9', 6379, 0, 0, SYN, Buffer.alloc(0));
+    const frame: Frame = { tsUs: 0, data: syn };
+    for (let i = 0; i < n; i++) {
+      frame.tsUs = START_US + i;
+      syn.writeUInt32BE((0x0a000000 + 1 + i) >>> 0, 14 + 12);
+      out.write(frame);
+    }
+    out.close();
+    const r = tcpkit(['-r', file, '-p', '6379', '-m', 'redis']);
+    assert.equal(r.code, 0, r.stderr);
+    const evicted = /(\d+) connections evicted before carrying data/.exec(r.stderr);
+    assert.equal(Number(evicted?.[1] ?? 0), n - WITHOUT_DATA_CAP, r.stderr);
+  }
 });

@@ -4,7 +4,7 @@
 // request queues share one budget of slots.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectionTable, type TableOptions } from '../../../src/connections/table';
+import { ConnectionTable, DEFAULT_MAX_WITHOUT_DATA, type TableOptions } from '../../../src/connections/table';
 import { newPairedConnection, type PairedConnection as Connection } from '../../../src/pairing/connection';
 import { Packet, TcpFlag } from '../../../src/decode/packet';
 import { MAX_PENDING, RequestQueue, SlotBudget } from '../../../src/pairing/queue';
@@ -89,7 +89,8 @@ test('a table full of connections with data refuses new ones, counted, and walks
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   assert.equal(t.counters.refused, 50_000);
   // One walk over 20,000 entries in that second, not 50,000 of them (10^9 steps).
-  assert.ok(ms < 1000, `${ms} ms`);
+  // (Not timed under `make mutate`: instrumented code is many times slower.)
+  if (process.env.STRYKER_DRY_RUN === undefined && process.env.__STRYKER_ACTIVE_MUTANT__ === undefined) assert.ok(ms < 1000, `${ms} ms`);
   // Two seconds later of capture time, nobody has been idle for the
   // documented 60 s: still no room (issue 16, item 11: a connection idle
   // 1.3 s was expired when a full table halved the limit).
@@ -180,4 +181,16 @@ test('queues share one budget: past it a queue drops its own oldest, and one wit
   b.shift();
   b.release();
   assert.equal(budget.held, 0);
+});
+
+test('by default 65,536 connections without data are held (the README\'s number), never more than maxConnections', () => {
+  assert.equal(DEFAULT_MAX_WITHOUT_DATA, 65_536);
+  const t = table({ maxConnections: 100_000 });
+  for (let i = 0; i < 65_536; i++) t.lookup(fromClient(i, TcpFlag.Syn, 0));
+  assert.deepEqual([t.connectionsWithoutData, t.counters.evicted], [65_536, 0]);
+  t.lookup(fromClient(70_000, TcpFlag.Syn, 0));
+  assert.deepEqual([t.connectionsWithoutData, t.counters.evicted, t.connections], [65_536, 1, 65_536]);
+  const small = table({ maxConnections: 5 });
+  for (let i = 0; i < 8; i++) small.lookup(fromClient(i, TcpFlag.Syn, 0));
+  assert.deepEqual([small.connectionsWithoutData, small.counters.evicted, small.counters.refused], [5, 3, 0]);
 });

@@ -1,0 +1,63 @@
+// Prints what `make mutate` found: per folder, the mutation score and every
+// surviving mutant (file:line, the mutator, what the code became), from the
+// JSON reports Stryker wrote to reports/mutation/.
+import fs from 'node:fs';
+import path from 'node:path';
+
+interface Mutant {
+  id: string;
+  mutatorName: string;
+  replacement?: string;
+  status: string;
+  location: { start: { line: number; column: number } };
+}
+interface Report {
+  files: Record<string, { source: string; mutants: Mutant[] }>;
+}
+
+/** Stryker's own score: killed and timed out over every mutant that ran or had no test. */
+export function score(mutants: Mutant[]): { killed: number; survived: number; noCoverage: number; timeout: number; other: number; score: number } {
+  const n = (s: string) => mutants.filter((m) => m.status === s).length;
+  const killed = n('Killed');
+  const timeout = n('Timeout');
+  const survived = n('Survived');
+  const noCoverage = n('NoCoverage');
+  const valid = killed + timeout + survived + noCoverage;
+  return { killed, timeout, survived, noCoverage, other: mutants.length - valid, score: valid === 0 ? 0 : (100 * (killed + timeout)) / valid };
+}
+
+function main(): void {
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const folders = process.argv.slice(2);
+  const rows: string[] = [];
+  let missing = false;
+  for (const folder of folders) {
+    const file = path.join(root, 'reports', 'mutation', `${folder}.json`);
+    if (!fs.existsSync(file)) {
+      console.log(`src/${folder}: no report (${path.relative(root, file)} is missing)`);
+      missing = true;
+      continue;
+    }
+    const report = JSON.parse(fs.readFileSync(file, 'utf8')) as Report;
+    const all: Mutant[] = [];
+    const survivors: string[] = [];
+    for (const [name, f] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
+      const lines = f.source.split('\n');
+      for (const m of [...f.mutants].sort((a, b) => a.location.start.line - b.location.start.line)) {
+        all.push(m);
+        if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
+        const code = (lines[m.location.start.line - 1] ?? '').trim();
+        survivors.push(`  ${m.status === 'NoCoverage' ? 'no test ' : 'survived'} ${name}:${m.location.start.line} ${m.mutatorName}: ${JSON.stringify(m.replacement ?? '')}  <- ${code.slice(0, 100)}`);
+      }
+    }
+    const s = score(all);
+    rows.push(`src/${folder}: ${s.score.toFixed(1)}% (${s.killed} killed, ${s.timeout} timed out, ${s.survived} survived, ${s.noCoverage} without a test, ${s.other} not run: compile or runtime errors)`);
+    console.log(`\nsrc/${folder}: ${survivors.length} surviving mutants`);
+    for (const line of survivors) console.log(line);
+  }
+  console.log('\nMutation score per folder:');
+  for (const r of rows) console.log(`  ${r}`);
+  if (missing) process.exitCode = 1;
+}
+
+if (require.main === module) main();
