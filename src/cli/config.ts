@@ -9,7 +9,7 @@ import { MODES, type Config, type Endpoint, type Mode } from '../config';
 export { MODES, type Config, type Mode };
 
 /** Modes whose decoders exist today; the others say so instead of doing nothing. */
-const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http', 'dns'];
+const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http', 'dns', 'kafka'];
 
 /** A mode's usual port, used when -p is not given. */
 const DEFAULT_PORT: Record<Mode, number | undefined> = {
@@ -18,6 +18,7 @@ const DEFAULT_PORT: Record<Mode, number | undefined> = {
   memcached: 11211,
   http: 80,
   dns: 53,
+  kafka: 9092,
 };
 
 export class UsageError extends Error {
@@ -158,6 +159,7 @@ export function buildConfig(raw: RawOptions): Config {
   if (!READY_MODES.includes(mode)) throw new UsageError(`-m ${mode} is not supported yet (modes today: ${READY_MODES.join(', ')})`);
   if (mode === 'redis' && o.udp) throw new UsageError('-u: redis runs over TCP; -u is for raw mode over UDP');
   if (mode === 'http' && o.udp) throw new UsageError('-u: http runs over TCP; -u is for raw mode over UDP');
+  if (mode === 'kafka' && o.udp) throw new UsageError('-u: kafka runs over TCP; -u is for raw mode over UDP');
   if (o.port === undefined && DEFAULT_PORT[mode] === undefined) throw new UsageError(`say which port to watch (-p PORT): ${mode} mode has no usual port`);
   if (o.json && mode === 'raw') throw new UsageError('--json writes one object per request and response; -m raw has none (choose -m or a well-known -p)');
   if (o.statsAddr !== undefined && o.statsPort === undefined) throw new UsageError('--stats-addr is where the stats port (-P) listens; give -P too');

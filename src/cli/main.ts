@@ -14,6 +14,7 @@ import { respParser } from '../protocol/resp';
 import { memcachedParser } from '../protocol/memcached';
 import { httpParser } from '../protocol/http';
 import { dnsParser } from '../protocol/dns';
+import { kafkaParser } from '../protocol/kafka';
 import { LineOutput } from '../output/lines';
 import { JsonLineOutput } from '../output/json-lines';
 import { RawPacketOutput } from '../output/raw';
@@ -115,7 +116,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   if (config.mode === 'raw') {
     raw = lua ?? new RawPacketOutput(writer);
   } else {
-    const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
+    const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser, kafka: kafkaParser } as const;
     parserFactory = parsers[config.mode];
     // A script's output replaces tcpkit's lines.
     outputs.push(lua ?? (config.json ? new JsonLineOutput(writer, stats.commands, config.thresholdMs) : new LineOutput(writer, config.thresholdMs)));

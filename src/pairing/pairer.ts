@@ -7,10 +7,12 @@
 // original tool's definition); the time to the response's last byte is kept too.
 import type { PairedConnection } from './connection';
 import { IpProto } from '../decode/packet';
-import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/message';
+import { DETAIL_MAX, MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/message';
 import { Transaction, TxStatus, type TransactionSink } from './transaction';
 import { expectsReply, isSubscribe } from './redis-replies';
-import { SlotBudget } from './queue';
+import { SlotBudget, type PendingRequest } from './queue';
+
+const NO_DETAIL = Buffer.alloc(0);
 
 export interface PairingCounters {
   requests: number;
@@ -27,6 +29,10 @@ export interface PairingCounters {
   /** Parser resets because of malformed data, and because of gaps in the capture. */
   malformed: number;
   gaps: number;
+  /** Connections not decoded because they are encrypted (TLS). */
+  encrypted: number;
+  /** Answers the server held until a deadline (Kafka long polls): paired, counted apart. */
+  longPolls: number;
   /** Requests dropped because one connection had too many waiting. */
   overflow: number;
 }
@@ -49,6 +55,8 @@ export class Pairer implements MessageSink {
     noReply: 0,
     malformed: 0,
     gaps: 0,
+    encrypted: 0,
+    longPolls: 0,
     overflow: 0,
   };
 
@@ -94,6 +102,15 @@ export class Pairer implements MessageSink {
       slot.previewLen = info.previewLen;
       info.preview = spare;
       info.previewLen = 0;
+      if (info.detailLen > 0) {
+        const spareDetail = slot.detail ?? Buffer.allocUnsafe(DETAIL_MAX);
+        slot.detail = info.detail;
+        slot.detailLen = info.detailLen;
+        info.detail = spareDetail;
+        info.detailLen = 0;
+      } else {
+        slot.detailLen = 0;
+      }
       return;
     }
     if (info.kind === MessageKind.Push) {
@@ -121,6 +138,7 @@ export class Pairer implements MessageSink {
       return;
     }
     c.paired++;
+    if (info.longPoll) c.longPolls++;
     const tx = this.tx;
     tx.conn = conn;
     tx.protocol = this.protocol;
@@ -136,11 +154,21 @@ export class Pairer implements MessageSink {
     tx.rspBytes = info.bytes;
     tx.preview = req.preview;
     tx.previewLen = req.previewLen;
+    tx.detail = req.detail ?? NO_DETAIL;
+    tx.detailLen = req.detailLen;
+    tx.matchId = req.matchId;
+    tx.statusCode = info.status;
+    tx.longPoll = info.longPoll;
     tx.commandId = -1;
     this.out.transaction(tx);
   }
 
   reset(conn: PairedConnection, fromClient: boolean, reason: ResetReason): void {
+    if (reason === ResetReason.Encrypted) {
+      // Nothing was or will be parsed on it: nothing waits to be given up on.
+      this.counters.encrypted++;
+      return;
+    }
     if (reason === ResetReason.Gap) this.counters.gaps++;
     else this.counters.malformed++;
     // UDP datagrams stand alone: one bad datagram says nothing about the
@@ -164,14 +192,14 @@ export class Pairer implements MessageSink {
     for (let req = conn.pending.peek(); req !== null; req = conn.pending.peek()) {
       if (nowSec - req.startSec < this.timeoutSec) return;
       conn.pending.shift();
-      this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec);
+      this.giveUp(conn, req, nowSec, nowNsec);
     }
   }
 
   /** Reports every request still waiting on a connection that is going away. */
   drain(conn: PairedConnection, nowSec: number, nowNsec: number): void {
     for (let req = conn.pending.shift(); req !== null; req = conn.pending.shift()) {
-      this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec);
+      this.giveUp(conn, req, nowSec, nowNsec);
     }
   }
 
@@ -181,17 +209,10 @@ export class Pairer implements MessageSink {
     conn.pending.release();
   }
 
-  private giveUp(
-    conn: PairedConnection,
-    sec: number,
-    nsec: number,
-    bytes: number,
-    preview: Buffer,
-    previewLen: number,
-    nowSec: number,
-    nowNsec: number,
-  ): void {
+  private giveUp(conn: PairedConnection, req: PendingRequest, nowSec: number, nowNsec: number): void {
     this.counters.unanswered++;
+    const sec = req.startSec;
+    const nsec = req.startNsec;
     if (nowSec < sec || (nowSec === sec && nowNsec < nsec)) {
       // Given up on before a later clock reading (a reset): as of its own start.
       nowSec = sec;
@@ -208,10 +229,15 @@ export class Pairer implements MessageSink {
     tx.rspNsec = nowNsec;
     tx.latencyNs = ns(nowSec, nowNsec, sec, nsec);
     tx.completeNs = tx.latencyNs;
-    tx.reqBytes = bytes;
+    tx.reqBytes = req.bytes;
     tx.rspBytes = 0;
-    tx.preview = preview;
-    tx.previewLen = previewLen;
+    tx.preview = req.preview;
+    tx.previewLen = req.previewLen;
+    tx.detail = req.detail ?? NO_DETAIL;
+    tx.detailLen = req.detailLen;
+    tx.matchId = req.matchId;
+    tx.statusCode = -1;
+    tx.longPoll = false;
     tx.commandId = -1;
     this.out.transaction(tx);
   }
