@@ -17,6 +17,7 @@ import { put3 } from './clock';
 import type { CommandTable } from '../stats/commands';
 import type { Output } from '../pairing/consumer';
 import { toWords, type FdWriter } from './writer';
+import { requestFields, requestTopics } from '../protocol/kafka';
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 /** Room for an object but for its endpoints and command: fixed text, numbers, a request of 256 bytes each escaped to 6. */
@@ -74,7 +75,7 @@ function isoSeconds(sec: number): string {
 export function transactionObject(tx: Transaction, command: string): Record<string, unknown> {
   const us = 1_000_000 + Math.floor(tx.reqNsec / 1000);
   const answered = tx.status !== TxStatus.NoResponse;
-  return {
+  const o: Record<string, unknown> = {
     time: `${isoSeconds(tx.reqSec)}.${String(us).slice(1)}Z`,
     client: tx.conn.client(),
     server: tx.conn.server(),
@@ -88,6 +89,17 @@ export function transactionObject(tx: Transaction, command: string): Record<stri
     error: tx.status === TxStatus.Error,
     answered,
   };
+  if (tx.protocol === 'kafka') {
+    // Kafka's own fields: what the request said, and the response's error code (null without one).
+    const f = requestFields(tx.detail, tx.detailLen);
+    o.api_version = f === null ? null : f.apiVersion;
+    o.correlation_id = tx.matchId < 0 ? null : tx.matchId | 0;
+    o.client_id = f === null ? null : f.clientId;
+    o.topics = requestTopics(tx.requestText());
+    o.error_code = answered && tx.statusText !== '' ? tx.statusCode : null;
+    o.long_poll = tx.longPoll;
+  }
+  return o;
 }
 
 export class JsonLineOutput implements Output {
@@ -114,6 +126,11 @@ export class JsonLineOutput implements Output {
     const conn = tx.conn;
     const ep = conn.endpointsBytes();
     const cmd = this.commands.of(tx);
+    if (tx.detailLen > 0) {
+      // A protocol's own fields (Kafka): the string path writes them.
+      this.slow(tx, cmd);
+      return;
+    }
     let middle = this.middles[cmd];
     if (middle === undefined) {
       middle = this.middles[cmd] = new Fragment(`","protocol":${JSON.stringify(tx.protocol)},"command":${JSON.stringify(this.commands.name(cmd))},"request":"`);

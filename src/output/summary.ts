@@ -23,6 +23,7 @@ export function counterPhrases(c: RunCounters): string[] {
   if (c.segmentsReordered) out.push(`${c.segmentsReordered} segments put back in order`);
   if (c.ipFragments) out.push(`${c.ipFragments} IP fragments: ${c.datagramsReassembled} datagrams put together, ${c.fragmentsDropped} fragments given up on`);
   if (c.serverPushes) out.push(`${c.serverPushes} server pushes`);
+  if (c.connectionsEncrypted) out.push(`${c.connectionsEncrypted} connections in TLS: not decoded`);
   if (c.requestsDropped) out.push(`${c.requestsDropped} requests dropped (too many waiting)`);
   if (c.connectionsEvicted) out.push(`${c.connectionsEvicted} connections evicted before carrying data (to make room)`);
   if (c.connectionsRefused) out.push(`${c.connectionsRefused} connections refused (table full)`);
@@ -74,7 +75,8 @@ export function renderSummary(stats: Stats, header: string[], counters: RunCount
   lines.push(
     `requests: ${t.answered} answered` +
       (t.errors ? ` (${t.errors} errors)` : '') +
-      `, ${t.unanswered} without response, ${t.slow} at or above the threshold`,
+      `, ${t.unanswered} without response, ${t.slow} at or above the threshold` +
+      (t.longPolls ? `, ${t.longPolls} long polls (Fetch held to max_wait_ms, empty; not in the latencies)` : ''),
   );
   if (t.answered > 0) {
     lines.push(`latency: avg ${ms(t.averageUs)}, ${PERCENTILES.map(([n, p]) => `${n} ${ms(t.percentileUs(p))}`).join(', ')}, max ${ms(t.maxUs)}`);

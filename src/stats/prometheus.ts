@@ -104,6 +104,7 @@ export class PrometheusReport {
       ['tcpkit_request_errors_total', 'Requests answered with an error (Redis error reply, HTTP 5xx, DNS SERVFAIL, ...).', (t) => t.errors],
       ['tcpkit_requests_unanswered_total', 'Requests given up on: no response within --timeout, or before the connection or capture ended.', (t) => t.unanswered],
       ['tcpkit_slow_requests_total', 'Answered requests at or above the -t threshold.', (t) => t.slow],
+      ['tcpkit_long_polls_total', 'Kafka Fetches the broker held to max_wait_ms and answered with no records: not in the latency histogram.', (t) => t.longPolls],
       ['tcpkit_request_bytes_total', 'Bytes of requests.', (t) => t.requestBytes],
       ['tcpkit_response_bytes_total', 'Bytes of responses.', (t) => t.responseBytes],
     ];
@@ -137,6 +138,7 @@ export class PrometheusReport {
       ['tcpkit_connections_evicted_total', 'Connections that never carried data, evicted to make room (a SYN flood).', (c) => c.connectionsEvicted],
       ['tcpkit_orphan_responses_total', 'Responses with no request waiting.', (c) => c.orphanResponses],
       ['tcpkit_server_pushes_total', 'Server pushes (pub/sub messages, RESP3 pushes): not responses.', (c) => c.serverPushes],
+      ['tcpkit_connections_encrypted_total', 'Connections not decoded because they are encrypted (TLS).', (c) => c.connectionsEncrypted],
       ['tcpkit_requests_dropped_total', 'Requests dropped because one connection had too many waiting.', (c) => c.requestsDropped],
       ['tcpkit_lua_errors_total', 'Errors raised by the -S Lua script.', (c) => c.luaErrors],
     ];

@@ -90,13 +90,19 @@ export class LatencyHistogram {
 
 /** Counts for one series: a command on a port (counted), or a port, a command, everything (summed when read). */
 export class Tally {
-  /** Requests seen: answered + unanswered. */
+  /** Requests seen: answered + unanswered + longPolls. */
   requests = 0;
   answered = 0;
   /** Answered with an error (Redis -ERR, HTTP 5xx, ...). */
   errors = 0;
   /** Given up on: no response within the timeout, or before the connection or capture ended. */
   unanswered = 0;
+  /**
+   * Answered by a long poll (a Kafka Fetch the broker held to max_wait_ms
+   * and answered empty): the client's idle wait, so not among the answered
+   * requests' latencies, buckets or slow count.
+   */
+  longPolls = 0;
   /** Answered at or above the -t threshold. */
   slow = 0;
   requestBytes = 0;
@@ -120,6 +126,13 @@ export class Tally {
     this.buckets[bucket]++;
   }
 
+  longPoll(reqBytes: number, rspBytes: number): void {
+    this.requests++;
+    this.longPolls++;
+    this.requestBytes += reqBytes;
+    this.responseBytes += rspBytes;
+  }
+
   giveUp(reqBytes: number): void {
     this.requests++;
     this.unanswered++;
@@ -132,6 +145,7 @@ export class Tally {
     this.answered += t.answered;
     this.errors += t.errors;
     this.unanswered += t.unanswered;
+    this.longPolls += t.longPolls;
     this.slow += t.slow;
     this.requestBytes += t.requestBytes;
     this.responseBytes += t.responseBytes;
@@ -211,6 +225,10 @@ export class Stats implements Output {
     if (tally === undefined) tally = port.commands[cmd] = new Tally();
     if (tx.status === TxStatus.NoResponse) {
       tally.giveUp(tx.reqBytes);
+      return;
+    }
+    if (tx.longPoll) {
+      tally.longPoll(tx.reqBytes, tx.rspBytes);
       return;
     }
     const us = tx.latencyNs / 1000;
