@@ -44,7 +44,7 @@
 // client opens with a TLS record is reported once (ResetReason.Encrypted) and
 // not decoded.
 import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserConnection, type StreamParser } from '../message';
-import { ApiKey, LONG_POLL_TEXT, MAX_PLAUSIBLE_VERSION, apiName, errorName, isFlexible, isKnownApi } from './names';
+import { ApiKey, LONG_POLL_TEXT, MAX_API_KEY, MAX_PLAUSIBLE_VERSION, apiName, errorName, isFlexible, isKnownApi } from './names';
 import { Reader } from './reader';
 
 const enum State {
@@ -211,7 +211,14 @@ function isTlsRecord(buf: Buffer, at: number, end: number): boolean {
 }
 
 export class KafkaParser implements StreamParser {
-  private state = State.Resync;
+  private state = State.Size;
+  /**
+   * No message has been decoded yet: the capture may have begun inside one.
+   * The first message must look like Kafka (a size in range; a known key at
+   * a plausible version, or the correlation id of a waiting request), or the
+   * parser quietly waits for a chunk that starts one.
+   */
+  private unsure = true;
   private readonly sizeBytes = new Uint8Array(4);
   private sizeGot = 0;
   private msgLen = 0;
@@ -265,14 +272,14 @@ export class KafkaParser implements StreamParser {
       this.state = State.Encrypted;
       return;
     }
+    if (this.request && !this.shared.started && isTlsRecord(buf, pos, end)) {
+      this.shared.started = true;
+      this.shared.encrypted = true;
+      this.state = State.Encrypted;
+      this.sink.reset(this.conn, true, ResetReason.Encrypted);
+      return;
+    }
     if (this.state === State.Resync) {
-      if (this.request && !this.shared.started && isTlsRecord(buf, pos, end)) {
-        this.shared.started = true;
-        this.shared.encrypted = true;
-        this.state = State.Encrypted;
-        this.sink.reset(this.conn, true, ResetReason.Encrypted);
-        return;
-      }
       if (!this.plausible(buf, pos, end)) return;
       this.state = State.Size;
       this.sizeGot = 0;
@@ -289,7 +296,8 @@ export class KafkaParser implements StreamParser {
         this.msgLen = ((s[0] << 24) | (s[1] << 16) | (s[2] << 8) | s[3]) >>> 0;
         this.info.bytes = 4;
         if (this.msgLen < (this.request ? MIN_REQUEST : MIN_RESPONSE) || this.msgLen > MAX_MESSAGE) {
-          this.fail(ResetReason.Malformed);
+          if (this.unsure) this.state = State.Resync;
+          else this.fail(ResetReason.Malformed);
           return;
         }
         this.state = State.Body;
@@ -351,6 +359,18 @@ export class KafkaParser implements StreamParser {
     return this.shared.has((buf[pos + 4] << 24) | (buf[pos + 5] << 16) | (buf[pos + 6] << 8) | buf[pos + 7]);
   }
 
+  /** The first message's header, checked as plausible() checks a chunk's start. */
+  private looksRight(b: Buffer, at: number, avail: number): boolean {
+    if (this.request) {
+      if (avail < 6) return avail >= 4 && isKnownApi((b[at] << 8) | b[at + 1]);
+      const key = (b[at] << 8) | b[at + 1];
+      const ver = (b[at + 2] << 8) | b[at + 3];
+      const idLen = avail >= 10 ? ((b[at + 8] << 24) >> 16) | b[at + 9] : 0;
+      return isKnownApi(key) && ver <= MAX_PLAUSIBLE_VERSION && idLen >= -1 && idLen <= this.msgLen - MIN_REQUEST;
+    }
+    return avail >= 4 && this.shared.has((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
+  }
+
   private fail(reason: ResetReason): void {
     this.state = State.Resync;
     this.sizeGot = 0;
@@ -366,6 +386,15 @@ export class KafkaParser implements StreamParser {
     this.sizeGot = 0;
     const r = this.r;
     r.reset(b, at, at + avail);
+    if (this.unsure) {
+      if (!this.looksRight(b, at, avail)) {
+        // Not a message start after all: wait for one, quietly.
+        this.state = State.Resync;
+        info.bytes = 0;
+        return;
+      }
+      this.unsure = false;
+    }
     if (this.request ? this.decodeRequest(r) : this.decodeResponse(r)) this.sink.message(this.conn, this.request, info);
     info.bytes = 0;
   }
@@ -546,16 +575,17 @@ export class KafkaParser implements StreamParser {
       if (parts) this.partitions(r, flex, layout, ver);
       if (flex) r.tags();
     }
+    // The capture ended inside the list: say it was cut.
+    if (r.short && info.previewLen < PREVIEW_MAX) info.appendEllipsis();
   }
 
   private partitions(r: Reader, flex: boolean, layout: Part, ver: number): void {
     const n = r.array(flex);
-    if (n < 0) return;
-    this.putByte(Ch.LBRACKET);
+    let shown = 0;
     for (let p = 0; p < n && !r.short; p++) {
       const index = r.i32();
       if (r.short) break;
-      if (p > 0) this.putByte(Ch.COMMA);
+      this.putByte(shown++ === 0 ? Ch.LBRACKET : Ch.COMMA);
       this.putInt(index);
       switch (layout) {
         case Part.Produce:
@@ -585,7 +615,7 @@ export class KafkaParser implements StreamParser {
       }
       if (flex) r.tags();
     }
-    this.putByte(Ch.RBRACKET);
+    if (shown > 0) this.putByte(Ch.RBRACKET);
   }
 
   // ------------------------------------------------------------ responses
@@ -606,6 +636,8 @@ export class KafkaParser implements StreamParser {
     this.errorSeen = false;
     this.records = false;
     this.responseBody(r, key, ver, flex);
+    // A body read to its end without an error code in it (no topics): no error.
+    if (!this.errorSeen && !r.short && DECODED[key] === 1) this.errorSeen = true;
     if (!this.errorSeen) return true;
     const code = this.topError !== 0 ? this.topError : this.partError;
     info.status = code;
@@ -931,3 +963,6 @@ export const ERROR_DECODED: readonly number[] = [
   ApiKey.ListGroups, ApiKey.SaslHandshake, ApiKey.ApiVersions, ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.InitProducerId,
   ApiKey.AddOffsetsToTxn, ApiKey.EndTxn, ApiKey.SaslAuthenticate, ApiKey.DeleteGroups,
 ];
+
+const DECODED = new Uint8Array(MAX_API_KEY + 1);
+for (const k of ERROR_DECODED) DECODED[k] = 1;
