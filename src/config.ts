@@ -2,7 +2,7 @@
 // values it is made of. It sits below every folder of src/ and imports none of
 // them; cli/config.ts builds a Config from the command line.
 
-export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns'] as const;
+export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns', 'kafka'] as const;
 export type Mode = (typeof MODES)[number];
 
 export interface Endpoint {

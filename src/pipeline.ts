@@ -480,6 +480,7 @@ export function snapshotCounters(pipeline: Pipeline, engine: Engine, extra: Extr
     fragmentsDropped: pipeline.fragments.counters.dropped,
     orphanResponses: pc.orphanResponses,
     serverPushes: pc.pushes,
+    connectionsEncrypted: pc.encrypted,
     requestsDropped: pc.overflow,
     answeredIncomplete: pc.incomplete,
     requestsWaiting: waitingRequests(pipeline),

@@ -10,7 +10,7 @@ import { MODES, type Config, type Endpoint, type Mode } from '../config';
 export { MODES, type Config, type Mode };
 
 /** Modes whose decoders exist today; the others say so instead of doing nothing. */
-const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http', 'dns'];
+const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http', 'dns', 'kafka'];
 
 /** A mode's usual port, used when -p is not given. */
 const DEFAULT_PORT: Record<Mode, number | undefined> = {
@@ -19,6 +19,7 @@ const DEFAULT_PORT: Record<Mode, number | undefined> = {
   memcached: 11211,
   http: 80,
   dns: 53,
+  kafka: 9092,
 };
 
 /** The ports tcpkit knows the protocol of, for -h and the README. */
@@ -193,7 +194,7 @@ export function buildConfig(raw: RawOptions): Config {
   }
   if (mode === undefined) throw new UsageError('say which port to watch (-p PORT) or which protocol (-m MODE); tcpkit -h lists every flag');
   if (!READY_MODES.includes(mode)) throw new UsageError(`-m ${mode} is not supported yet (modes today: ${READY_MODES.join(', ')})`);
-  if ((mode === 'redis' || mode === 'http') && o.udp) throw new UsageError(`-u: ${mode} runs over TCP; -u watches UDP only, for the raw, dns and memcached modes`);
+  if ((mode === 'redis' || mode === 'http' || mode === 'kafka') && o.udp) throw new UsageError(`-u: ${mode} runs over TCP; -u watches UDP only, for the raw, dns and memcached modes`);
   if (o.port === undefined && DEFAULT_PORT[mode] === undefined) throw new UsageError(`say which port to watch (-p PORT): ${mode} mode has no usual port`);
   if (o.json && mode === 'raw' && (portModes === undefined || portModes.every((m) => m === 'raw'))) throw new UsageError('--json writes one object per request and response; -m raw has none (choose -m or a well-known -p)');
   if (o.statsAddr !== undefined && o.statsPort === undefined) throw new UsageError('--stats-addr is where the stats port (-P) listens; give -P too');

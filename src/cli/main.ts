@@ -14,6 +14,7 @@ import { respParser } from '../protocol/resp';
 import { memcachedParser } from '../protocol/memcached';
 import { httpParser } from '../protocol/http';
 import { dnsParser } from '../protocol/dns';
+import { kafkaParser } from '../protocol/kafka';
 import { LineOutput } from '../output/lines';
 import { JsonLineOutput } from '../output/json-lines';
 import { RawPacketOutput } from '../output/raw';
@@ -146,7 +147,7 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
   if (config.mode === 'raw') {
     raw = lua ?? (lines ? new RawPacketOutput(writer) : null);
   } else {
-    const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
+    const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser, kafka: kafkaParser } as const;
     parserFactory = parsers[config.mode];
     if (mixed) {
       // Several ports without -m: each connection is parsed as its server port's protocol.

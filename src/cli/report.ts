@@ -20,7 +20,7 @@ const NOTHING_YET: RunCounters = {
   packetsSeen: 0, packetsLost: 0, packetsDelivered: 0, packetsMatched: 0, packetsUndecoded: 0, packetsUndecodedBy: [],
   requestPackets: 0, responsePackets: 0, requestBytes: 0, responseBytes: 0,
   connectionsOpen: 0, connectionsOpened: 0, connectionsClosed: 0, connectionsExpired: 0, connectionsRefused: 0, connectionsEvicted: 0,
-  parserResets: 0, gaps: 0, segmentsReordered: 0, ipFragments: 0, datagramsReassembled: 0, fragmentsDropped: 0, orphanResponses: 0, serverPushes: 0, requestsDropped: 0, answeredIncomplete: 0, requestsWaiting: 0, luaErrors: 0,
+  parserResets: 0, gaps: 0, segmentsReordered: 0, ipFragments: 0, datagramsReassembled: 0, fragmentsDropped: 0, orphanResponses: 0, serverPushes: 0, connectionsEncrypted: 0, requestsDropped: 0, answeredIncomplete: 0, requestsWaiting: 0, luaErrors: 0,
 };
 
 export class RunReport {

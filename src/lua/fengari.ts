@@ -86,6 +86,7 @@ export interface LuaApi {
   lua_setglobal(L: LuaState, name: LuaBytes | string): void;
   lua_setmetatable(L: LuaState, idx: number): void;
   lua_rawset(L: LuaState, idx: number): void;
+  lua_rawseti(L: LuaState, idx: number, n: number): void;
   lua_rawget(L: LuaState, idx: number): number;
   lua_tojsstring(L: LuaState, idx: number): string | null;
   lua_rawequal(L: LuaState, a: number, b: number): boolean;

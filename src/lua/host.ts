@@ -17,6 +17,7 @@ import type { Packet } from '../decode/packet';
 import { TxStatus, type Transaction } from '../pairing/transaction';
 import type { Endpoint, Mode } from '../config';
 import { parseIp } from '../connections/address';
+import { requestFields, requestTopics } from '../protocol/kafka';
 import type { Output, PacketSink } from '../pairing/consumer';
 import { installStdlib, type ScriptSink } from './stdlib';
 import { PacketTable } from './packet-table';
@@ -282,7 +283,38 @@ export class LuaHost implements Output, PacketSink {
     num(Tx.CompleteUs, tx.completeNs / 1000);
     num(Tx.RequestSize, tx.reqBytes);
     num(Tx.ResponseSize, tx.rspBytes);
+    if (tx.protocol === 'kafka') this.kafkaFields(tx);
     if (lua.lua_pcall(L, 1, 0, Slot.Handler) !== lua.LUA_OK) this.failed();
+  }
+
+  /** Kafka's own fields on the transaction table at the stack's top: api, api_key, api_version, correlation_id, client_id, topics, error_code, long_poll. */
+  private kafkaFields(tx: Transaction): void {
+    const L = this.L;
+    const f = requestFields(tx.detail, tx.detailLen);
+    if (f === null) return;
+    lua.lua_pushstring(L, f.api);
+    lua.lua_setfield(L, -2, 'api');
+    lua.lua_pushnumber(L, f.apiKey);
+    lua.lua_setfield(L, -2, 'api_key');
+    lua.lua_pushnumber(L, f.apiVersion);
+    lua.lua_setfield(L, -2, 'api_version');
+    lua.lua_pushnumber(L, tx.matchId | 0);
+    lua.lua_setfield(L, -2, 'correlation_id');
+    lua.lua_pushstring(L, f.clientId);
+    lua.lua_setfield(L, -2, 'client_id');
+    const topics = requestTopics(tx.requestText());
+    lua.lua_createtable(L, topics.length, 0);
+    for (let i = 0; i < topics.length; i++) {
+      lua.lua_pushstring(L, topics[i]);
+      lua.lua_rawseti(L, -2, i + 1);
+    }
+    lua.lua_setfield(L, -2, 'topics');
+    if (tx.statusCode >= -32768 && tx.status !== TxStatus.NoResponse && tx.statusText !== '') {
+      lua.lua_pushnumber(L, tx.statusCode);
+      lua.lua_setfield(L, -2, 'error_code');
+    }
+    lua.lua_pushboolean(L, tx.longPoll);
+    lua.lua_setfield(L, -2, 'long_poll');
   }
 
   /** A call failed: its message (from the handler) is on the stack. */

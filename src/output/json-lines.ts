@@ -17,6 +17,7 @@ import { put3 } from './clock';
 import type { CommandTable } from '../stats/commands';
 import type { Output } from '../pairing/consumer';
 import { toWords, type FdWriter } from './writer';
+import { requestFields, requestTopics } from '../protocol/kafka';
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 /** Room for an object but for its endpoints and command: fixed text, numbers, a request of 256 bytes each escaped to 6. */
@@ -89,6 +90,16 @@ export function transactionObject(tx: Transaction, command: string): Record<stri
     error: tx.status === TxStatus.Error,
     answered,
   };
+  if (tx.protocol === 'kafka') {
+    // Kafka's own fields: what the request said, and the response's error code (null without one).
+    const f = requestFields(tx.detail, tx.detailLen);
+    obj.api_version = f === null ? null : f.apiVersion;
+    obj.correlation_id = tx.matchId < 0 ? null : tx.matchId | 0;
+    obj.client_id = f === null ? null : f.clientId;
+    obj.topics = requestTopics(tx.requestText());
+    obj.error_code = answered && tx.statusText !== '' ? tx.statusCode : null;
+    obj.long_poll = tx.longPoll;
+  }
   if (tx.inFlight) obj.in_flight = true;
   return obj;
 }
@@ -120,6 +131,11 @@ export class JsonLineOutput implements Output {
     const conn = tx.conn;
     const ep = conn.endpointsBytes();
     const cmd = this.commands.of(tx);
+    if (tx.detailLen > 0) {
+      // A protocol's own fields (Kafka): the string path writes them.
+      this.slow(tx, cmd);
+      return;
+    }
     if (tx.protocol !== this.middlesProtocol) {
       this.middlesProtocol = tx.protocol;
       let table = this.middlesBy.get(tx.protocol);

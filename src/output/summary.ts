@@ -43,6 +43,7 @@ export function counterPhrases(c: RunCounters): string[] {
   if (c.segmentsReordered) out.push(`${plural(c.segmentsReordered, 'segment')} put back in order`);
   if (c.ipFragments) out.push(`${plural(c.ipFragments, 'IP fragment')}: ${plural(c.datagramsReassembled, 'datagram')} put together, ${plural(c.fragmentsDropped, 'fragment')} given up on`);
   if (c.serverPushes) out.push(`${plural(c.serverPushes, 'server push', 'server pushes')}`);
+  if (c.connectionsEncrypted) out.push(`${plural(c.connectionsEncrypted, 'connection')} in TLS: not decoded`);
   if (c.requestsDropped) out.push(`${plural(c.requestsDropped, 'request')} dropped (too many waiting)`);
   if (c.connectionsEvicted) out.push(`${plural(c.connectionsEvicted, 'connection')} evicted before carrying data (to make room)`);
   if (c.connectionsRefused) out.push(`${plural(c.connectionsRefused, 'connection')} refused (table full)`);
@@ -99,6 +100,7 @@ export function renderSummary(stats: Stats, header: string[], counters: RunCount
     `requests: ${t.answered} answered` +
       (notes.length > 0 ? ` (${notes.join(', ')})` : '') +
       `, ${t.unanswered} without response` +
+      (t.longPolls ? `, ${t.longPolls} long polls (Fetch held to max_wait_ms, empty; not in the latencies)` : '') +
       (t.inFlight ? `, ${t.inFlight} in flight (still waiting when the capture stopped)` : ''),
   );
   if (stats.thresholdMs > 0) {

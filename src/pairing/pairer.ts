@@ -7,10 +7,12 @@
 // original tool's definition); the time to the response's last byte is kept too.
 import type { PairedConnection } from './connection';
 import { IpProto } from '../decode/packet';
-import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/message';
+import { DETAIL_MAX, MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../protocol/message';
 import { Transaction, TxStatus, type TransactionSink } from './transaction';
 import { expectsReply, isPubSubPush, isSubscribe, subscribes } from './redis-replies';
-import { SlotBudget } from './queue';
+import { SlotBudget, type PendingRequest } from './queue';
+
+const NO_DETAIL = Buffer.alloc(0);
 
 export interface PairingCounters {
   requests: number;
@@ -31,6 +33,10 @@ export interface PairingCounters {
   /** Parser resets because of malformed data, and because of gaps in the capture. */
   malformed: number;
   gaps: number;
+  /** Connections not decoded because they are encrypted (TLS). */
+  encrypted: number;
+  /** Answers the server held until a deadline (Kafka long polls): paired, counted apart. */
+  longPolls: number;
   /** Requests dropped because one connection had too many waiting. */
   overflow: number;
 }
@@ -55,6 +61,8 @@ export class Pairer implements MessageSink {
     incomplete: 0,
     malformed: 0,
     gaps: 0,
+    encrypted: 0,
+    longPolls: 0,
     overflow: 0,
   };
 
@@ -125,6 +133,15 @@ export class Pairer implements MessageSink {
       slot.previewLen = info.previewLen;
       info.preview = spare;
       info.previewLen = 0;
+      if (info.detailLen > 0) {
+        const spareDetail = slot.detail ?? Buffer.allocUnsafe(DETAIL_MAX);
+        slot.detail = info.detail;
+        slot.detailLen = info.detailLen;
+        info.detail = spareDetail;
+        info.detailLen = 0;
+      } else {
+        slot.detailLen = 0;
+      }
       return;
     }
     // An interim answer (HTTP 100 Continue): the final response is still to come.
@@ -168,6 +185,7 @@ export class Pairer implements MessageSink {
     }
     c.paired++;
     if (info.incomplete) c.incomplete++;
+    if (info.longPoll) c.longPolls++;
     const tx = this.tx;
     tx.conn = conn;
     tx.protocol = this.protocol;
@@ -185,11 +203,21 @@ export class Pairer implements MessageSink {
     tx.rspBytes = info.bytes;
     tx.preview = req.preview;
     tx.previewLen = req.previewLen;
+    tx.detail = req.detail ?? NO_DETAIL;
+    tx.detailLen = req.detailLen;
+    tx.matchId = req.matchId;
+    tx.statusCode = info.status;
+    tx.longPoll = info.longPoll;
     tx.commandId = -1;
     this.out.transaction(tx);
   }
 
   reset(conn: PairedConnection, fromClient: boolean, reason: ResetReason): void {
+    if (reason === ResetReason.Encrypted) {
+      // Nothing was or will be parsed on it: nothing waits to be given up on.
+      this.counters.encrypted++;
+      return;
+    }
     if (reason === ResetReason.Gap) this.counters.gaps++;
     else this.counters.malformed++;
     // UDP datagrams stand alone: one bad datagram says nothing about the
@@ -213,14 +241,14 @@ export class Pairer implements MessageSink {
     for (let req = conn.pending.peek(); req !== null; req = conn.pending.peek()) {
       if (nowSec - req.startSec < this.timeoutSec) return;
       conn.pending.shift();
-      this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec);
+      this.giveUp(conn, req, nowSec, nowNsec);
     }
   }
 
   /** Reports every request still waiting on a connection that is going away. */
   drain(conn: PairedConnection, nowSec: number, nowNsec: number): void {
     for (let req = conn.pending.shift(); req !== null; req = conn.pending.shift()) {
-      this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec);
+      this.giveUp(conn, req, nowSec, nowNsec);
     }
   }
 
@@ -231,7 +259,7 @@ export class Pairer implements MessageSink {
   stop(conn: PairedConnection, nowSec: number, nowNsec: number): void {
     for (let req = conn.pending.shift(); req !== null; req = conn.pending.shift()) {
       const inFlight = ns(nowSec, nowNsec, req.startSec, req.startNsec) < this.timeoutSec * 1e9;
-      this.giveUp(conn, req.startSec, req.startNsec, req.bytes, req.preview, req.previewLen, nowSec, nowNsec, inFlight);
+      this.giveUp(conn, req, nowSec, nowNsec, inFlight);
     }
   }
 
@@ -241,20 +269,12 @@ export class Pairer implements MessageSink {
     conn.pending.release();
   }
 
-  private giveUp(
-    conn: PairedConnection,
-    sec: number,
-    nsec: number,
-    bytes: number,
-    preview: Buffer,
-    previewLen: number,
-    nowSec: number,
-    nowNsec: number,
-    inFlight = false,
-  ): void {
+  private giveUp(conn: PairedConnection, req: PendingRequest, nowSec: number, nowNsec: number, inFlight = false): void {
     if (inFlight) this.counters.inFlight++;
     else this.counters.unanswered++;
     if (this.otherPorts !== null) this.speak(conn);
+    const sec = req.startSec;
+    const nsec = req.startNsec;
     if (nowSec < sec || (nowSec === sec && nowNsec < nsec)) {
       // Given up on before a later clock reading (a reset): as of its own start.
       nowSec = sec;
@@ -273,10 +293,15 @@ export class Pairer implements MessageSink {
     tx.rspNsec = nowNsec;
     tx.latencyNs = ns(nowSec, nowNsec, sec, nsec);
     tx.completeNs = tx.latencyNs;
-    tx.reqBytes = bytes;
+    tx.reqBytes = req.bytes;
     tx.rspBytes = 0;
-    tx.preview = preview;
-    tx.previewLen = previewLen;
+    tx.preview = req.preview;
+    tx.previewLen = req.previewLen;
+    tx.detail = req.detail ?? NO_DETAIL;
+    tx.detailLen = req.detailLen;
+    tx.matchId = req.matchId;
+    tx.statusCode = -1;
+    tx.longPoll = false;
     tx.commandId = -1;
     this.out.transaction(tx);
   }

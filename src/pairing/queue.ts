@@ -14,6 +14,9 @@ export class PendingRequest {
   subscribe = false;
   preview: Buffer = Buffer.allocUnsafe(PREVIEW_MAX);
   previewLen = 0;
+  /** MessageInfo.detail, swapped in the same way; allocated when a protocol first uses it. */
+  detail: Buffer | null = null;
+  detailLen = 0;
 }
 
 /** Most requests one connection may have waiting; past it the oldest is dropped (counted). */

@@ -38,6 +38,15 @@ export class Transaction {
   /** Request text for display: args joined by spaces, long ones shortened. */
   preview: Buffer = Buffer.alloc(0);
   previewLen = 0;
+  /** The request's protocol-specific facts (MessageInfo.detail); detailLen 0 when it has none. */
+  detail: Buffer = Buffer.alloc(0);
+  detailLen = 0;
+  /** The request's id (a DNS id, a memcached opaque, a Kafka correlation id, unsigned), -1 when none. */
+  matchId = -1;
+  /** The response's status as a number (HTTP status, DNS rcode, Kafka error code), -1 when none. */
+  statusCode = -1;
+  /** The server held the answer until a deadline on purpose (a Kafka long poll): statistics count it apart. */
+  longPoll = false;
   /**
    * The request's command as an id in stats/commands.ts's CommandTable; -1
    * until the first output that needs it asks (pairing resets it per transaction).

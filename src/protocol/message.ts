@@ -33,6 +33,8 @@ export const enum MessageKind {
 
 /** Longest request text kept for output; longer requests are shortened. */
 export const PREVIEW_MAX = 256;
+/** Bytes of a request's protocol-specific facts kept for --json and Lua (Kafka: key, version, client_id). */
+export const DETAIL_MAX = 128;
 
 /**
  * The facts of the message a parser just completed. The parser reuses one of
@@ -63,6 +65,19 @@ export class MessageInfo {
   statusText = '';
   preview: Buffer = Buffer.allocUnsafe(PREVIEW_MAX);
   previewLen = 0;
+  /**
+   * A request's facts beyond its text, in the parser's own layout, for the
+   * outputs that show them (Kafka: protocol/kafka's requestFields()); 0 bytes
+   * for most protocols. Travels with the request like `preview`.
+   */
+  detail: Buffer = Buffer.allocUnsafe(DETAIL_MAX);
+  detailLen = 0;
+  /**
+   * A response the server held back on purpose until a deadline (a Kafka
+   * Fetch long poll answered empty at max_wait_ms): its latency is the
+   * client's wait, not the server's slowness, and statistics count it apart.
+   */
+  longPoll = false;
 
   /** A new message begins at this time: every fact back to its default. */
   begin(tsSec: number, tsNsec: number): void {
@@ -76,6 +91,8 @@ export class MessageInfo {
     this.status = -1;
     this.statusText = '';
     this.previewLen = 0;
+    this.detailLen = 0;
+    this.longPoll = false;
   }
 
   /** One byte of request text; control bytes would break the one-line output, so they show as '.'. */
@@ -104,6 +121,8 @@ export interface MessageSink {
 export const enum ResetReason {
   Malformed = 0,
   Gap = 1,
+  /** The connection is encrypted (TLS): reported once per connection, nothing on it is decoded. */
+  Encrypted = 2,
 }
 
 /** A streaming parser for one direction of one connection. */

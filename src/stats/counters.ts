@@ -41,6 +41,8 @@ export interface RunCounters {
   fragmentsDropped: number;
   orphanResponses: number;
   serverPushes: number;
+  /** Connections not decoded because they are encrypted (TLS to a Kafka port). */
+  connectionsEncrypted: number;
   /** Requests dropped because one connection had too many waiting. */
   requestsDropped: number;
   /** Answered requests whose response's end was never captured. */

@@ -105,6 +105,7 @@ export class PrometheusReport {
       ['tcpkit_requests_unanswered_total', 'Requests given up on: no response within --timeout, or before their connection ended.', (t) => t.unanswered],
       ['tcpkit_requests_in_flight_total', 'Requests still waiting, for less than --timeout, when the capture stopped.', (t) => t.inFlight],
       ['tcpkit_slow_requests_total', 'Answered requests at or above the -t threshold.', (t) => t.slow],
+      ['tcpkit_long_polls_total', 'Kafka Fetches the broker held to max_wait_ms and answered with no records: not in the latency histogram.', (t) => t.longPolls],
       ['tcpkit_request_bytes_total', 'Bytes of requests.', (t) => t.requestBytes],
       ['tcpkit_response_bytes_total', 'Bytes of responses.', (t) => t.responseBytes],
     ];
@@ -139,6 +140,7 @@ export class PrometheusReport {
       ['tcpkit_orphan_responses_total', 'Responses with no request waiting.', (c) => c.orphanResponses],
       ['tcpkit_server_pushes_total', 'Server pushes (pub/sub messages, RESP3 pushes): not responses.', (c) => c.serverPushes],
       ['tcpkit_answered_incomplete_total', 'Answered requests whose response was captured only in part (its first bytes, not its end).', (c) => c.answeredIncomplete],
+      ['tcpkit_connections_encrypted_total', 'Connections not decoded because they are encrypted (TLS).', (c) => c.connectionsEncrypted],
       ['tcpkit_requests_dropped_total', 'Requests dropped because one connection had too many waiting.', (c) => c.requestsDropped],
       ['tcpkit_lua_errors_total', 'Errors raised by the -S Lua script.', (c) => c.luaErrors],
     ];

@@ -90,7 +90,7 @@ export class LatencyHistogram {
 
 /** Counts for one series: a command on a port (counted), or a port, a command, everything (summed when read). */
 export class Tally {
-  /** Requests seen: answered + unanswered + in flight. */
+  /** Requests seen: answered + unanswered + in flight + longPolls. */
   requests = 0;
   answered = 0;
   /** Answered with an error (Redis -ERR, HTTP 5xx, ...). */
@@ -99,6 +99,12 @@ export class Tally {
   unanswered = 0;
   /** Still waiting, for less than the timeout, when the capture stopped. */
   inFlight = 0;
+  /**
+   * Answered by a long poll (a Kafka Fetch the broker held to max_wait_ms
+   * and answered empty): the client's idle wait, so not among the answered
+   * requests' latencies, buckets or slow count.
+   */
+  longPolls = 0;
   /** Answered at or above the -t threshold. */
   slow = 0;
   /** Given up on (or in flight) after waiting at least the -t threshold: printed with the slow ones. */
@@ -124,6 +130,13 @@ export class Tally {
     this.buckets[bucket]++;
   }
 
+  longPoll(reqBytes: number, rspBytes: number): void {
+    this.requests++;
+    this.longPolls++;
+    this.requestBytes += reqBytes;
+    this.responseBytes += rspBytes;
+  }
+
   giveUp(reqBytes: number, inFlight: boolean, slow: boolean): void {
     this.requests++;
     if (slow) this.slowUnanswered++;
@@ -139,6 +152,7 @@ export class Tally {
     this.errors += t.errors;
     this.unanswered += t.unanswered;
     this.inFlight += t.inFlight;
+    this.longPolls += t.longPolls;
     this.slow += t.slow;
     this.slowUnanswered += t.slowUnanswered;
     this.requestBytes += t.requestBytes;
@@ -219,6 +233,10 @@ export class Stats implements Output {
     if (tally === undefined) tally = port.commands[cmd] = new Tally();
     if (tx.status === TxStatus.NoResponse) {
       tally.giveUp(tx.reqBytes, tx.inFlight, tx.latencyNs >= this.thresholdUs * 1000);
+      return;
+    }
+    if (tx.longPoll) {
+      tally.longPoll(tx.reqBytes, tx.rspBytes);
       return;
     }
     const us = tx.latencyNs / 1000;

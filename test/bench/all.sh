@@ -7,6 +7,7 @@
 # The parts, in order (each a script in test/bench/, each runnable alone):
 #   offline-redis offline-memcached offline-http   offline.sh WORKLOAD (and the Lua row)
 #   lua-original                                   lua-original.sh (Lua beside the original C tcpkit)
+#   offline-kafka                                  offline-kafka.sh (a synthesized capture)
 #   live-redis                                     live-redis.sh
 #   unrelated                                      unrelated.sh
 #   memory                                         memory.sh
@@ -22,7 +23,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_PARTS="offline-redis lua-original offline-memcached offline-http live-redis unrelated memory soak"
+ALL_PARTS="offline-redis lua-original offline-memcached offline-http offline-kafka live-redis unrelated memory soak"
 PARTS=${BENCH_PARTS:-$ALL_PARTS}
 
 bench_init bench
@@ -42,6 +43,7 @@ for part in $ALL_PARTS; do
     continue
   fi
   case "$part" in
+    offline-kafka) cmd=(bash "$ROOT/test/bench/offline-kafka.sh") ;;
     offline-*) cmd=(bash "$ROOT/test/bench/offline.sh" "${part#offline-}") ;;
     *) cmd=(bash "$ROOT/test/bench/$part.sh") ;;
   esac

@@ -59,6 +59,7 @@ function offlineRows(r: Results): Row[] {
     ['redis', 'redis', 'resp'],
     ['memcached', 'memcached', 'memcache'],
     ['http', 'http', 'http'],
+    ['kafka', 'kafka', 'kafka'],
   ];
   let redisPps: number | undefined;
   for (const [w, mode, filter] of names) {

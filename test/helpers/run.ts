@@ -41,7 +41,7 @@ export interface TxLine {
   error: boolean;
 }
 
-const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) (\S+) => (\S+) \| (?:([\d.]+) ms|no response|(in flight)) \| (.*?)(?: \| (?!error$)([A-Za-z0-9_]+))?( \| error)?$/;
+const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) (\S+) => (\S+) \| (?:([\d.]+) ms|no response|(in flight)) \| (.*?)(?: \| (?!error$)([A-Za-z0-9_]+(?: \(long poll\))?))?( \| error)?$/;
 
 export function parseLines(stdout: string): TxLine[] {
   const out: TxLine[] = [];

@@ -19,7 +19,7 @@ const COUNTERS: RunCounters = {
   packetsSeen: 1000, packetsLost: 3, packetsDelivered: 990, packetsMatched: 900, packetsUndecoded: 2, packetsUndecodedBy: [0, 2, 0, 0, 0, 0],
   requestPackets: 500, responsePackets: 400, requestBytes: 12_345, responseBytes: 67_890,
   connectionsOpen: 4, connectionsOpened: 10, connectionsClosed: 5, connectionsExpired: 1, connectionsRefused: 0, connectionsEvicted: 0,
-  parserResets: 6, gaps: 7, segmentsReordered: 0, ipFragments: 0, datagramsReassembled: 0, fragmentsDropped: 0, orphanResponses: 8, serverPushes: 9, requestsDropped: 0, answeredIncomplete: 0, requestsWaiting: 0, luaErrors: 11,
+  parserResets: 6, gaps: 7, segmentsReordered: 0, ipFragments: 0, datagramsReassembled: 0, fragmentsDropped: 0, orphanResponses: 8, serverPushes: 9, connectionsEncrypted: 0, requestsDropped: 0, answeredIncomplete: 0, requestsWaiting: 0, luaErrors: 11,
 };
 const INFO = { version: '0.1.0', engine: 'pcap-file', source: 'x.pcap' };
 
