@@ -7,6 +7,7 @@
 # The parts, in order (each a script in test/bench/, each runnable alone):
 #   offline-redis offline-memcached offline-http   offline.sh WORKLOAD (and the Lua row)
 #   lua-original                                   lua-original.sh (Lua beside the original C tcpkit)
+#   live-watch                                     live-watch.sh (unpipelined, beside the original)
 #   live-redis                                     live-redis.sh
 #   unrelated                                      unrelated.sh
 #   memory                                         memory.sh
@@ -22,7 +23,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_PARTS="offline-redis lua-original offline-memcached offline-http live-redis unrelated memory soak"
+ALL_PARTS="offline-redis lua-original offline-memcached offline-http live-watch live-redis unrelated memory soak"
 PARTS=${BENCH_PARTS:-$ALL_PARTS}
 
 bench_init bench
