@@ -8,6 +8,7 @@
 #   offline-redis offline-memcached offline-http   offline.sh WORKLOAD (and the Lua row)
 #   lua-original                                   lua-original.sh (Lua beside the original C tcpkit)
 #   offline-kafka                                  offline-kafka.sh (a synthesized capture)
+#   live-watch                                     live-watch.sh (unpipelined, beside the original)
 #   live-redis                                     live-redis.sh
 #   unrelated                                      unrelated.sh
 #   memory                                         memory.sh
@@ -23,7 +24,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_PARTS="offline-redis lua-original offline-memcached offline-http offline-kafka live-redis unrelated memory soak"
+ALL_PARTS="offline-redis lua-original offline-memcached offline-http offline-kafka live-watch live-redis unrelated memory soak"
 PARTS=${BENCH_PARTS:-$ALL_PARTS}
 
 bench_init bench

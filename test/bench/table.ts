@@ -132,6 +132,43 @@ function luaRow(r: Results, redisPps: number | undefined): Row {
   return { measure, tcpkit: `${int(pps)} packets/s`, beside, target, result: verdict(pps >= 300_000) };
 }
 
+/** live-watch.sh: unpipelined redis-benchmark over a veth, watchers beside the original. */
+function watchRows(r: Results): Row[] {
+  const sent = num(r, 'watch.sent');
+  const measure = `live, unpipelined (${r.get('watch.load') ?? 'redis-benchmark -P 1'}), -t 10: CPU per request, \`--ebpf\` / the original (median of ${r.get('watch.rounds') ?? '?'} rounds)`;
+  if (sent === undefined) {
+    const why = missing(r, 'live-watch');
+    return [{ measure, tcpkit: why, beside: '', target: '<= 0.5x the original', result: unmeasured(r, 'live-watch') }];
+  }
+  const cpu = (c: string): string => r.get(`watch.${c}.cpu_per_m`) ?? '?';
+  const ratio = num(r, 'watch.ratio.ebpf/original');
+  const ratioAll = num(r, 'watch.ratio.ebpf-all/original-all');
+  const answered = num(r, 'watch.ebpf.answered');
+  const rows: Row[] = [];
+  rows.push({
+    measure,
+    tcpkit: ratio === undefined ? `\`--ebpf\` ${cpu('ebpf')} s/M` : `${fixed(ratio, 2)}x (${cpu('ebpf')} s/M)`,
+    beside: `original ${cpu('original')}, libpcap ${cpu('libpcap')}, tcpdump ${cpu('tcpdump')} s/M`,
+    target: '<= 0.5x the original',
+    result: ratio === undefined ? '**NOT MET** (the original not built)' : verdict(ratio <= 0.5),
+  });
+  rows.push({
+    measure: 'live, unpipelined, every line written (-t 0 -o /dev/null): `--ebpf` / the original',
+    tcpkit: ratioAll === undefined ? '?' : `${fixed(ratioAll, 2)}x`,
+    beside: `original ${cpu('original-all')} s/M`,
+    target: 'below the original',
+    result: ratioAll === undefined ? '**NOT MET** (not measured)' : verdict(ratioAll < 1),
+  });
+  rows.push({
+    measure: 'live, unpipelined: requests answered in the summary (fewest in any round)',
+    tcpkit: answered === undefined ? '?' : int(answered),
+    beside: `sent ${int(sent)}`,
+    target: 'all of them',
+    result: verdict(answered !== undefined && answered >= sent),
+  });
+  return rows;
+}
+
 function liveRows(r: Results): Row[] {
   const sent = num(r, 'live.sent');
   const load = r.get('live.load') ?? '?';
@@ -258,7 +295,7 @@ function luaOriginalRows(r: Results): Row[] {
 }
 
 export function renderTable(r: Results): string {
-  const rows = [...offlineRows(r), ...luaOriginalRows(r), ...liveRows(r), ...unrelatedRows(r), ...memoryRows(r)];
+  const rows = [...offlineRows(r), ...luaOriginalRows(r), ...watchRows(r), ...liveRows(r), ...unrelatedRows(r), ...memoryRows(r)];
   const cell = (s: string): string => s.replace(/\|/g, '\\|');
   const out = [
     `Machine: ${r.get('machine.nproc') ?? '?'} CPUs (${r.get('machine.cpu') ?? '?'}), ${r.get('machine.memory') ?? '?'}, kernel ${r.get('machine.kernel') ?? '?'}, node ${r.get('machine.node') ?? '?'}; ${r.get('machine.date') ?? '?'}.`,
