@@ -100,7 +100,7 @@ export function renderSummary(stats: Stats, header: string[], counters: RunCount
     `requests: ${t.answered} answered` +
       (notes.length > 0 ? ` (${notes.join(', ')})` : '') +
       `, ${t.unanswered} without response` +
-      (t.longPolls ? `, ${t.longPolls} long polls (Fetch held to max_wait_ms, empty; not in the latencies)` : '') +
+      (t.longPolls ? `, ${plural(t.longPolls, 'long poll')} (Fetch held to max_wait_ms, empty; not in the latencies)` : '') +
       (t.inFlight ? `, ${t.inFlight} in flight (still waiting when the capture stopped)` : ''),
   );
   if (stats.thresholdMs > 0) {

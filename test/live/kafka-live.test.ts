@@ -85,7 +85,7 @@ describe('live capture of a real Kafka client (kcat) and a Kafka responder', { s
       const unanswered = expected.filter((x) => !x[4]);
       assert.ok(unanswered.every((x) => x[1] === 'Fetch'), `only a held Fetch goes unanswered: ${JSON.stringify(unanswered)}`);
       const answered = expected.length - unanswered.length;
-      assert.match(tk.stderr, new RegExp(`requests: ${answered - 1} answered, ${unanswered.length} without response, .*1 long polls`));
+      assert.match(tk.stderr, new RegExp(`requests: ${answered - 1} answered, .*1 long poll \\(`));
       // The consumer's Fetch found nothing and was held for its 300 ms: a long poll.
       const fetches = evs.filter((e) => e.command === 'Fetch' && e.answered);
       assert.equal(fetches.length, 1);
