@@ -206,7 +206,7 @@ test('pairer: latency runs from the request\'s first byte to the response\'s fir
     status: TxStatus.Ok, text: 'GET k', latencyNs: 300_000_000, completeNs: 800_000_000,
     req: [100, 900_000_000], rsp: [101, 200_000_000], bytes: [22, 9], statusText: 'x',
   }]);
-  assert.deepEqual({ ...p.counters }, { requests: 1, responses: 1, paired: 1, orphanResponses: 0, unanswered: 0, inFlight: 0, pushes: 0, noReply: 0, incomplete: 0, malformed: 0, gaps: 0, overflow: 0 });
+  assert.deepEqual({ ...p.counters }, { requests: 1, responses: 1, paired: 1, orphanResponses: 0, unanswered: 0, inFlight: 0, pushes: 0, noReply: 0, incomplete: 0, malformed: 0, gaps: 0, encrypted: 0, longPolls: 0, overflow: 0 });
 });
 
 test('pairer: an error response is an error; a response older than the oldest request is an orphan', () => {
