@@ -20,11 +20,7 @@
 #ifndef TCPKIT_SAMPLE_H
 #define TCPKIT_SAMPLE_H
 
-#ifdef __BPF__
 #include <linux/types.h>
-#else
-#include <linux/types.h>
-#endif
 
 #define TK_SAMPLE_HDR_LEN 80
 #define TK_SAMPLE_SMALL 256 /* bytes reserved, header included */

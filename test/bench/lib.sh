@@ -167,6 +167,24 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_to_s() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
 
+# settle PID: waits until PID's CPU time stops moving (it has caught up).
+settle() {
+  local pid=$1 a b i
+  a=$(cpu_ticks "$pid")
+  for i in $(seq 1 50); do
+    sleep 0.2
+    b=$(cpu_ticks "$pid")
+    [ "$a" = "$b" ] && return 0
+    a=$b
+  done
+}
+
+# median FILE COLUMN; least FILE COLUMN; most FILE COLUMN: over the rows of a
+# rounds file, '-' left out.
+median() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "-" }'; }
+least() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | head -1; }
+most() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | tail -1; }
+
 # best_of RUNS NAME CMD...: runs CMD RUNS times (stdout to /dev/null, stderr
 # to $WORK/NAME.err, the best run's kept in $WORK/NAME.best.err), prints the
 # best wall time in seconds.

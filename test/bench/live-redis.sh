@@ -49,17 +49,6 @@ load() {
     tr '\r' '\n' | grep 'requests per second' | awk '{ s += $2 } END { printf "%.0f", s / NR }'
 }
 
-# settle PID: waits until PID's CPU time stops moving (it has caught up).
-settle() {
-  local pid=$1 a b i
-  a=$(cpu_ticks "$pid")
-  for i in $(seq 1 50); do
-    sleep 0.2
-    b=$(cpu_ticks "$pid")
-    [ "$a" = "$b" ] && return 0
-    a=$b
-  done
-}
 
 # watch CASE CMD...: runs CMD in the namespace while redis-benchmark runs;
 # appends "rps cpu_s reported drops" to $WORK/CASE.rows.
@@ -101,10 +90,6 @@ for round in $(seq 1 "$ROUNDS"); do
   watch tcpdump tcpdump -i lo -nn -s 0 -w /dev/null "tcp and (port $PORT)"
 done
 
-# median FILE COLUMN; least FILE COLUMN; most FILE COLUMN
-median() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "-" }'; }
-least() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | head -1; }
-most() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | tail -1; }
 
 machine
 echo "load: redis-benchmark -t set,get -n $REQUESTS -c $CLIENTS -P $PIPELINE on 127.0.0.1 in a namespace, $SENT requests a run"

@@ -92,17 +92,6 @@ load() {
     tr '\r' '\n' | grep 'requests per second' | awk '{ s += $2 } END { printf "%.0f", s / NR }'
 }
 
-# settle PID: waits until PID's CPU time stops moving (it has caught up).
-settle() {
-  local pid=$1 a b i
-  a=$(cpu_ticks "$pid")
-  for i in $(seq 1 50); do
-    sleep 0.2
-    b=$(cpu_ticks "$pid")
-    [ "$a" = "$b" ] && return 0
-    a=$b
-  done
-}
 
 # watch CASE READY-REGEX CMD...: runs CMD in the server's namespace while the
 # load runs; appends "rps cpu_s answered drops" to $WORK/CASE.rows.
@@ -159,9 +148,6 @@ for round in $(seq 1 "$ROUNDS"); do
   for c in "${CASES[@]}"; do run_case "$c"; done
 done
 
-median() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print "-" }'; }
-least() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | head -1; }
-most() { awk -v c="$2" '$c != "-" { print $c }' "$1" | sort -g | tail -1; }
 
 machine
 echo "load: redis-benchmark -t get -n $REQUESTS -c $CLIENTS -P $PIPELINE over a veth pair between two namespaces, $SENT requests a run"
