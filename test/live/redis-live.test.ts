@@ -5,6 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Lab, labUnavailable, tempDir, type Commands, type RunningTcpkit, type Side } from '../helpers/netns';
 import { kernelState, kernelStateBefore, settlesTo } from '../helpers/kernel-state';
@@ -163,6 +164,57 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
       assert.ok(compared >= 30, `${compared} packets compared`);
     });
   }
+
+  test('eBPF -w writes what libpcap -w writes: the same frames, pure ACKs included, none cut (a 1 MB SET)', async () => {
+    const state = await kernelStateBefore(nsList);
+    const files = { ebpf: path.join(tmp.dir, 'same-ebpf.pcap'), libpcap: path.join(tmp.dir, 'same-libpcap.pcap') };
+    // Both watch the same packets at the same time.
+    const e = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis', '-w', files.ebpf]);
+    const p = await lab.tcpkit('server', ['-i', lab.dev.server, '-p', '6379', '-m', 'redis', '-w', files.libpcap]);
+    const big: Commands = [['SET', 'big', 'x'.repeat(1 << 20)], ['GET', 'big'], ['DEL', 'big']];
+    try {
+      assert.equal(lab.redis(big), big.length);
+    } finally {
+      assert.equal(await e.stop('SIGINT'), 0, e.stderr);
+      assert.equal(await p.stop('SIGINT'), 0, p.stderr);
+    }
+    assert.equal(await settlesTo(state, nsList), state);
+    /**
+     * One entry per packet, as tcpdump prints it without its time: addresses,
+     * flags, seq, ack, window, options and length. eBPF writes IP packets
+     * (LINKTYPE_RAW), libpcap the veth's Ethernet frames, so the link layer is
+     * not compared; everything from the IP header on is.
+     */
+    const frames = (file: string) => {
+      const r = spawnSync('tcpdump', ['-nn', '-t', '-v', '-r', file], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim().replace(/\n\s+/g, ' ').split('\n').sort();
+    };
+    const ours = frames(files.ebpf);
+    const theirs = frames(files.libpcap);
+    assert.ok(theirs.length > 40, `libpcap wrote ${theirs.length} frames`);
+    assert.ok(theirs.some((f) => /Flags \[\.\],.* ack \d+,.* length 0$/.test(f)), 'pure ACKs are among them');
+    assert.deepEqual(ours, theirs);
+    // No frame is cut: in the file's own record headers, every captured length is its wire length.
+    for (const [name, file] of Object.entries(files)) {
+      const buf = readFileSync(file);
+      assert.ok([0xa1b2c3d4, 0xa1b23c4d].includes(buf.readUInt32LE(0)), `${name} wrote a little-endian pcap`);
+      let records = 0;
+      for (let off = 24; off < buf.length; records++) {
+        const capLen = buf.readUInt32LE(off + 8);
+        const len = buf.readUInt32LE(off + 12);
+        assert.equal(capLen, len, `${name}: frame ${records + 1} cut to ${capLen} of ${len} bytes`);
+        off += 16 + capLen;
+      }
+      assert.equal(records, theirs.length);
+    }
+    const wrote = (s: string) => Number(/wrote (\d+) packets to /.exec(s)?.[1]);
+    assert.equal(wrote(e.stderr), theirs.length);
+    assert.equal(wrote(p.stderr), theirs.length);
+    const requests = (file: string) => parseLines(tcpkit(['-r', file, '-p', '6379', '-m', 'redis']).stdout).map((l) => l.request.slice(0, 12));
+    assert.deepEqual(requests(files.ebpf), ['SET big xxxx', 'GET big', 'DEL big']);
+    assert.deepEqual(requests(files.libpcap), ['SET big xxxx', 'GET big', 'DEL big']);
+  });
 
   test('eBPF: SIGTERM detaches and prints the summary', async () => {
     const state = await kernelStateBefore(nsList);
