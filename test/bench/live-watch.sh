@@ -32,6 +32,10 @@
 #   BENCH_WATCHERS      the cases to run (default all of them)
 #   BENCH_ORIGINAL_DIR  where the original is built (default $BENCH_DIR/original)
 #   BENCH_RESULTS       file that collects KEY=VALUE results (test/bench/all.sh)
+#   BENCH_PERF_DIR      record each watcher with `perf record -g` into
+#                       DIR/CASE.perf.data while the load runs (with
+#                       BENCH_NODE_ARGS=--perf-basic-prof, perf names the
+#                       JavaScript functions)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -102,11 +106,20 @@ watch() {
   local pid=$!
   bench_track "$pid"
   if [ -n "$ready" ]; then wait_log "$pid" "$WORK/$name.err" "$ready"; else sleep 1; fi
-  local c0 rps c1
+  local c0 rps c1 t0 t1 perf=""
+  if [ -n "${BENCH_PERF_DIR:-}" ]; then
+    mkdir -p "$BENCH_PERF_DIR"
+    perf record -q -F 4999 -g -p "$pid" -o "$BENCH_PERF_DIR/$name.perf.data" 2>/dev/null &
+    perf=$!
+    sleep 0.5
+  fi
   c0=$(cpu_ticks "$pid")
+  t0=$(thread_ticks "$pid")
   rps=$(load)
   settle "$pid"
   c1=$(cpu_ticks "$pid")
+  t1=$(thread_ticks "$pid")
+  if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
   kill -INT "$pid"
   wait "$pid" || true
   bench_untrack "$pid"
@@ -118,7 +131,8 @@ watch() {
     -e 's/.* delivered, \([0-9]*\) dropped (buffer full).*/\1/p' \
     -e 's/^\([0-9]*\) packets dropped by kernel/\1/p' "$WORK/$name.err" | head -1)
   echo "$rps $(ticks_to_s $((c1 - c0))) $answered ${drops:--}" >>"$WORK/$name.rows"
-  log "$name: $rps req/s, CPU $(ticks_to_s $((c1 - c0))) s, answered $answered of $SENT, kernel drops ${drops:--}"
+  set -- $t0 $t1
+  log "$name: $rps req/s, CPU $(ticks_to_s $((c1 - c0))) s (main thread $(ticks_to_s $(($3 - $1))), other threads $(ticks_to_s $(($4 - $2)))), answered $answered of $SENT, kernel drops ${drops:--}"
   cp "$WORK/$name.err" "$WORK/$name.last.err"
 }
 

@@ -6,7 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Lab, labUnavailable, tempDir, type Commands, type RunningTcpkit, type Side } from '../helpers/netns';
 import { kernelState, kernelStateBefore, settlesTo } from '../helpers/kernel-state';
 import { parseLines, tcpkit, type TxLine } from '../helpers/run';
@@ -134,6 +134,42 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
       const offline = tcpkit(['-r', file, '-p', '6379', '-m', 'redis']);
       assert.equal(offline.code, 0, offline.stderr);
       assert.deepEqual(parseLines(offline.stdout), lines);
+    });
+
+    test(`${name}: a connection opened before tcpkit started pairs its later requests`, async () => {
+      const state = await kernelStateBefore(nsList);
+      // One redis-cli session, kept open across tcpkit's start.
+      const cli = spawn('ip', ['netns', 'exec', lab.ns.client, 'redis-cli', '-h', lab.ip4.server, '-p', '6379'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      cli.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      const reply = async (cmd: string, expect: string) => {
+        const from = out.length;
+        cli.stdin.write(`${cmd}\n`);
+        const deadline = Date.now() + 5000;
+        while (!out.slice(from).includes(expect)) {
+          if (Date.now() > deadline) throw new Error(`no ${expect} after ${cmd}: ${out}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      let tk: RunningTcpkit | null = null;
+      try {
+        await reply('SET before 1', 'OK');
+        tk = await lab.tcpkit('server', [...engineArgs(engine), '-i', lab.dev.server, '-p', '6379', '-m', 'redis']);
+        await reply('GET before', '1');
+        await reply('DEBUG SLEEP 0.02', 'OK');
+        await reply('DEL before', '1');
+      } finally {
+        cli.stdin.end();
+        if (tk !== null) assert.equal(await tk.stop('SIGINT'), 0, tk.stderr);
+        if (cli.exitCode === null) cli.kill();
+      }
+      const lines = parseLines(tk.stdout);
+      assert.deepEqual(lines.map((l) => l.request), ['GET before', 'DEBUG SLEEP 0.02', 'DEL before']);
+      const sleep = lines[1];
+      assert.ok(sleep.latencyMs! >= 20 && sleep.latencyMs! <= 25, `DEBUG SLEEP 0.02 read ${sleep.latencyMs} ms`);
+      assert.equal(new Set(lines.map((l) => l.client)).size, 1);
+      assert.match(tk.stderr, /requests: 3 answered, 0 without response/);
+      assert.equal(await settlesTo(state, nsList), state);
     });
 
     test(`${name}: timestamps agree with tcpdump's within 50 microseconds`, async () => {
