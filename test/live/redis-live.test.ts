@@ -252,6 +252,23 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
     assert.deepEqual(requests(files.libpcap), ['SET big xxxx', 'GET big', 'DEL big']);
   });
 
+  test('eBPF: a flow map too small for the connections (--max-connections 2): counted, and every tracked request still pairs', async () => {
+    const state = await kernelStateBefore(nsList);
+    const tk = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis', '--max-connections', '2']);
+    try {
+      lab.exec('client', ['redis-benchmark', '-h', lab.ip4.server, '-p', '6379', '-t', 'get', '-n', '400', '-c', '4', '-q']);
+    } finally {
+      assert.equal(await tk.stop('SIGINT'), 0, tk.stderr);
+    }
+    assert.equal(await settlesTo(state, nsList), state);
+    const m = /^tcpkit: ebpf flow map full at times \(--max-connections sizes it\): (\d+) packets? without a flow id, (\d+) new ids? for connections it had forgotten; found by their addresses instead$/m.exec(tk.stderr);
+    assert.ok(m && Number(m[1]) + Number(m[2]) > 0, tk.stderr);
+    const answered = Number(/^requests: (\d+) answered, 0 without response/m.exec(tk.stderr)?.[1]);
+    assert.ok(answered > 0, tk.stderr);
+    assert.equal(parseLines(tk.stdout).length, answered);
+    assert.doesNotMatch(tk.stderr, /without a request/);
+  });
+
   test('eBPF: SIGTERM detaches and prints the summary', async () => {
     const state = await kernelStateBefore(nsList);
     const tk = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis']);
