@@ -209,8 +209,10 @@ Napi::Buffer<uint8_t> MappedBuffer(Napi::Env env, void* addr, size_t len) {
 
 // ring(): { consumer, data, size }, once. consumer: the consumer page
 // (consumer_pos, a u64 at 0, is JavaScript's to move); data: the producer page
-// (producer_pos at 0) followed by the data area twice, read-only; size: the
-// data area's length (a power of two). Samples start at data[page + (pos & (size - 1))].
+// (producer_pos at 0) followed by the data area, then the start of its second
+// copy (the kernel maps it twice in a row) for records that wrap, read-only;
+// size: the data area's length (a power of two). Samples start at
+// data[page + (pos & (size - 1))]; one that starts before page + size is whole.
 Napi::Value EbpfCapture::Ring(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (skel_ == nullptr || ring_given_) {
@@ -224,7 +226,14 @@ Napi::Value EbpfCapture::Ring(const Napi::CallbackInfo& info) {
     ThrowCode(env, "EBPF", std::string("mapping the ring buffer: ") + strerror(errno));
     return env.Undefined();
   }
-  size_t data_len = page + 2 * static_cast<size_t>(ring_size_);
+  // The data area once, then as much of its second copy as the longest
+  // record can run into when it wraps (TK_SAMPLE_HUGE): a record that starts
+  // before the end is whole and contiguous. Not the whole second copy: V8
+  // counts an external Buffer's bytes as memory the heap keeps alive, and
+  // 32 MiB of them (a 16 MiB ring mapped twice) set off a full collection in
+  // the first second of every capture, and the memory reducer's after it.
+  size_t slack = std::min(static_cast<size_t>(ring_size_), (static_cast<size_t>(TK_SAMPLE_HUGE) + 8 + page - 1) / page * page);
+  size_t data_len = page + static_cast<size_t>(ring_size_) + slack;
   void* data = mmap(nullptr, data_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(page));
   if (data == MAP_FAILED) {
     int e = errno;

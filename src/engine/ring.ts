@@ -6,7 +6,9 @@
 //
 // The ring (kernel/bpf/ringbuf.c): a consumer page (consumer_pos, u64, ours to
 // write), a producer page (producer_pos, u64), then the data area twice in a
-// row, so a record that wraps is contiguous. Each record is an 8-byte header
+// row, so a record that wraps is contiguous. native/ebpf.cc maps the first
+// copy and only as much of the second as the longest record needs: a range
+// handed over ends with the last record that starts in the first copy. Each record is an 8-byte header
 // (u32 length with BUSY and DISCARD bits, u32 page offset) and its sample,
 // rounded up to 8 bytes. A BUSY record is reserved but not yet committed:
 // reading stops there until the next drain.
@@ -45,6 +47,8 @@ export class RingReader {
   private readonly data: Buffer;
   private readonly page: number;
   private readonly mask: number;
+  /** Where the first copy of the data area ends: no record handed over starts at or past it. */
+  private readonly areaEnd: number;
   /** Our consumer position (a safe integer: 2^53 bytes of samples). */
   private pos: number;
   /** Samples and bytes handed over so far. */
@@ -55,6 +59,7 @@ export class RingReader {
     this.data = ring.data;
     this.page = ring.page;
     this.mask = ring.size - 1;
+    this.areaEnd = ring.page + ring.size;
     this.cons64 = new BigUint64Array(this.cons.buffer, this.cons.byteOffset, 1);
     this.prod = new Uint32Array(this.data.buffer, this.data.byteOffset, 2);
     this.words = new Uint32Array(this.data.buffer, this.data.byteOffset, this.data.length >> 2);
@@ -71,7 +76,8 @@ export class RingReader {
       const avail = (prodLo - this.pos) >>> 0;
       if (avail === 0) break;
       const start = this.page + (this.pos & this.mask);
-      const limit = start + Math.min(avail, CHUNK);
+      // Up to the first copy's end: a record starting before it is whole in the mapping.
+      const limit = Math.min(start + Math.min(avail, CHUNK), this.areaEnd);
       let end = start;
       while (end < limit) {
         const len = Atomics.load(words, end >> 2);

