@@ -17,6 +17,7 @@
 // field goes through __index: slower, same values.
 import { IpProto, Packet } from '../decode/packet';
 import { formatIp } from '../connections/address';
+import { copyBytes } from './bytes';
 import { Tag, lauxlib, lua, newTString, type JsFunction, type LuaBytes, type LuaState, type LuaTable, type TValue, type TableEntry } from './fengari';
 
 /** The fields, in the order the table's entries are made. */
@@ -227,14 +228,7 @@ export class PacketTable {
   private payloadBytes(): Uint8Array {
     const p = this.p!;
     if (p.payloadCap === 0) return EMPTY;
-    const n = p.payloadCap;
-    const bytes = new Uint8Array(n);
-    const buf = this.buf;
-    const off = p.payloadOff;
-    // Most payloads are small: a loop beats a native copy's call there.
-    if (n <= 128) for (let i = 0; i < n; i++) bytes[i] = buf[off + i];
-    else bytes.set(new Uint8Array(buf.buffer, buf.byteOffset + off, n));
-    return bytes;
+    return copyBytes(this.buf, p.payloadOff, p.payloadOff + p.payloadCap);
   }
 
   private address(source: boolean): CachedString {

@@ -7,6 +7,7 @@
 // (to the nearest integer, ties to even, any size), where fengari's 5.3
 // ones refuse a non-integer and anything past 32 bits.
 import { formatFloat, formatInteger, luaNumberBytes, type ConvSpec } from './cformat';
+import { copyBytes } from './bytes';
 import { BadConversion, breakDown, strftime } from './strftime';
 import { globalSlot, lauxlib, latin1, lua, newTString, pushOwned, pushTString, toLuaString, type JsFunction, type LuaBytes, type LuaState } from './fengari';
 
@@ -348,7 +349,7 @@ const formatInto: JsFunction = (L) => {
       }
     }
   }
-  pushOwned(L, out.slice(0, at));
+  pushOwned(L, copyBytes(out, 0, at));
   return 1;
 };
 
