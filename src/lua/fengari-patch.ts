@@ -30,6 +30,10 @@
 //    it, and a slot holding a marked object gets a new one, as before.
 //    (Slots above the top keep their last values until reused; fengari has
 //    no __gc or weak tables for that to be seen by.)
+// 5. CallInfo records are reused, as C Lua reuses its list: fengari made a
+//    new one for every call (luaE_extendCI) and unlinked it on return
+//    (luaD_poscall). Every field a call reads is set when the call starts,
+//    as in C Lua, whose records are reused the same way.
 // 3. luai_nummod: Lua 5.2 defined a % b as a - floor(a/b)*b, which the
 //    original's scripts got; fengari has 5.3's fmod-based one, which differs
 //    (-4 % 2 is -0 there, 0 in 5.2; 5.5 % 0.1 is 0.0999... there, 0 in 5.2).
@@ -62,6 +66,31 @@ const EDITS: Record<string, Edit[]> = {
   'ldo.js': [
     { find: STACK_DELETE, replace: STACK_KEEP, count: 5 },
     { find: STACK_PUSH, replace: STACK_REUSE, count: 5 },
+    { find: '    L.ci = ci.previous;\n    L.ci.next = null;\n    return moveresults(', replace: '    L.ci = ci.previous;\n    return moveresults(', count: 1 },
+  ],
+  'lstate.js': [
+    {
+      find: `const luaE_extendCI = function(L) {
+    let ci = new CallInfo();
+    L.ci.next = ci;
+    ci.previous = L.ci;
+    ci.next = null;
+    L.ci = ci;
+    return ci;
+};`,
+      replace: `const luaE_extendCI = function(L) {
+    let ci = L.ci.next;
+    if (ci === null) {
+        ci = new CallInfo();
+        L.ci.next = ci;
+        ci.previous = L.ci;
+        ci.next = null;
+    }
+    L.ci = ci;
+    return ci;
+};`,
+      count: 1,
+    },
   ],
   'lvm.js': [{ find: STACK_DELETE, replace: STACK_KEEP, count: 3 }],
   'ltm.js': [{ find: STACK_DELETE, replace: STACK_KEEP, count: 1 }],

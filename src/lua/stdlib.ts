@@ -156,10 +156,18 @@ function putDecimal(v: number): void {
   let digits = 1;
   for (let p = 10; p <= v; p *= 10) digits++;
   room(digits);
-  for (let i = at + digits - 1; i >= at; i--) {
+  let i = at + digits - 1;
+  for (; v > 0x7fffffff; i--) {
     const q = Math.floor(v / 10);
     out[i] = 48 + (v - q * 10);
     v = q;
+  }
+  // The rest in 32-bit integer arithmetic.
+  let w = v | 0;
+  for (; i >= at; i--) {
+    const q = (w / 10) | 0;
+    out[i] = 48 + w - q * 10;
+    w = q;
   }
   at += digits;
 }
@@ -341,9 +349,18 @@ const formatInto: JsFunction = (L) => {
           putBytes(s, 0, s.length);
         } else {
           // Otherwise through C's sprintf, even a bare %s: the string ends at its first zero byte.
-          let end = s.indexOf(0);
-          if (end < 0) end = s.length;
-          if (spec.precision >= 0 && spec.precision < end) end = spec.precision;
+          let end = spec.precision >= 0 && spec.precision < s.length ? spec.precision : s.length;
+          if (piece.plain) {
+            room(end);
+            for (let j = 0; j < end; j++) {
+              const b = s[j];
+              if (b === 0) break;
+              out[at++] = b;
+            }
+            break;
+          }
+          const nul = s.subarray(0, end).indexOf(0);
+          if (nul >= 0) end = nul;
           putPadded(s, 0, end, spec);
         }
       }
