@@ -9,34 +9,40 @@
 // Why each edit (measured with node --cpu-prof on the original's example.lua,
 // 200,000 packets of the redis-benchmark capture; see BENCHMARKS.md):
 //
-// 1. `delete L.stack[i]` -> `L.stack[i] = undefined`. fengari pops its value
-//    stack with `delete`, which leaves holes that V8 then reads through its
-//    slow element path, on every call and return (adjust_top, moveresults
-//    and luaD_precall were 17% of the profile). Reading a popped slot gives
-//    undefined either way.
+// 1. `delete L.stack[i]` is gone. fengari popped its value stack with
+//    `delete`, which leaves holes that V8 then reads through its slow
+//    element path, on every call and return (adjust_top, moveresults and
+//    luaD_precall were 17% of the profile). A pop now leaves the slot's
+//    object where it is (see 4.).
 // 2. luaS_hash, the Map key of every string used as a table key, was built
 //    as "|" plus each byte's hex digits (5% of the profile, and a garbage
 //    string per byte); a latin1 string of the bytes is the same one-to-one
 //    key, made in one call.
+// 3. luai_nummod: Lua 5.2 defined a % b as a - floor(a/b)*b, which the
+//    original's scripts got; fengari has 5.3's fmod-based one, which differs
+//    (-4 % 2 is -0 there, 0 in 5.2; 5.5 % 0.1 is 0.0999... there, 0 in 5.2).
 // 4. Stack slots are reused. fengari made a new TValue object for every
 //    value pushed and for every register of every Lua call (adjust_top), and
 //    dropped it on return: on example.lua, garbage collection was the largest
-//    item after the VM itself (17%). Now a pop leaves the slot's object in
-//    place, and a push or a call's frame writes type and value into the
-//    object already there. The one object that must not be written is one a
-//    closure holds: fengari makes an open upvalue the stack slot's object
-//    itself (luaF_findupval), and closes it by giving the stack a fresh one
-//    (luaF_close). Such an object is marked `captured` when the closure takes
-//    it, and a slot holding a marked object gets a new one, as before.
-//    (Slots above the top keep their last values until reused; fengari has
-//    no __gc or weak tables for that to be seen by.)
+//    item after the VM itself (17%). Now a push or a call's frame writes
+//    type and value into the object already in the slot. The one object
+//    that must not be written is one a closure holds: fengari makes an open
+//    upvalue the stack slot's object itself (luaF_findupval), and closes it
+//    by giving the stack a fresh one (luaF_close). Such an object is marked
+//    `captured` when the closure takes it, and a slot holding a marked
+//    object gets a new one, as before. (Slots above the top keep their last
+//    values until reused; fengari has no __gc or weak tables for that to be
+//    seen by.) test/unit/lua/lua-stack-reuse.test.ts runs closures, errors
+//    and coroutines against C Lua 5.2's output.
 // 5. CallInfo records are reused, as C Lua reuses its list: fengari made a
 //    new one for every call (luaE_extendCI) and unlinked it on return
 //    (luaD_poscall). Every field a call reads is set when the call starts,
 //    as in C Lua, whose records are reused the same way.
-// 3. luai_nummod: Lua 5.2 defined a % b as a - floor(a/b)*b, which the
-//    original's scripts got; fengari has 5.3's fmod-based one, which differs
-//    (-4 % 2 is -0 there, 0 in 5.2; 5.5 % 0.1 is 0.0999... there, 0 in 5.2).
+// 6. The count hook (tcpkit's watchdog, every 100,000 instructions) made
+//    the VM call luaG_traceexec before every instruction, only to count
+//    down; the countdown is now done in place, and the call made only when
+//    the count runs out (or a line hook is set), which is what
+//    luaG_traceexec itself did first.
 /* eslint-disable @typescript-eslint/no-require-imports */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -92,7 +98,19 @@ const EDITS: Record<string, Edit[]> = {
       count: 1,
     },
   ],
-  'lvm.js': [{ find: STACK_DELETE, replace: STACK_KEEP, count: 3 }],
+  'lvm.js': [
+    { find: STACK_DELETE, replace: STACK_KEEP, count: 3 },
+    {
+      find: `        if (L.hookmask & (LUA_MASKLINE | LUA_MASKCOUNT)) {
+            ldebug.luaG_traceexec(L);
+        }`,
+      replace: `        if (L.hookmask & (LUA_MASKLINE | LUA_MASKCOUNT)) {
+            if ((L.hookmask & LUA_MASKLINE) !== 0 || L.hookcount <= 1) ldebug.luaG_traceexec(L);
+            else L.hookcount--;
+        }`,
+      count: 1,
+    },
+  ],
   'ltm.js': [{ find: STACK_DELETE, replace: STACK_KEEP, count: 1 }],
   'ldebug.js': [{ find: STACK_DELETE, replace: STACK_KEEP, count: 1 }],
   'lobject.js': [{ find: STACK_PUSH, replace: STACK_REUSE, count: 2 }],
