@@ -43,6 +43,11 @@
 //    down; the countdown is now done in place, and the call made only when
 //    the count runs out (or a line hook is set), which is what
 //    luaG_traceexec itself did first.
+// 7. lua_assert is checked at run time in fengari (C Lua compiles it out
+//    unless built for debugging): `ci === L.ci` before every instruction,
+//    `instanceof` on every table key and string hash. The one-line asserts
+//    of the VM, calls, tables, strings and values are left out, as in the
+//    original's C Lua (api_check, on what JavaScript hands the API, stays).
 /* eslint-disable @typescript-eslint/no-require-imports */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,12 +69,19 @@ const STACK_PUSH = /(L|to)\.stack\[(L|to)\.top(\+\+)?\] = new (lobject\.)?TValue
 const STACK_REUSE =
   '{ const o$ = $1.stack[$2.top]; if (o$ !== undefined && o$.captured !== true) { o$.type = $5; o$.value = $6; } else $1.stack[$2.top] = new $4TValue($5, $6); $2.top$3; }';
 
+/** A one-line `lua_assert(...);` statement (see 7. above); it stays a statement, so a brace-less `if` keeps its body. */
+const ASSERT_LINE = /^(\s*)lua_assert\(.*\);(\s*(?:\/\*.*\*\/|\/\/.*)?)$/gm;
+const ASSERT_OFF = '$1void 0;$2';
+const noAsserts = (count: number): Edit => ({ find: ASSERT_LINE, replace: ASSERT_OFF, count });
+
 const EDITS: Record<string, Edit[]> = {
+  'ltable.js': [noAsserts(5)],
   'lapi.js': [
     { find: STACK_DELETE, replace: STACK_KEEP, count: 18 },
     { find: STACK_PUSH, replace: STACK_REUSE, count: 15 },
   ],
   'ldo.js': [
+    noAsserts(13),
     { find: STACK_DELETE, replace: STACK_KEEP, count: 5 },
     { find: STACK_PUSH, replace: STACK_REUSE, count: 5 },
     { find: '    L.ci = ci.previous;\n    L.ci.next = null;\n    return moveresults(', replace: '    L.ci = ci.previous;\n    return moveresults(', count: 1 },
@@ -99,6 +111,7 @@ const EDITS: Record<string, Edit[]> = {
     },
   ],
   'lvm.js': [
+    noAsserts(11),
     { find: STACK_DELETE, replace: STACK_KEEP, count: 3 },
     {
       find: `        if (L.hookmask & (LUA_MASKLINE | LUA_MASKCOUNT)) {
@@ -111,9 +124,12 @@ const EDITS: Record<string, Edit[]> = {
       count: 1,
     },
   ],
-  'ltm.js': [{ find: STACK_DELETE, replace: STACK_KEEP, count: 1 }],
-  'ldebug.js': [{ find: STACK_DELETE, replace: STACK_KEEP, count: 1 }],
-  'lobject.js': [{ find: STACK_PUSH, replace: STACK_REUSE, count: 2 }],
+  'ltm.js': [
+    noAsserts(1),{ find: STACK_DELETE, replace: STACK_KEEP, count: 1 }],
+  'ldebug.js': [
+    noAsserts(3),{ find: STACK_DELETE, replace: STACK_KEEP, count: 1 }],
+  'lobject.js': [
+    noAsserts(5),{ find: STACK_PUSH, replace: STACK_REUSE, count: 2 }],
   'lfunc.js': [
     {
       find: `const luaF_findupval = function(L, level) {
@@ -128,6 +144,7 @@ const EDITS: Record<string, Edit[]> = {
     },
   ],
   'lstring.js': [
+    noAsserts(5),
     {
       find: `    let len = str.length;
     let s = "|";
