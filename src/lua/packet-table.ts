@@ -1,13 +1,14 @@
 // The packet a script's process(packet) receives: one Lua table, reused for
 // every packet, so that a field the script never reads costs nothing.
 //
-// - Numbers (tv_sec, sport, size, ...) are written straight into the table's
-//   entries: no Lua call, no allocation, a few nanoseconds a packet.
-// - Strings (sip, dip, payload) are left empty. The first read in a packet
-//   goes to the table's __index, which makes the string and keeps it in the
-//   entry for the rest of that packet. A string field a script has read once
-//   is from then on made for every packet up front (a copy, not a Lua call);
-//   one it never reads is never made.
+// - Every field starts nil in the table. The first read goes to the table's
+//   __index, which answers it and marks the field wanted; from then on a
+//   wanted field is written straight into the table's entry for every
+//   packet (no Lua call, no allocation), and the others are reset to nil.
+//   A script that reads two fields costs two writes a packet.
+// - Strings (sip, dip, payload) are made once per value: addresses are
+//   cached, and a payload equal to the last one of its length (the same
+//   command sent again, the same reply) shares that one's Lua string.
 //
 // The table holds the current packet only: a script that keeps something
 // keeps the values (`t = packet.tv_sec`), not the table. A script that adds
