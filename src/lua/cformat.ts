@@ -207,3 +207,30 @@ export function formatLuaNumber(x: number): string {
   if (Number.isInteger(x) && x < 1e14 && x > -1e14 && !(x === 0 && signBit(x))) return String(x);
   return formatFloat(x, 'g', G14);
 }
+
+/**
+ * formatLuaNumber's text as bytes. Whole numbers (most of what scripts
+ * print: times, ports, sizes) are written digit by digit, without a
+ * JavaScript string in between.
+ */
+export function luaNumberBytes(x: number): Uint8Array {
+  if (Number.isInteger(x) && x < 1e14 && x > -1e14 && !(x === 0 && signBit(x))) {
+    const negative = x < 0;
+    let v = negative ? -x : x;
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
+    const n = negative ? digits + 1 : digits;
+    const b = new Uint8Array(n);
+    if (negative) b[0] = 45;
+    for (let i = n - 1; i >= n - digits; i--) {
+      const q = Math.floor(v / 10);
+      b[i] = 48 + (v - q * 10);
+      v = q;
+    }
+    return b;
+  }
+  const s = formatFloat(x, 'g', G14);
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}

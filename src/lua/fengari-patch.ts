@@ -9,11 +9,11 @@
 // Why each edit (measured with node --cpu-prof on the original's example.lua,
 // 200,000 packets of the redis-benchmark capture; see BENCHMARKS.md):
 //
-// 1. `delete L.stack[i]` -> `L.stack[i] = undefined`. fengari pops its value
-//    stack with `delete`, which leaves holes that V8 then reads through its
-//    slow element path, on every call and return (adjust_top, moveresults
-//    and luaD_precall were 17% of the profile). Reading a popped slot gives
-//    undefined either way.
+// 1. `delete L.stack[i]` is gone. fengari popped its value stack with
+//    `delete`, which leaves holes that V8 then reads through its slow
+//    element path, on every call and return (adjust_top, moveresults and
+//    luaD_precall were 17% of the profile). A pop now leaves the slot's
+//    object where it is (see 4.).
 // 2. luaS_hash, the Map key of every string used as a table key, was built
 //    as "|" plus each byte's hex digits (5% of the profile, and a garbage
 //    string per byte); a latin1 string of the bytes is the same one-to-one
@@ -21,6 +21,33 @@
 // 3. luai_nummod: Lua 5.2 defined a % b as a - floor(a/b)*b, which the
 //    original's scripts got; fengari has 5.3's fmod-based one, which differs
 //    (-4 % 2 is -0 there, 0 in 5.2; 5.5 % 0.1 is 0.0999... there, 0 in 5.2).
+// 4. Stack slots are reused. fengari made a new TValue object for every
+//    value pushed and for every register of every Lua call (adjust_top), and
+//    dropped it on return: on example.lua, garbage collection was the largest
+//    item after the VM itself (17%). Now a push or a call's frame writes
+//    type and value into the object already in the slot. The one object
+//    that must not be written is one a closure holds: fengari makes an open
+//    upvalue the stack slot's object itself (luaF_findupval), and closes it
+//    by giving the stack a fresh one (luaF_close). Such an object is marked
+//    `captured` when the closure takes it, and a slot holding a marked
+//    object gets a new one, as before. (Slots above the top keep their last
+//    values until reused; fengari has no __gc or weak tables for that to be
+//    seen by.) test/unit/lua/lua-stack-reuse.test.ts runs closures, errors
+//    and coroutines against C Lua 5.2's output.
+// 5. CallInfo records are reused, as C Lua reuses its list: fengari made a
+//    new one for every call (luaE_extendCI) and unlinked it on return
+//    (luaD_poscall). Every field a call reads is set when the call starts,
+//    as in C Lua, whose records are reused the same way.
+// 6. The count hook (tcpkit's watchdog, every 100,000 instructions) made
+//    the VM call luaG_traceexec before every instruction, only to count
+//    down; the countdown is now done in place, and the call made only when
+//    the count runs out (or a line hook is set), which is what
+//    luaG_traceexec itself did first.
+// 7. lua_assert is checked at run time in fengari (C Lua compiles it out
+//    unless built for debugging): `ci === L.ci` before every instruction,
+//    `instanceof` on every table key and string hash. The one-line asserts
+//    of the VM, calls, tables, strings and values are left out, as in the
+//    original's C Lua (api_check, on what JavaScript hands the API, stays).
 /* eslint-disable @typescript-eslint/no-require-imports */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,15 +62,89 @@ interface Edit {
 }
 
 const STACK_DELETE = /delete (L|from)\.stack\[([^\]\n]+)\];/g;
-const STACK_CLEAR = '$1.stack[$2] = void 0;';
+/** A pop keeps the object (see 4. above); the index's side effect (--L.top) stays. */
+const STACK_KEEP = '$2;';
+/** `X.stack[X.top] = new TValue(A, B);` (optionally X.top++), A and B without parentheses of their own. */
+const STACK_PUSH = /(L|to)\.stack\[(L|to)\.top(\+\+)?\] = new (lobject\.)?TValue\(([^(),]+), ([^()]+)\);/g;
+const STACK_REUSE =
+  '{ const o$ = $1.stack[$2.top]; if (o$ !== undefined && o$.captured !== true) { o$.type = $5; o$.value = $6; } else $1.stack[$2.top] = new $4TValue($5, $6); $2.top$3; }';
+
+/** A one-line `lua_assert(...);` statement (see 7. above); it stays a statement, so a brace-less `if` keeps its body. */
+const ASSERT_LINE = /^(\s*)lua_assert\(.*\);(\s*(?:\/\*.*\*\/|\/\/.*)?)$/gm;
+const ASSERT_OFF = '$1void 0;$2';
+const noAsserts = (count: number): Edit => ({ find: ASSERT_LINE, replace: ASSERT_OFF, count });
 
 const EDITS: Record<string, Edit[]> = {
-  'lapi.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 18 }],
-  'ldo.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 5 }],
-  'lvm.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 3 }],
-  'ltm.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 1 }],
-  'ldebug.js': [{ find: STACK_DELETE, replace: STACK_CLEAR, count: 1 }],
+  'ltable.js': [noAsserts(5)],
+  'lapi.js': [
+    { find: STACK_DELETE, replace: STACK_KEEP, count: 18 },
+    { find: STACK_PUSH, replace: STACK_REUSE, count: 15 },
+  ],
+  'ldo.js': [
+    noAsserts(13),
+    { find: STACK_DELETE, replace: STACK_KEEP, count: 5 },
+    { find: STACK_PUSH, replace: STACK_REUSE, count: 5 },
+    { find: '    L.ci = ci.previous;\n    L.ci.next = null;\n    return moveresults(', replace: '    L.ci = ci.previous;\n    return moveresults(', count: 1 },
+  ],
+  'lstate.js': [
+    {
+      find: `const luaE_extendCI = function(L) {
+    let ci = new CallInfo();
+    L.ci.next = ci;
+    ci.previous = L.ci;
+    ci.next = null;
+    L.ci = ci;
+    return ci;
+};`,
+      replace: `const luaE_extendCI = function(L) {
+    let ci = L.ci.next;
+    if (ci === null) {
+        ci = new CallInfo();
+        L.ci.next = ci;
+        ci.previous = L.ci;
+        ci.next = null;
+    }
+    L.ci = ci;
+    return ci;
+};`,
+      count: 1,
+    },
+  ],
+  'lvm.js': [
+    noAsserts(11),
+    { find: STACK_DELETE, replace: STACK_KEEP, count: 3 },
+    {
+      find: `        if (L.hookmask & (LUA_MASKLINE | LUA_MASKCOUNT)) {
+            ldebug.luaG_traceexec(L);
+        }`,
+      replace: `        if (L.hookmask & (LUA_MASKLINE | LUA_MASKCOUNT)) {
+            if ((L.hookmask & LUA_MASKLINE) !== 0 || L.hookcount <= 1) ldebug.luaG_traceexec(L);
+            else L.hookcount--;
+        }`,
+      count: 1,
+    },
+  ],
+  'ltm.js': [
+    noAsserts(1),{ find: STACK_DELETE, replace: STACK_KEEP, count: 1 }],
+  'ldebug.js': [
+    noAsserts(3),{ find: STACK_DELETE, replace: STACK_KEEP, count: 1 }],
+  'lobject.js': [
+    noAsserts(5),{ find: STACK_PUSH, replace: STACK_REUSE, count: 2 }],
+  'lfunc.js': [
+    {
+      find: `const luaF_findupval = function(L, level) {
+    return L.stack[level];
+};`,
+      replace: `const luaF_findupval = function(L, level) {
+    const o = L.stack[level];
+    o.captured = true;
+    return o;
+};`,
+      count: 1,
+    },
+  ],
   'lstring.js': [
+    noAsserts(5),
     {
       find: `    let len = str.length;
     let s = "|";

@@ -16,7 +16,7 @@
 // everything that knows fengari's insides is here, and fengari's version is
 // pinned in package.json.
 /* eslint-disable @typescript-eslint/no-require-imports */
-import { formatLuaNumber } from './cformat';
+import { luaNumberBytes } from './cformat';
 import { requirePatchedFengari } from './fengari-patch';
 
 /** A Lua string as fengari keeps it: its bytes. */
@@ -235,7 +235,7 @@ function patchNumbers(): void {
   const tostring = lobject.luaO_tostring;
   lobject.luaO_tostring = (L, obj) => {
     if (obj.ttisinteger()) tostring(L, obj);
-    else obj.setsvalue(lstring.luaS_bless(L, Buffer.from(formatLuaNumber(obj.value as number), 'latin1')));
+    else obj.setsvalue(lstring.luaS_bless(L, luaNumberBytes(obj.value as number)));
   };
   const str2num = lobject.luaO_str2num;
   lobject.luaO_str2num = (s, obj) => {

@@ -133,6 +133,24 @@ const messageHandler: JsFunction = (L) => {
   return 1;
 };
 
+const WARM_UP = toLuaString('local n = 0 for i = 1, 3000 do n = n + i end return n');
+
+/**
+ * Runs a short loop with a count hook that fires on every instruction, so
+ * that the VM's code for a firing hook has run (and V8 has seen it) before
+ * V8 optimizes the VM. Otherwise the watchdog's first tick, 100,000
+ * instructions into the capture, meets code V8 never saw run, and V8 throws
+ * the optimized VM away and compiles it again (60-130 ms of CPU, seen with
+ * node --trace-deopt; BENCHMARKS.md).
+ */
+function warmHook(L: LuaState): void {
+  const top = lua.lua_gettop(L);
+  lua.lua_sethook(L, () => {}, lua.LUA_MASKCOUNT, 1);
+  if (lauxlib.luaL_loadbuffer(L, WARM_UP, WARM_UP.length, '=warm-up') === lua.LUA_OK) lua.lua_pcall(L, 0, 0, 0);
+  lua.lua_sethook(L, null, 0, 0);
+  lua.lua_settop(L, top);
+}
+
 export class LuaHost implements Output, PacketSink {
   /** Script errors so far (each failed call counts once). */
   luaErrors = 0;
@@ -152,6 +170,7 @@ export class LuaHost implements Output, PacketSink {
     this.stderr = options.stderr ?? ((line) => process.stderr.write(line));
     this.table = new PacketTable(L, Slot.PacketTable, options.inPlace ?? true);
     this.table.probe();
+    warmHook(L);
     const servers = options.servers ?? [];
     this.table.setClientSide(servers.length > 0 && onClientSide(servers, options.localAddresses ?? hostAddresses()));
     this.wantsPackets = lua.lua_isfunction(L, Slot.PacketFn);

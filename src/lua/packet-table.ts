@@ -1,13 +1,14 @@
 // The packet a script's process(packet) receives: one Lua table, reused for
 // every packet, so that a field the script never reads costs nothing.
 //
-// - Numbers (tv_sec, sport, size, ...) are written straight into the table's
-//   entries: no Lua call, no allocation, a few nanoseconds a packet.
-// - Strings (sip, dip, payload) are left empty. The first read in a packet
-//   goes to the table's __index, which makes the string and keeps it in the
-//   entry for the rest of that packet. A string field a script has read once
-//   is from then on made for every packet up front (a copy, not a Lua call);
-//   one it never reads is never made.
+// - Every field starts nil in the table. The first read goes to the table's
+//   __index, which answers it and marks the field wanted; from then on a
+//   wanted field is written straight into the table's entry for every
+//   packet (no Lua call, no allocation), and the others are reset to nil.
+//   A script that reads two fields costs two writes a packet.
+// - Strings (sip, dip, payload) are made once per value: addresses are
+//   cached, and a payload equal to the last one of its length (the same
+//   command sent again, the same reply) shares that one's Lua string.
 //
 // The table holds the current packet only: a script that keeps something
 // keeps the values (`t = packet.tv_sec`), not the table. A script that adds
@@ -17,6 +18,7 @@
 // field goes through __index: slower, same values.
 import { IpProto, Packet } from '../decode/packet';
 import { formatIp } from '../connections/address';
+import { copyBytes } from './bytes';
 import { Tag, lauxlib, lua, newTString, type JsFunction, type LuaBytes, type LuaState, type LuaTable, type TValue, type TableEntry } from './fengari';
 
 /** The fields, in the order the table's entries are made. */
@@ -53,8 +55,13 @@ export const FIELD_NAMES = [
 ];
 
 const ADDRESS_FIELDS = (1 << Field.Sip) | (1 << Field.Dip) | (1 << Field.Src) | (1 << Field.Dst);
+const NUMBERS_COMMON =
+  (1 << Field.TvSec) | (1 << Field.TvUsec) | (1 << Field.Sport) | (1 << Field.Dport) | (1 << Field.Request) | (1 << Field.Size) | (1 << Field.Len);
+const NUMBERS_RARE = (1 << Field.Seq) | (1 << Field.Ack) | (1 << Field.Flags) | (1 << Field.Udp) | (1 << Field.Incoming) | (1 << Field.IsClient);
 /** Payloads above this are made only when read, even once the script reads payloads. */
 const EAGER_PAYLOAD_MAX = 4096;
+/** Payloads up to this many bytes are shared with the last equal one (payloadString). */
+const INTERN_MAX = 512;
 /** The original's flags: fin, syn, rst, psh, ack. */
 const FLAG_MASK = 0x1f;
 const EMPTY = new Uint8Array(0);
@@ -78,14 +85,20 @@ export class PacketTable {
   private table: LuaTable | null = null;
   private lastEntry: TableEntry | undefined;
   private meta: LuaTable | null = null;
-  /** Bit per string field the script has read. */
+  /** Bit per field the script has read: those are written into the table for every packet. */
   private wanted = 0;
+  /** The entries of the others, set to nil for every packet. */
+  private unwanted: TValue[] = [];
 
   private p: Packet | null = null;
   private buf: Buffer = Buffer.alloc(0);
   private fromClient = false;
   /** 1 when tcpkit watches from the client side (is_client). */
   private isClient = 0;
+
+  /** By length: the last payload made, and its Lua string (payloadString). */
+  private readonly internedBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(INTERN_MAX + 1).fill(null);
+  private readonly internedStrings: unknown[] = new Array<unknown>(INTERN_MAX + 1).fill(null);
 
   /** Key bytes (the script's constants: the same arrays every call) to field. */
   private readonly fieldByKey = new Map<LuaBytes, number>();
@@ -140,101 +153,141 @@ export class PacketTable {
       this.rebuild();
       if (this.values === null) return;
     }
+    // A field the script has not read is nil (a script may have set it).
+    const unwanted = this.unwanted;
+    for (let i = 0; i < unwanted.length; i++) unwanted[i].type = Tag.Nil;
+    const wanted = this.wanted;
+    // Only the fields the script has read so far (the rest stay nil and go
+    // to __index, which adds them here): a script that reads two fields
+    // costs two writes a packet, not eighteen.
+    if (wanted === 0) return;
     const v = this.values;
     const F = Tag.Float;
-    let e = v[Field.TvSec];
-    e.type = F;
-    e.value = p.tsSec;
-    e = v[Field.TvUsec];
-    e.type = F;
-    e.value = Math.floor(p.tsNsec / 1000);
-    e = v[Field.Sport];
-    e.type = F;
-    e.value = p.sport;
-    e = v[Field.Dport];
-    e.type = F;
-    e.value = p.dport;
-    if (p.proto === IpProto.Tcp) {
-      e = v[Field.Seq];
-      e.type = F;
-      e.value = p.seq;
-      e = v[Field.Ack];
-      e.type = F;
-      e.value = p.ack;
-      e = v[Field.Flags];
-      e.type = F;
-      e.value = p.flags & FLAG_MASK;
-      e = v[Field.Udp];
-      e.type = F;
-      e.value = 0;
-    } else {
-      // UDP has none: nil, as the original gave (the entry stays, __index answers nil).
-      v[Field.Seq].type = Tag.Nil;
-      v[Field.Ack].type = Tag.Nil;
-      v[Field.Flags].type = Tag.Nil;
-      e = v[Field.Udp];
-      e.type = F;
-      e.value = 1;
+    let e: TValue;
+    if ((wanted & NUMBERS_COMMON) !== 0) {
+      if ((wanted & (1 << Field.TvSec)) !== 0) {
+        e = v[Field.TvSec];
+        e.type = F;
+        e.value = p.tsSec;
+      }
+      if ((wanted & (1 << Field.TvUsec)) !== 0) {
+        e = v[Field.TvUsec];
+        e.type = F;
+        e.value = Math.floor(p.tsNsec / 1000);
+      }
+      if ((wanted & (1 << Field.Sport)) !== 0) {
+        e = v[Field.Sport];
+        e.type = F;
+        e.value = p.sport;
+      }
+      if ((wanted & (1 << Field.Dport)) !== 0) {
+        e = v[Field.Dport];
+        e.type = F;
+        e.value = p.dport;
+      }
+      if ((wanted & (1 << Field.Request)) !== 0) {
+        e = v[Field.Request];
+        e.type = Tag.Boolean;
+        e.value = fromClient;
+      }
+      if ((wanted & (1 << Field.Size)) !== 0) {
+        e = v[Field.Size];
+        e.type = F;
+        e.value = p.payloadLen;
+      }
+      if ((wanted & (1 << Field.Len)) !== 0) {
+        e = v[Field.Len];
+        e.type = F;
+        e.value = p.payloadLen;
+      }
     }
-    e = v[Field.Request];
-    e.type = Tag.Boolean;
-    e.value = fromClient;
-    e = v[Field.Size];
-    e.type = F;
-    e.value = p.payloadLen;
-    e = v[Field.Len];
-    e.type = F;
-    e.value = p.payloadLen;
-    e = v[Field.Incoming];
-    e.type = F;
-    e.value = fromClient !== (this.isClient === 1) ? 1 : 0;
-    e = v[Field.IsClient];
-    e.type = F;
-    e.value = this.isClient;
-    const wanted = this.wanted;
-    e = v[Field.Payload];
-    if ((wanted & (1 << Field.Payload)) !== 0 && p.payloadCap <= EAGER_PAYLOAD_MAX) {
-      e.type = Tag.String;
-      e.value = newTString(this.L, this.payloadBytes());
-    } else {
-      e.type = Tag.Nil;
+    if ((wanted & NUMBERS_RARE) !== 0) {
+      const tcp = p.proto === IpProto.Tcp;
+      // UDP has no seq, ack or flags: nil, as the original gave (__index answers nil too).
+      if ((wanted & (1 << Field.Seq)) !== 0) {
+        e = v[Field.Seq];
+        e.type = tcp ? F : Tag.Nil;
+        e.value = p.seq;
+      }
+      if ((wanted & (1 << Field.Ack)) !== 0) {
+        e = v[Field.Ack];
+        e.type = tcp ? F : Tag.Nil;
+        e.value = p.ack;
+      }
+      if ((wanted & (1 << Field.Flags)) !== 0) {
+        e = v[Field.Flags];
+        e.type = tcp ? F : Tag.Nil;
+        e.value = p.flags & FLAG_MASK;
+      }
+      if ((wanted & (1 << Field.Udp)) !== 0) {
+        e = v[Field.Udp];
+        e.type = F;
+        e.value = tcp ? 0 : 1;
+      }
+      if ((wanted & (1 << Field.Incoming)) !== 0) {
+        e = v[Field.Incoming];
+        e.type = F;
+        e.value = fromClient !== (this.isClient === 1) ? 1 : 0;
+      }
+      if ((wanted & (1 << Field.IsClient)) !== 0) {
+        e = v[Field.IsClient];
+        e.type = F;
+        e.value = this.isClient;
+      }
     }
-    if ((wanted & ADDRESS_FIELDS) === 0) {
-      v[Field.Sip].type = Tag.Nil;
-      v[Field.Dip].type = Tag.Nil;
-      v[Field.Src].type = Tag.Nil;
-      v[Field.Dst].type = Tag.Nil;
-      return;
-    }
-    for (let f = Field.Sip; f <= Field.Dst; f++) {
-      if ((ADDRESS_FIELDS & (1 << f)) === 0) continue;
-      e = v[f];
-      if ((wanted & (1 << f)) !== 0) {
+    if ((wanted & (1 << Field.Payload)) !== 0) {
+      e = v[Field.Payload];
+      if (p.payloadCap <= EAGER_PAYLOAD_MAX) {
         e.type = Tag.String;
-        e.value = this.makeString(f);
+        e.value = this.payloadString();
       } else {
         e.type = Tag.Nil;
       }
+    }
+    if ((wanted & ADDRESS_FIELDS) === 0) return;
+    for (let f = Field.Sip; f <= Field.Dst; f++) {
+      if ((ADDRESS_FIELDS & (1 << f)) === 0 || (wanted & (1 << f)) === 0) continue;
+      e = v[f];
+      e.type = Tag.String;
+      e.value = this.address(f === Field.Sip || f === Field.Src).ts;
     }
   }
 
   /** A string field of the current packet, as a new or cached Lua string. */
   private makeString(f: number): unknown {
-    if (f === Field.Payload) return newTString(this.L, this.payloadBytes());
+    if (f === Field.Payload) return this.payloadString();
     return this.address(f === Field.Sip || f === Field.Src).ts;
+  }
+
+  /**
+   * The payload as a Lua string. A payload the same as the last one of its
+   * length (the same command sent again, the same reply) gets that one's
+   * string back: no copy, no garbage. Compared from the end, where
+   * payloads that differ mostly differ (keys, values, counters).
+   */
+  private payloadString(): unknown {
+    const p = this.p!;
+    const n = p.payloadCap;
+    if (n > INTERN_MAX) return newTString(this.L, this.payloadBytes());
+    const buf = this.buf;
+    const off = p.payloadOff;
+    const last = this.internedBytes[n];
+    if (last !== null) {
+      let i = n - 1;
+      while (i >= 0 && last[i] === buf[off + i]) i--;
+      if (i < 0) return this.internedStrings[n];
+    }
+    const bytes = n === 0 ? EMPTY : copyBytes(buf, off, off + n);
+    const ts = newTString(this.L, bytes);
+    this.internedBytes[n] = bytes;
+    this.internedStrings[n] = ts;
+    return ts;
   }
 
   private payloadBytes(): Uint8Array {
     const p = this.p!;
     if (p.payloadCap === 0) return EMPTY;
-    const n = p.payloadCap;
-    const bytes = new Uint8Array(n);
-    const buf = this.buf;
-    const off = p.payloadOff;
-    // Most payloads are small: a loop beats a native copy's call there.
-    if (n <= 128) for (let i = 0; i < n; i++) bytes[i] = buf[off + i];
-    else bytes.set(new Uint8Array(buf.buffer, buf.byteOffset + off, n));
-    return bytes;
+    return copyBytes(this.buf, p.payloadOff, p.payloadOff + p.payloadCap);
   }
 
   private address(source: boolean): CachedString {
@@ -283,6 +336,11 @@ export class PacketTable {
       lua.lua_pushnil(L);
       return;
     }
+    if ((this.wanted & (1 << f)) === 0) {
+      // From now on written into the table up front, for every packet.
+      this.wanted |= 1 << f;
+      this.listUnwanted();
+    }
     const tcp = p.proto === IpProto.Tcp;
     switch (f) {
       case Field.TvSec: lua.lua_pushnumber(L, p.tsSec); return;
@@ -298,8 +356,6 @@ export class PacketTable {
       case Field.Incoming: lua.lua_pushnumber(L, this.fromClient !== (this.isClient === 1) ? 1 : 0); return;
       case Field.IsClient: lua.lua_pushnumber(L, this.isClient); return;
     }
-    // A string: from now on made up front for every packet.
-    this.wanted |= 1 << f;
     const v = this.values;
     if (inIndex && v !== null) {
       const e = v[f];
@@ -314,7 +370,11 @@ export class PacketTable {
     lua.lua_pushstring(L, f === Field.Payload ? this.payloadBytes() : this.address(f === Field.Sip || f === Field.Src).bytes);
   }
 
+  /** __index calls so far (probe() checks that written fields need none). */
+  private indexCalls = 0;
+
   private readonly index: JsFunction = (L) => {
+    this.indexCalls++;
     const f = lua.lua_type(L, 2) === lua.LUA_TSTRING ? this.fieldOf(lua.lua_tolstring(L, 2)!) : -1;
     if (f < 0) lua.lua_pushnil(L);
     else this.push(L, f, true);
@@ -362,6 +422,13 @@ export class PacketTable {
     this.lastEntry = t.l;
     this.meta = t.metatable;
     this.values = values;
+    for (const e of values) e.type = Tag.Nil;
+    this.listUnwanted();
+  }
+
+  private listUnwanted(): void {
+    const v = this.values;
+    this.unwanted = v === null ? [] : v.filter((_, f) => (this.wanted & (1 << f)) === 0);
   }
 
   /** Every field through __index, from an empty table. */
@@ -392,23 +459,31 @@ export class PacketTable {
     p.sport = 6379;
     p.payloadLen = 3;
     p.payloadCap = 3;
-    this.set(p, Buffer.from('abc'), true);
     const chunk = Buffer.from('local p = ... return p.size, p.tv_usec, p.request, p.sip, p.payload, p.udp');
     let ok = lauxlib.luaL_loadbuffer(L, chunk, chunk.length, '=probe') === lua.LUA_OK;
-    if (ok) {
+    // Twice: the first read of each field goes through __index, which has
+    // them written up front from then on; the second must not need __index.
+    let indexCallsBefore = 0;
+    for (let round = 0; round < 2 && ok; round++) {
+      this.set(p, Buffer.from('abc'), true);
+      indexCallsBefore = this.indexCalls;
+      lua.lua_pushvalue(L, -1);
       lua.lua_pushvalue(L, this.slot);
       ok = lua.lua_pcall(L, 1, 6, 0) === lua.LUA_OK;
+      ok =
+        ok &&
+        lua.lua_tonumber(L, -6) === 3 &&
+        lua.lua_tonumber(L, -5) === 5000 &&
+        lua.lua_toboolean(L, -4) &&
+        lua.lua_tojsstring(L, -3) === '10.0.0.1' &&
+        lua.lua_tojsstring(L, -2) === 'abc' &&
+        lua.lua_tonumber(L, -1) === 0;
+      lua.lua_pop(L, 6);
     }
-    ok =
-      ok &&
-      lua.lua_tonumber(L, -6) === 3 &&
-      lua.lua_tonumber(L, -5) === 5000 &&
-      lua.lua_toboolean(L, -4) &&
-      lua.lua_tojsstring(L, -3) === '10.0.0.1' &&
-      lua.lua_tojsstring(L, -2) === 'abc' &&
-      lua.lua_tonumber(L, -1) === 0;
+    ok = ok && this.indexCalls === indexCallsBefore;
     lua.lua_settop(L, top);
     this.wanted = 0;
+    this.listUnwanted();
     this.p = null;
     if (!ok) this.fallBack();
   }

@@ -298,7 +298,10 @@ function luaOriginalRows(r: Results): Row[] {
     const o = num(r, `lua_original.${key}.original_s`);
     if (t === undefined || o === undefined) return { measure, tcpkit: missing(r, 'lua-original'), beside: '', target: '<= 0.8x the original', result: unmeasured(r, 'lua-original') };
     const ratio = t / o;
-    return { measure, tcpkit: `${fixed(t, 2)} s`, beside: `original ${fixed(o, 2)} s; ours/original ${fixed(ratio, 2)}x`, target: '<= 0.8x the original', result: verdict(ratio <= 0.8) };
+    const tc = num(r, `lua_original.${key}.tcpkit_cpu_s`);
+    const oc = num(r, `lua_original.${key}.original_cpu_s`);
+    const cpu = tc === undefined || oc === undefined || oc === 0 ? '' : `; CPU ${fixed(tc, 2)} s against ${fixed(oc, 2)} s, ${fixed(tc / oc, 2)}x`;
+    return { measure, tcpkit: `${fixed(t, 2)} s`, beside: `original ${fixed(o, 2)} s; ours/original ${fixed(ratio, 2)}x${cpu}`, target: '<= 0.8x the original', result: verdict(ratio <= 0.8) };
   });
 }
 

@@ -131,3 +131,29 @@ test('a part left out with BENCH_PARTS is skipped, not missed; one never run is 
   assert.deepEqual(row(t, 'live: requests reported').slice(1, 2), ['not run']);
   assert.equal(row(t, 'live: requests reported')[4], '**NOT MET** (not measured)');
 });
+
+test('Lua beside the original: the wall ratio decides, CPU time is shown beside it when measured', () => {
+  const lua = [
+    'lua_original.size-payload.tcpkit_s=0.90',
+    'lua_original.size-payload.original_s=1.20',
+    'lua_original.size-payload.tcpkit_cpu_s=0.85',
+    'lua_original.size-payload.original_cpu_s=1.10',
+    'lua_original.example.tcpkit_s=6.0',
+    'lua_original.example.original_s=7.0',
+    'lua_original.example.tcpkit_cpu_s=-',
+    'lua_original.example.original_cpu_s=-',
+  ].join('\n');
+  const t = renderTable(parseResults(`${FULL}\n${lua}\n`));
+  assert.deepEqual(row(t, 'Lua beside the original C tcpkit: reads').slice(1), [
+    '0.90 s',
+    'original 1.20 s; ours/original 0.75x; CPU 0.85 s against 1.10 s, 0.77x',
+    '<= 0.8x the original',
+    'met',
+  ]);
+  assert.deepEqual(row(t, 'Lua beside the original C tcpkit: the original').slice(1), [
+    '6.00 s',
+    'original 7.00 s; ours/original 0.86x',
+    '<= 0.8x the original',
+    '**NOT MET**',
+  ]);
+});

@@ -111,6 +111,20 @@ test('a script that changes the metatable or removes a field still gets every fi
   assert.equal(out.text(), '1\t7\t40000\t10.0.0.2\tGET k\r\n\n'.repeat(1) + '2\t7\t40000\t10.0.0.2\tGET k\r\n\n' + '3\t7\t40000\t10.0.0.2\tGET k\r\n\n' + '4\t7\t40000\t10.0.0.2\tGET k\r\n\n');
 });
 
+test('fields are written only once read: one set before any read, or first read later on, is still the packet\'s own', () => {
+  const { host, out, errors } = loadLua(`
+    local n = 0
+    function process(p)
+      n = n + 1
+      if n == 1 then p.size = 99; p.seq = "x"; p.sip = "y" end
+      if n >= 2 then print(n, p.size, p.seq, p.flags, p.sip) end
+      if n == 3 then p.flags = 0; p.size = -1 end
+    end`);
+  for (const s of [PACKETS[2], PACKETS[3], PACKETS[2], PACKETS[5]]) host.packet(packet(s), BUF, s.fromClient);
+  assert.deepEqual(errors, []);
+  assert.equal(out.text(), '2\t5\t1000\t24\t10.0.0.1\n3\t7\t3000000000\t24\t10.0.0.2\n4\t3\tnil\tnil\t10.0.0.2\n');
+});
+
 test('errors: file and line, counted, the first ten shown, capture goes on', () => {
   const { host, out, errors } = loadLua(
     [
