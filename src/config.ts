@@ -2,7 +2,7 @@
 // values it is made of. It sits below every folder of src/ and imports none of
 // them; cli/config.ts builds a Config from the command line.
 
-export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns'] as const;
+export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns', 'mysql', 'pgsql'] as const;
 export type Mode = (typeof MODES)[number];
 
 export interface Endpoint {
@@ -44,4 +44,6 @@ export interface Config {
   pidFile: string | undefined;
   /** -Z: the user to run as once the capture is attached. */
   relinquishTo: string | undefined;
+  /** --redact: values in requests (SQL literals, Redis arguments after the key, ...) are written as `?`. */
+  redact: boolean;
 }

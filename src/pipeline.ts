@@ -69,7 +69,7 @@ export class Pipeline {
   ) {
     this.wantTcp = config.transport !== 'udp';
     this.wantUdp = config.transport !== 'tcp';
-    this.pairer = new Pairer(config.mode, new Fanout(outputs), config.timeoutSec);
+    this.pairer = new Pairer(config.mode, new Fanout(outputs), config.timeoutSec, config.redact);
     this.table = new ConnectionTable(
       {
         ports: config.ports,

@@ -14,6 +14,8 @@ import { respParser } from '../protocol/resp';
 import { memcachedParser } from '../protocol/memcached';
 import { httpParser } from '../protocol/http';
 import { dnsParser } from '../protocol/dns';
+import { mysqlParser } from '../protocol/mysql';
+import { pgsqlParser } from '../protocol/pgsql';
 import { LineOutput } from '../output/lines';
 import { JsonLineOutput } from '../output/json-lines';
 import { RawPacketOutput } from '../output/raw';
@@ -51,6 +53,7 @@ function program(): Command {
     .option('-u, --udp', 'watch UDP instead of TCP')
     .option('--ebpf', 'capture with eBPF: ports are filtered in the kernel')
     .option('--json', 'one JSON object per request instead of the text line (NDJSON)')
+    .option('--redact', 'write values in requests as ? (SQL literals, Redis arguments after the key, query-string values)')
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
     .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
     .option('-Z, --user <name>', 'once the capture is attached, run as this user instead of root')
@@ -115,7 +118,7 @@ async function watch(config: Config, report: RunReport): Promise<number> {
   if (config.mode === 'raw') {
     raw = lua ?? new RawPacketOutput(writer);
   } else {
-    const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser } as const;
+    const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser, mysql: mysqlParser, pgsql: pgsqlParser } as const;
     parserFactory = parsers[config.mode];
     // A script's output replaces tcpkit's lines.
     outputs.push(lua ?? (config.json ? new JsonLineOutput(writer, stats.commands, config.thresholdMs) : new LineOutput(writer, config.thresholdMs)));

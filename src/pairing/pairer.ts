@@ -11,6 +11,7 @@ import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '..
 import { Transaction, TxStatus, type TransactionSink } from './transaction';
 import { expectsReply, isSubscribe } from './redis-replies';
 import { SlotBudget } from './queue';
+import { redactorFor, redactMessage, type Redactor } from '../protocol/redact';
 
 export interface PairingCounters {
   requests: number;
@@ -27,6 +28,8 @@ export interface PairingCounters {
   /** Parser resets because of malformed data, and because of gaps in the capture. */
   malformed: number;
   gaps: number;
+  /** Connections that switched to TLS (or GSSAPI encryption): not decoded past that. */
+  encrypted: number;
   /** Requests dropped because one connection had too many waiting. */
   overflow: number;
 }
@@ -49,21 +52,26 @@ export class Pairer implements MessageSink {
     noReply: 0,
     malformed: 0,
     gaps: 0,
+    encrypted: 0,
     overflow: 0,
   };
 
   private readonly redis: boolean;
   /** Pairing by id: requests before the matched one were answered by silence (memcached quiet opcodes). */
   private readonly dropEarlier: boolean;
+  /** --redact: what replaces a request's values with `?` (null: requests as they are). */
+  private readonly redactor: Redactor | null;
 
   constructor(
     private readonly protocol: string,
     private readonly out: TransactionSink,
     /** Seconds a request may wait for its response before it is reported unanswered. */
     private readonly timeoutSec: number,
+    redact = false,
   ) {
     this.redis = protocol === 'redis';
     this.dropEarlier = protocol === 'memcached';
+    this.redactor = redact ? redactorFor(protocol) : null;
   }
 
   message(conn: PairedConnection, fromClient: boolean, info: MessageInfo): void {
@@ -88,6 +96,7 @@ export class Pairer implements MessageSink {
       slot.bytes = info.bytes;
       slot.matchId = info.matchId;
       slot.subscribe = this.redis && isSubscribe(info.preview, info.previewLen);
+      if (this.redactor !== null) info.previewLen = this.redactor(info.preview, info.previewLen);
       // Swap buffers rather than copy the request text.
       const spare = slot.preview;
       slot.preview = info.preview;
@@ -137,10 +146,22 @@ export class Pairer implements MessageSink {
     tx.preview = req.preview;
     tx.previewLen = req.previewLen;
     tx.commandId = -1;
+    tx.statusCount = info.statusCount;
+    tx.rows = info.rows;
+    tx.affectedRows = info.affectedRows;
+    tx.errorCode = info.errorCode;
+    tx.sqlState = info.sqlState;
+    tx.errorMessage = this.redactor !== null ? redactMessage(info.errorMessage) : info.errorMessage;
     this.out.transaction(tx);
   }
 
   reset(conn: PairedConnection, fromClient: boolean, reason: ResetReason): void {
+    if (reason === ResetReason.Encrypted) {
+      // Not an error of the capture: the rest of the connection is TLS. What waits is given up on.
+      this.counters.encrypted++;
+      this.drain(conn, conn.lastSeen, 0);
+      return;
+    }
     if (reason === ResetReason.Gap) this.counters.gaps++;
     else this.counters.malformed++;
     // UDP datagrams stand alone: one bad datagram says nothing about the
@@ -213,6 +234,12 @@ export class Pairer implements MessageSink {
     tx.preview = preview;
     tx.previewLen = previewLen;
     tx.commandId = -1;
+    tx.statusCount = -1;
+    tx.rows = -1;
+    tx.affectedRows = -1;
+    tx.errorCode = -1;
+    tx.sqlState = '';
+    tx.errorMessage = '';
     this.out.transaction(tx);
   }
 }

@@ -54,6 +54,18 @@ export class MessageInfo {
   statusText = '';
   preview: Buffer = Buffer.allocUnsafe(PREVIEW_MAX);
   previewLen = 0;
+  /**
+   * SQL responses (mysql, pgsql): a number the line shows after statusText
+   * (`SELECT 3`, `OK 1`), -1 when none; rows returned and rows affected,
+   * -1 when the response says none; the server's error code (MySQL),
+   * SQLSTATE (a constant string) and error message, -1 and '' when none.
+   */
+  statusCount = -1;
+  rows = -1;
+  affectedRows = -1;
+  errorCode = -1;
+  sqlState = '';
+  errorMessage = '';
 
   /** A new message begins at this time: every fact back to its default. */
   begin(tsSec: number, tsNsec: number): void {
@@ -66,6 +78,12 @@ export class MessageInfo {
     this.status = -1;
     this.statusText = '';
     this.previewLen = 0;
+    this.statusCount = -1;
+    this.rows = -1;
+    this.affectedRows = -1;
+    this.errorCode = -1;
+    this.sqlState = '';
+    this.errorMessage = '';
   }
 
   /** One byte of request text; control bytes would break the one-line output, so they show as '.'. */
@@ -94,6 +112,8 @@ export interface MessageSink {
 export const enum ResetReason {
   Malformed = 0,
   Gap = 1,
+  /** The connection switched to TLS (or GSSAPI encryption): nothing more on it can be decoded. Reported once per connection. */
+  Encrypted = 2,
 }
 
 /** A streaming parser for one direction of one connection. */
