@@ -88,7 +88,7 @@ export function transactionObject(tx: Transaction, command: string): Record<stri
     protocol: tx.protocol,
     command,
     request: tx.requestText(),
-    status: answered && tx.statusText !== '' ? tx.statusText : null,
+    status: answered && tx.statusText !== '' ? (tx.statusCount >= 0 ? `${tx.statusText} ${tx.statusCount}` : tx.statusText) : null,
     latency_us: answered ? Math.round(tx.latencyNs / 1000) : null,
     request_bytes: tx.reqBytes,
     response_bytes: tx.rspBytes,
@@ -119,6 +119,8 @@ export class JsonLineOutput implements Output {
   private readonly middles: Fragment[] = [];
   /** `","status":"200"` per status text. */
   private readonly statuses = new Map<string, Fragment>();
+  /** `","status":"SELECT ` per status text that a count follows. */
+  private readonly openStatuses = new Map<string, Fragment>();
 
   constructor(
     private readonly writer: FdWriter,
@@ -196,12 +198,19 @@ export class JsonLineOutput implements Output {
     }
     const answered = tx.status !== TxStatus.NoResponse;
     let status = STATUS_NULL;
-    if (answered && tx.statusText !== '') {
+    if (answered && tx.statusText !== '' && tx.statusCount >= 0) {
+      // `"status":"SELECT 3"`: the text's fragment without its closing quote, then the count.
+      let open = this.openStatuses.get(tx.statusText);
+      if (open === undefined) this.openStatuses.set(tx.statusText, (open = new Fragment(`","status":${JSON.stringify(tx.statusText).slice(0, -1)} `)));
+      o = w.putWords(o, open.words, open.len);
+      o = putInt(a, o, tx.statusCount);
+      a[o++] = 0x22;
+    } else if (answered && tx.statusText !== '') {
       const found = this.statuses.get(tx.statusText);
       if (found === undefined) this.statuses.set(tx.statusText, (status = new Fragment(`","status":${JSON.stringify(tx.statusText)}`)));
       else status = found;
     }
-    o = w.putWords(o, status.words, status.len);
+    if (!(answered && tx.statusText !== '' && tx.statusCount >= 0)) o = w.putWords(o, status.words, status.len);
     if (answered) {
       o = w.putWords(o, LATENCY.words, LATENCY.len);
       o = putInt(a, o, Math.round(tx.latencyNs / 1000));
