@@ -93,3 +93,22 @@ test('TLS on a SQL port is counted once per connection and not decoded: MySQL\'s
   assert.equal(p.stdout, '2020-01-26 00:53:20.003000 10.0.0.4:40002 => 10.0.0.1:5432 | 1.000 ms | SELECT 1 | SELECT 1\n');
   assert.match(p.stderr, /[^\d]1 connection in TLS: not decoded/);
 });
+
+test('process_transaction(tx) gets the SQL fields: rows, affected_rows, error_code, sqlstate, error_message (nil when none)', () => {
+  const a = new Conversation('ethernet', '10.0.0.2', 40000, '10.0.0.1', 3306).handshake(T0);
+  a.request(T0 + 1_000, my.query('SELECT a FROM t')).response(T0 + 2_000, rows(3));
+  a.request(T0 + 3_000, my.query('DELETE FROM t')).response(T0 + 4_000, my.ok(1, 3));
+  a.request(T0 + 5_000, my.query('SELECT * FROM nope')).response(T0 + 6_000, my.err(1, 1146, '42S02', "Table 'shop.nope' doesn't exist"));
+  const file = path.join(dir, 'fields.pcap');
+  writePcap(file, 'ethernet', a.frames);
+  const script = path.join(dir, 'fields.lua');
+  fs.writeFileSync(script, 'function process_transaction(tx) print(tx.request, tx.status, tx.status_text, tx.rows, tx.affected_rows, tx.error_code, tx.sqlstate, tx.error_message) end\n');
+  const r = tcpkit(['-r', file, '-p', '3306', '-m', 'mysql', '-S', script]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    'SELECT a FROM t\tok\trows\t3\tnil\tnil\tnil\tnil\n' +
+      'DELETE FROM t\tok\tOK\tnil\t3\tnil\tnil\tnil\n' +
+      "SELECT * FROM nope\terror\t1146\tnil\tnil\t1146\t42S02\tTable 'shop.nope' doesn't exist\n",
+  );
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { pgsqlParser } from '../../../src/protocol/pgsql';
 import { MessageKind, ResetReason } from '../../../src/protocol/message';
-import { SqlRecorder, everySplit, pg, play, type Step } from '../../helpers/sql-wire';
+import { SqlRecorder, everySplit, pg, pgMsg, play, type Step } from '../../helpers/sql-wire';
 import { newPairedConnection } from '../../../src/pairing/connection';
 
 const C = true;
@@ -204,4 +204,20 @@ test('flushPartial: a Query, a batch without its Sync and a response cut short a
     [true, 'SELECT $1', '', -1],
   ]);
   assert.deepEqual(incomplete, [true, true, true]);
+});
+
+test('COPY TO STDOUT: CopyOutResponse and the server\'s CopyData are the answer, COPY n its status; the next query pairs', () => {
+  const copyOut = pgMsg('H', Buffer.from([0]), Buffer.from([0, 1, 0, 0]));
+  const rsp = Buffer.concat([copyOut, pg.copyData('1\talice\n'), pg.copyData('2\tbob\n'), pg.copyDone(), pg.complete('COPY 2'), pg.ready()]);
+  everySplit(pgsqlParser, [
+    [C, pg.query('COPY t TO STDOUT')],
+    [S, rsp],
+    [C, pg.query('SELECT 1')],
+    [S, Buffer.concat([pg.rowDescription('x'), pg.dataRow('1'), pg.complete('SELECT 1'), pg.ready()])],
+  ], [
+    { text: 'COPY t TO STDOUT' },
+    { status: 'COPY', count: 2, rows: 2, bytes: rsp.length, error: false },
+    { text: 'SELECT 1' },
+    { status: 'SELECT', count: 1, rows: 1 },
+  ]);
 });
