@@ -86,6 +86,8 @@ export async function startPostgres(lab: Lab, dir: string): Promise<void> {
     'runuser', '-u', 'postgres', '--', `${PG_BIN}/postgres`, '-D', data, '-p', String(PGSQL_PORT), '-k', data,
     '-c', `listen_addresses=${lab.ip4.server},${lab.ip6.server}`, '-c', 'fsync=off', '-c', 'shared_buffers=16MB',
     '-c', 'ssl=on', '-c', `ssl_cert_file=${tls.cert}`, '-c', `ssl_key_file=${key}`,
+    // Only FATAL and worse on stderr: a load of statement errors would fill the pipe and stall every backend.
+    '-c', 'log_min_messages=fatal', '-c', 'log_min_error_statement=panic',
   ]);
   const log = collect(p);
   for (let i = 0; ; i++) {
