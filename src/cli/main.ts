@@ -7,7 +7,7 @@ import { relinquishPrivileges, targetUser } from './privileges';
 import { Command, CommanderError } from 'commander';
 import { buildConfig, MODES, portModesNotice, UsageError, WELL_KNOWN_PORTS, type Config, type Mode, type RawOptions } from './config';
 import { PcapFileEngine } from '../engine/pcap-file';
-import { openLiveEngine, type EbpfEngine, type PcapLiveEngine } from '../engine/live';
+import { EbpfEngine, openLiveEngine, type PcapLiveEngine } from '../engine/live';
 import { CaptureFileWriter } from '../output/capture-file';
 import { Pipeline } from '../pipeline';
 import { respParser } from '../protocol/resp';
@@ -254,6 +254,14 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
       `${plural(tc.opened, 'connection')}`,
   ];
   if (!isFile(engine)) header.push(`tcpkit: ${engine.describeCounters()}`);
+  if (engine instanceof EbpfEngine) {
+    // The program names each flow in an LRU map sized by --max-connections; past that it forgets the oldest.
+    const k = engine.kernelCounters();
+    if (k.noFlow > 0 || tc.flowsRenamed > 0) {
+      header.push(`tcpkit: ebpf flow map full at times (--max-connections sizes it): ${plural(k.noFlow, 'packet')} without a flow id, ` +
+        `${plural(tc.flowsRenamed, 'new id')} for connections it had forgotten; found by their addresses instead`);
+    }
+  }
   if (capture !== null) header.push(`tcpkit: wrote ${capture.packets} packets to ${capture.file}`);
   const counters = report.counters();
   const problems = counterPhrases(counters);

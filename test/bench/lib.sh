@@ -165,6 +165,17 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # cpu_ticks PID: user+system clock ticks of the process (all its threads).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# thread_ticks PID: "main TICKS" then "others TICKS" (user+system): what the
+# main thread spent, and what every other thread did (V8's compiler and GC
+# workers, libuv's pool; node names them all "node").
+thread_ticks() {
+  local t main=0 others=0 n
+  for t in /proc/"$1"/task/*; do
+    n=$(awk '{ l = $0; b = length(l); while (substr(l, b, 1) != ")") b--; split(substr(l, b + 2), f, " "); print f[12] + f[13] }' "$t/stat" 2>/dev/null) || continue
+    if [ "${t##*/}" = "$1" ]; then main=$((main + n)); else others=$((others + n)); fi
+  done
+  echo "$main $others"
+}
 ticks_to_s() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
 
 # settle PID: waits until PID's CPU time stops moving (it has caught up).

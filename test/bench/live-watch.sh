@@ -15,6 +15,10 @@
 #   tcpdump            tcpdump -w /dev/null with the same port filter
 #   *-all              the same tcpkits and the original with every line
 #                      written (-t 0 -o /dev/null)
+#   *-warm             ebpf and original as above, measured after a first
+#                      load of BENCH_WARMUP requests (default 100000) that is
+#                      not: the cost once V8 has compiled the hot paths, as a
+#                      long-running watcher pays it
 # The original's rows say "not built" when ../shared/reference is absent.
 # For tcpkit, 'answered' (the fewest over the rounds) must equal the
 # requests sent: redis-benchmark's GETs and its CONFIG GET.
@@ -32,6 +36,10 @@
 #   BENCH_WATCHERS      the cases to run (default all of them)
 #   BENCH_ORIGINAL_DIR  where the original is built (default $BENCH_DIR/original)
 #   BENCH_RESULTS       file that collects KEY=VALUE results (test/bench/all.sh)
+#   BENCH_PERF_DIR      record each watcher with `perf record -g` into
+#                       DIR/CASE.perf.data while the load runs (with
+#                       BENCH_NODE_ARGS=--perf-basic-prof, perf names the
+#                       JavaScript functions)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -39,7 +47,8 @@ REQUESTS=${BENCH_REQUESTS:-200000}
 CLIENTS=${BENCH_CLIENTS:-50}
 PIPELINE=${BENCH_PIPELINE:-1}
 ROUNDS=${BENCH_LIVE_ROUNDS:-3}
-ALL_CASES="nobody ebpf libpcap original tcpdump ebpf-all libpcap-all original-all"
+ALL_CASES="nobody ebpf libpcap original tcpdump ebpf-all libpcap-all original-all ebpf-warm original-warm"
+WARMUP=${BENCH_WARMUP:-100000}
 CASES=(${BENCH_WATCHERS:-$ALL_CASES})
 # Extra node flags for the tcpkit watchers (for example --cpu-prof).
 NODE_ARGS=(${BENCH_NODE_ARGS:-})
@@ -102,23 +111,40 @@ watch() {
   local pid=$!
   bench_track "$pid"
   if [ -n "$ready" ]; then wait_log "$pid" "$WORK/$name.err" "$ready"; else sleep 1; fi
-  local c0 rps c1
+  if [[ $name == *-warm ]]; then
+    # Warmed up: a first load, not measured (V8 compiles the hot paths, heaps settle).
+    ip netns exec "$CNS" redis-benchmark -h "$SIP" -p "$PORT" -t get -n "$WARMUP" -c "$CLIENTS" -P "$PIPELINE" -q >/dev/null 2>&1
+    settle "$pid"
+  fi
+  local c0 rps c1 t0 t1 perf=""
+  if [ -n "${BENCH_PERF_DIR:-}" ]; then
+    mkdir -p "$BENCH_PERF_DIR"
+    perf record -q -F 4999 -g -p "$pid" -o "$BENCH_PERF_DIR/$name.perf.data" 2>/dev/null &
+    perf=$!
+    sleep 0.5
+  fi
   c0=$(cpu_ticks "$pid")
+  t0=$(thread_ticks "$pid")
   rps=$(load)
   settle "$pid"
   c1=$(cpu_ticks "$pid")
+  t1=$(thread_ticks "$pid")
+  if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
   kill -INT "$pid"
   wait "$pid" || true
   bench_untrack "$pid"
   local answered="-" drops
   if grep -q '^requests:' "$WORK/$name.err"; then
     answered=$(sed -n 's/^requests: \([0-9]*\) answered.*/\1/p' "$WORK/$name.err")
+    # The warm-up's requests (and its CONFIG GETs) are not this run's.
+    [[ $name == *-warm ]] && answered=$((answered - WARMUP - 2))
   fi
   drops=$(sed -n -e 's/.* sent up, \([0-9]*\) lost.*/\1/p' \
     -e 's/.* delivered, \([0-9]*\) dropped (buffer full).*/\1/p' \
     -e 's/^\([0-9]*\) packets dropped by kernel/\1/p' "$WORK/$name.err" | head -1)
   echo "$rps $(ticks_to_s $((c1 - c0))) $answered ${drops:--}" >>"$WORK/$name.rows"
-  log "$name: $rps req/s, CPU $(ticks_to_s $((c1 - c0))) s, answered $answered of $SENT, kernel drops ${drops:--}"
+  set -- $t0 $t1
+  log "$name: $rps req/s, CPU $(ticks_to_s $((c1 - c0))) s (main thread $(ticks_to_s $(($3 - $1))), other threads $(ticks_to_s $(($4 - $2)))), answered $answered of $SENT, kernel drops ${drops:--}"
   cp "$WORK/$name.err" "$WORK/$name.last.err"
 }
 
@@ -137,6 +163,8 @@ run_case() {
     libpcap-all) watch libpcap-all "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
     original) [ -n "$ORIGINAL" ] && watch original "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     original-all) [ -n "$ORIGINAL" ] && watch original-all "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
+    ebpf-warm) watch ebpf-warm "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    original-warm) [ -n "$ORIGINAL" ] && watch original-warm "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     tcpdump) watch tcpdump 'listening on' tcpdump -i "$SDEV" -nn -s 0 -w /dev/null "tcp and (port $PORT)" ;;
     *) die "unknown watcher $1" ;;
   esac
@@ -190,7 +218,7 @@ ratio() {
 }
 echo
 echo "ratios of CPU per request (same run):"
-for pair in "ebpf original" "ebpf libpcap" "ebpf-all original-all" "libpcap original"; do
+for pair in "ebpf original" "ebpf libpcap" "ebpf-all original-all" "libpcap original" "ebpf-warm original-warm"; do
   set -- $pair
   r=$(ratio "$1" "$2")
   echo "  $1 / $2: $r"

@@ -32,6 +32,17 @@ function process_end()
 end
 `;
 
+const BYTES = `
+local req, rsp, cut = 0, 0, 0
+function process(p)
+  if #p.payload ~= p.size then cut = cut + 1 end
+  if p.request then req = req + #p.payload else rsp = rsp + #p.payload end
+end
+function process_end()
+  print(string.format("request bytes=%d response bytes=%d packets cut=%d", req, rsp, cut))
+end
+`;
+
 describe('a Lua script on a live capture', { skip: why ?? false }, () => {
   let lab: Lab;
   let tmp: ReturnType<typeof tempDir>;
@@ -41,6 +52,7 @@ describe('a Lua script on a live capture', { skip: why ?? false }, () => {
     tmp = tempDir('tk-lua-live-');
     script = path.join(tmp.dir, 'count.lua');
     fs.writeFileSync(script, COUNTER);
+    fs.writeFileSync(path.join(tmp.dir, 'bytes.lua'), BYTES);
     lab = Lab.create();
     await lab.startRedis();
   });
@@ -67,5 +79,24 @@ describe('a Lua script on a live capture', { skip: why ?? false }, () => {
         if (mode.length) assert.match(tk.stderr, new RegExp(`requests: ${session.length} answered`));
       });
     }
+  }
+
+  for (const engine of ['ebpf', 'libpcap'] as const) {
+    test(`${engine === 'ebpf' ? 'eBPF' : 'libpcap'}: -S gets whole packets, every byte of a 200 KB SET and its GET`, async () => {
+      const value = 'x'.repeat(200_000);
+      const big: Commands = [['SET', 'big', value], ['GET', 'big'], ['DEL', 'big']];
+      const tk = await lab.tcpkit('server', [...(engine === 'ebpf' ? ['--ebpf'] : []), '-i', lab.dev.server, '-p', '6379', '-m', 'redis', '-S', path.join(tmp.dir, 'bytes.lua')]);
+      let code: number | null;
+      try {
+        assert.equal(lab.redis(big), big.length);
+      } finally {
+        code = await tk.stop('SIGINT');
+      }
+      assert.equal(code, 0, tk.stderr);
+      const resp = (args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${a.length}\r\n${a}\r\n`).join('');
+      const requestBytes = big.reduce((n, c) => n + resp(c).length, 0);
+      const responseBytes = '+OK\r\n'.length + `$${value.length}\r\n${value}\r\n`.length + ':1\r\n'.length;
+      assert.equal(tk.stdout, `request bytes=${requestBytes} response bytes=${responseBytes} packets cut=0\n`);
+    });
   }
 });

@@ -5,7 +5,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { Lab, labUnavailable, tempDir, type Commands, type RunningTcpkit, type Side } from '../helpers/netns';
 import { kernelState, kernelStateBefore, settlesTo } from '../helpers/kernel-state';
 import { parseLines, tcpkit, type TxLine } from '../helpers/run';
@@ -135,6 +136,42 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
       assert.deepEqual(parseLines(offline.stdout), lines);
     });
 
+    test(`${name}: a connection opened before tcpkit started pairs its later requests`, async () => {
+      const state = await kernelStateBefore(nsList);
+      // One redis-cli session, kept open across tcpkit's start.
+      const cli = spawn('ip', ['netns', 'exec', lab.ns.client, 'redis-cli', '-h', lab.ip4.server, '-p', '6379'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      cli.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      const reply = async (cmd: string, expect: string) => {
+        const from = out.length;
+        cli.stdin.write(`${cmd}\n`);
+        const deadline = Date.now() + 5000;
+        while (!out.slice(from).includes(expect)) {
+          if (Date.now() > deadline) throw new Error(`no ${expect} after ${cmd}: ${out}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      let tk: RunningTcpkit | null = null;
+      try {
+        await reply('SET before 1', 'OK');
+        tk = await lab.tcpkit('server', [...engineArgs(engine), '-i', lab.dev.server, '-p', '6379', '-m', 'redis']);
+        await reply('GET before', '1');
+        await reply('DEBUG SLEEP 0.02', 'OK');
+        await reply('DEL before', '1');
+      } finally {
+        cli.stdin.end();
+        if (tk !== null) assert.equal(await tk.stop('SIGINT'), 0, tk.stderr);
+        if (cli.exitCode === null) cli.kill();
+      }
+      const lines = parseLines(tk.stdout);
+      assert.deepEqual(lines.map((l) => l.request), ['GET before', 'DEBUG SLEEP 0.02', 'DEL before']);
+      const sleep = lines[1];
+      assert.ok(sleep.latencyMs! >= 20 && sleep.latencyMs! <= 25, `DEBUG SLEEP 0.02 read ${sleep.latencyMs} ms`);
+      assert.equal(new Set(lines.map((l) => l.client)).size, 1);
+      assert.match(tk.stderr, /requests: 3 answered, 0 without response/);
+      assert.equal(await settlesTo(state, nsList), state);
+    });
+
     test(`${name}: timestamps agree with tcpdump's within 50 microseconds`, async () => {
       const ours = path.join(tmp.dir, `ts-${engine}.pcap`);
       const theirs = path.join(tmp.dir, `ts-tcpdump-${engine}.pcap`);
@@ -163,6 +200,74 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
       assert.ok(compared >= 30, `${compared} packets compared`);
     });
   }
+
+  test('eBPF -w writes what libpcap -w writes: the same frames, pure ACKs included, none cut (a 1 MB SET)', async () => {
+    const state = await kernelStateBefore(nsList);
+    const files = { ebpf: path.join(tmp.dir, 'same-ebpf.pcap'), libpcap: path.join(tmp.dir, 'same-libpcap.pcap') };
+    // Both watch the same packets at the same time.
+    const e = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis', '-w', files.ebpf]);
+    const p = await lab.tcpkit('server', ['-i', lab.dev.server, '-p', '6379', '-m', 'redis', '-w', files.libpcap]);
+    const big: Commands = [['SET', 'big', 'x'.repeat(1 << 20)], ['GET', 'big'], ['DEL', 'big']];
+    try {
+      assert.equal(lab.redis(big), big.length);
+    } finally {
+      assert.equal(await e.stop('SIGINT'), 0, e.stderr);
+      assert.equal(await p.stop('SIGINT'), 0, p.stderr);
+    }
+    assert.equal(await settlesTo(state, nsList), state);
+    /**
+     * One entry per packet, as tcpdump prints it without its time: addresses,
+     * flags, seq, ack, window, options and length. eBPF writes IP packets
+     * (LINKTYPE_RAW), libpcap the veth's Ethernet frames, so the link layer is
+     * not compared; everything from the IP header on is.
+     */
+    const frames = (file: string) => {
+      const r = spawnSync('tcpdump', ['-nn', '-t', '-v', '-r', file], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim().replace(/\n\s+/g, ' ').split('\n').sort();
+    };
+    const ours = frames(files.ebpf);
+    const theirs = frames(files.libpcap);
+    assert.ok(theirs.length > 40, `libpcap wrote ${theirs.length} frames`);
+    assert.ok(theirs.some((f) => /Flags \[\.\],.* ack \d+,.* length 0$/.test(f)), 'pure ACKs are among them');
+    assert.deepEqual(ours, theirs);
+    // No frame is cut: in the file's own record headers, every captured length is its wire length.
+    for (const [name, file] of Object.entries(files)) {
+      const buf = readFileSync(file);
+      assert.ok([0xa1b2c3d4, 0xa1b23c4d].includes(buf.readUInt32LE(0)), `${name} wrote a little-endian pcap`);
+      let records = 0;
+      for (let off = 24; off < buf.length; records++) {
+        const capLen = buf.readUInt32LE(off + 8);
+        const len = buf.readUInt32LE(off + 12);
+        assert.equal(capLen, len, `${name}: frame ${records + 1} cut to ${capLen} of ${len} bytes`);
+        off += 16 + capLen;
+      }
+      assert.equal(records, theirs.length);
+    }
+    const wrote = (s: string) => Number(/wrote (\d+) packets to /.exec(s)?.[1]);
+    assert.equal(wrote(e.stderr), theirs.length);
+    assert.equal(wrote(p.stderr), theirs.length);
+    const requests = (file: string) => parseLines(tcpkit(['-r', file, '-p', '6379', '-m', 'redis']).stdout).map((l) => l.request.slice(0, 12));
+    assert.deepEqual(requests(files.ebpf), ['SET big xxxx', 'GET big', 'DEL big']);
+    assert.deepEqual(requests(files.libpcap), ['SET big xxxx', 'GET big', 'DEL big']);
+  });
+
+  test('eBPF: a flow map too small for the connections (--max-connections 2): counted, and every tracked request still pairs', async () => {
+    const state = await kernelStateBefore(nsList);
+    const tk = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis', '--max-connections', '2']);
+    try {
+      lab.exec('client', ['redis-benchmark', '-h', lab.ip4.server, '-p', '6379', '-t', 'get', '-n', '400', '-c', '4', '-q']);
+    } finally {
+      assert.equal(await tk.stop('SIGINT'), 0, tk.stderr);
+    }
+    assert.equal(await settlesTo(state, nsList), state);
+    const m = /^tcpkit: ebpf flow map full at times \(--max-connections sizes it\): (\d+) packets? without a flow id, (\d+) new ids? for connections it had forgotten; found by their addresses instead$/m.exec(tk.stderr);
+    assert.ok(m && Number(m[1]) + Number(m[2]) > 0, tk.stderr);
+    const answered = Number(/^requests: (\d+) answered, 0 without response/m.exec(tk.stderr)?.[1]);
+    assert.ok(answered > 0, tk.stderr);
+    assert.equal(parseLines(tk.stdout).length, answered);
+    assert.doesNotMatch(tk.stderr, /without a request/);
+  });
 
   test('eBPF: SIGTERM detaches and prints the summary', async () => {
     const state = await kernelStateBefore(nsList);
