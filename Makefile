@@ -22,7 +22,7 @@ SHELL := /bin/bash
 DEBIAN_PACKAGES := build-essential python3 pkg-config clang llvm libbpf-dev bpftool libpcap-dev libelf-dev \
 	zlib1g-dev redis-server redis-tools memcached nginx-light dnsmasq-base tcpdump tshark iproute2 \
 	dnsutils libcap2-bin ethtool curl procps systemd libmemcached-tools wrk iperf3 time tmux \
-	kafkacat
+	kafkacat mariadb-server mariadb-client postgresql postgresql-client
 
 NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) bpf/record.h bpf/sample.h binding.gyp
 BPF_OBJ := bpf/.output/tcpkit.bpf.o

@@ -2,7 +2,7 @@
 // values it is made of. It sits below every folder of src/ and imports none of
 // them; cli/config.ts builds a Config from the command line.
 
-export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns', 'kafka'] as const;
+export const MODES = ['raw', 'redis', 'memcached', 'http', 'dns', 'kafka', 'mysql', 'pgsql'] as const;
 export type Mode = (typeof MODES)[number];
 
 export interface Endpoint {
@@ -51,4 +51,6 @@ export interface Config {
   top: boolean;
   /** --top-speed: with --top and -r, read as fast as possible instead of at the capture's pace. */
   topSpeed: boolean;
+  /** --redact: values in requests (SQL literals, Redis arguments after the key, ...) are written as `?`. */
+  redact: boolean;
 }

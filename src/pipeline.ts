@@ -75,7 +75,7 @@ export class Pipeline {
     this.wantUdp = config.transport !== 'tcp';
     const portProtocols = new Map<number, string>();
     config.portModes.forEach((m, i) => portProtocols.set(config.ports[i], m));
-    this.pairer = new Pairer(config.mode, new Fanout(outputs), config.timeoutSec, portProtocols);
+    this.pairer = new Pairer(config.mode, new Fanout(outputs), config.timeoutSec, portProtocols, config.redact);
     this.table = new ConnectionTable(
       {
         ports: config.ports,

@@ -10,7 +10,7 @@ import { MODES, type Config, type Endpoint, type Mode } from '../config';
 export { MODES, type Config, type Mode };
 
 /** Modes whose decoders exist today; the others say so instead of doing nothing. */
-const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http', 'dns', 'kafka'];
+const READY_MODES: readonly Mode[] = ['raw', 'redis', 'memcached', 'http', 'dns', 'kafka', 'mysql', 'pgsql'];
 
 /** A mode's usual port, used when -p is not given. */
 const DEFAULT_PORT: Record<Mode, number | undefined> = {
@@ -20,6 +20,8 @@ const DEFAULT_PORT: Record<Mode, number | undefined> = {
   http: 80,
   dns: 53,
   kafka: 9092,
+  mysql: 3306,
+  pgsql: 5432,
 };
 
 /** The ports tcpkit knows the protocol of, for -h and the README. */
@@ -78,6 +80,7 @@ export interface RawOptions {
   udp?: boolean;
   ebpf?: boolean;
   json?: boolean;
+  redact?: boolean;
   timeout?: string;
   maxConnections?: string;
   user?: string;
@@ -160,6 +163,7 @@ const schema = z.object({
   udp: z.boolean().optional(),
   ebpf: z.boolean().optional(),
   json: z.boolean().optional(),
+  redact: z.boolean().optional(),
   timeout: number('--timeout', 0.001, 86_400, false).optional(),
   maxConnections: number('--max-connections', 1, 100_000_000, true).optional(),
   user: z.string().min(1, '-Z: name a user, e.g. -Z nobody').optional(),
@@ -194,7 +198,7 @@ export function buildConfig(raw: RawOptions): Config {
   }
   if (mode === undefined) throw new UsageError('say which port to watch (-p PORT) or which protocol (-m MODE); tcpkit -h lists every flag');
   if (!READY_MODES.includes(mode)) throw new UsageError(`-m ${mode} is not supported yet (modes today: ${READY_MODES.join(', ')})`);
-  if ((mode === 'redis' || mode === 'http' || mode === 'kafka') && o.udp) throw new UsageError(`-u: ${mode} runs over TCP; -u watches UDP only, for the raw, dns and memcached modes`);
+  if ((mode === 'redis' || mode === 'http' || mode === 'kafka' || mode === 'mysql' || mode === 'pgsql') && o.udp) throw new UsageError(`-u: ${mode} runs over TCP; -u watches UDP only, for the raw, dns and memcached modes`);
   if (o.port === undefined && DEFAULT_PORT[mode] === undefined) throw new UsageError(`say which port to watch (-p PORT): ${mode} mode has no usual port`);
   if (o.json && mode === 'raw' && (portModes === undefined || portModes.every((m) => m === 'raw'))) throw new UsageError('--json writes one object per request and response; -m raw has none (choose -m or a well-known -p)');
   if (o.statsAddr !== undefined && o.statsPort === undefined) throw new UsageError('--stats-addr is where the stats port (-P) listens; give -P too');
@@ -226,6 +230,7 @@ export function buildConfig(raw: RawOptions): Config {
     statsPort: o.statsPort,
     statsAddr: o.statsAddr ?? '127.0.0.1',
     json: o.json ?? false,
+    redact: o.redact ?? false,
     daemon: o.daemon ?? false,
     pidFile: o.pidFile ?? (o.daemon ? DEFAULT_PID_FILE : undefined),
     relinquishTo: o.user,

@@ -15,6 +15,8 @@ import { memcachedParser } from '../protocol/memcached';
 import { httpParser } from '../protocol/http';
 import { dnsParser } from '../protocol/dns';
 import { kafkaParser } from '../protocol/kafka';
+import { mysqlParser } from '../protocol/mysql';
+import { pgsqlParser } from '../protocol/pgsql';
 import { LineOutput } from '../output/lines';
 import { JsonLineOutput } from '../output/json-lines';
 import { RawPacketOutput } from '../output/raw';
@@ -59,6 +61,7 @@ function program(): Command {
     .option('-u, --udp', 'watch UDP only (raw, dns and memcached modes)')
     .option('--ebpf', 'capture with eBPF: ports are filtered in the kernel')
     .option('--json', 'one JSON object per request instead of the text line (NDJSON)')
+    .option('--redact', 'write values in requests as ? (SQL literals, Redis arguments after the key, query-string values)')
     .option('--timeout <seconds>', 'report a request as unanswered after this long (default: 10)')
     .option('--max-connections <n>', 'most connections tracked at once (default: 1000000)')
     .option('-Z, --user <name>', 'once the capture is attached, run as this user instead of root')
@@ -147,7 +150,7 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
   if (config.mode === 'raw') {
     raw = lua ?? (lines ? new RawPacketOutput(writer) : null);
   } else {
-    const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser, kafka: kafkaParser } as const;
+    const parsers = { redis: respParser, memcached: memcachedParser, http: httpParser, dns: dnsParser, kafka: kafkaParser, mysql: mysqlParser, pgsql: pgsqlParser } as const;
     parserFactory = parsers[config.mode];
     if (mixed) {
       // Several ports without -m: each connection is parsed as its server port's protocol.

@@ -40,12 +40,13 @@ const enum Slot {
 
 const TX_KEYS = [
   'protocol', 'client', 'server', 'request', 'status', 'status_text', 'tv_sec', 'tv_usec', 'req_tv_sec', 'req_tv_usec',
-  'latency_us', 'complete_us', 'request_size', 'response_size',
+  'latency_us', 'complete_us', 'request_size', 'response_size', 'rows', 'affected_rows', 'error_code', 'sqlstate',
+  'error_message',
 ] as const;
 const TOP = Slot.TxKeys + TX_KEYS.length - 1;
 const enum Tx {
   Protocol, Client, Server, Request, Status, StatusText, TvSec, TvUsec, ReqTvSec, ReqTvUsec, LatencyUs, CompleteUs,
-  RequestSize, ResponseSize,
+  RequestSize, ResponseSize, Rows, AffectedRows, ErrorCode, SqlState, ErrorMessage,
 }
 const STATUS_TEXT: Record<TxStatus, string> = { [TxStatus.Ok]: 'ok', [TxStatus.Error]: 'error', [TxStatus.NoResponse]: 'no response' };
 const ELLIPSIS = Buffer.from('...');
@@ -303,6 +304,12 @@ export class LuaHost implements Output, PacketSink {
     num(Tx.RequestSize, tx.reqBytes);
     num(Tx.ResponseSize, tx.rspBytes);
     if (tx.protocol === 'kafka') this.kafkaFields(tx);
+    // SQL modes: nil when the response has none (rows, affected rows, error code, SQLSTATE, message).
+    if (tx.rows >= 0) num(Tx.Rows, tx.rows);
+    if (tx.affectedRows >= 0) num(Tx.AffectedRows, tx.affectedRows);
+    if (tx.errorCode >= 0) num(Tx.ErrorCode, tx.errorCode);
+    if (tx.sqlState !== '') str(Tx.SqlState, tx.sqlState);
+    if (tx.errorMessage !== '') str(Tx.ErrorMessage, tx.errorMessage);
     if (lua.lua_pcall(L, 1, 0, Slot.Handler) !== lua.LUA_OK) this.failed();
   }
 

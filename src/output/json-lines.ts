@@ -8,6 +8,9 @@
 // no response came (answered false). status is the response's status as the
 // line shows it ("200", "NXDOMAIN", "HIT"), null when the protocol has none.
 // With -t, only requests at least that slow (or waited on that long).
+// mysql and pgsql add, after response_bytes: "rows" (returned), "affected_rows",
+// "error_code" (MySQL's), "sqlstate" and "error_message", each null when the
+// response has none.
 //
 // As the line output, objects are written as bytes straight into the writer's
 // arena. A request with non-ASCII bytes (whose UTF-8 decoding the string path
@@ -41,6 +44,10 @@ const NO_LATENCY = new Fragment(',"latency_us":null');
 const REQ_BYTES = new Fragment(',"request_bytes":');
 const RSP_BYTES = new Fragment(',"response_bytes":');
 const STATUS_NULL = new Fragment('","status":null');
+const ROWS = new Fragment(',"rows":');
+const AFFECTED = new Fragment(',"affected_rows":');
+const NULL = new Fragment('null');
+const SQL_NO_ERROR = new Fragment(',"error_code":null,"sqlstate":null,"error_message":null');
 const TAIL_OK = new Fragment(',"error":false,"answered":true}\n');
 const TAIL_ERROR = new Fragment(',"error":true,"answered":true}\n');
 const TAIL_NO_RESPONSE = new Fragment(',"error":false,"answered":false}\n');
@@ -83,10 +90,19 @@ export function transactionObject(tx: Transaction, command: string): Record<stri
     protocol: tx.protocol,
     command,
     request: tx.requestText(),
-    status: answered && tx.statusText !== '' ? tx.statusText : null,
+    status: answered && tx.statusText !== '' ? (tx.statusCount >= 0 ? `${tx.statusText} ${tx.statusCount}` : tx.statusText) : null,
     latency_us: answered ? Math.round(tx.latencyNs / 1000) : null,
     request_bytes: tx.reqBytes,
     response_bytes: tx.rspBytes,
+    ...(isSql(tx.protocol)
+      ? {
+          rows: tx.rows >= 0 ? tx.rows : null,
+          affected_rows: tx.affectedRows >= 0 ? tx.affectedRows : null,
+          error_code: tx.errorCode >= 0 ? tx.errorCode : null,
+          sqlstate: tx.sqlState !== '' ? tx.sqlState : null,
+          error_message: tx.errorMessage !== '' ? tx.errorMessage : null,
+        }
+      : {}),
     error: tx.status === TxStatus.Error,
     answered,
   };
@@ -104,6 +120,10 @@ export function transactionObject(tx: Transaction, command: string): Record<stri
   return obj;
 }
 
+function isSql(protocol: string): boolean {
+  return protocol === 'mysql' || protocol === 'pgsql';
+}
+
 export class JsonLineOutput implements Output {
   private readonly thresholdNs: number;
   /** `{"time":"2020-02-06T23:01:39`, made once per second. */
@@ -116,6 +136,8 @@ export class JsonLineOutput implements Output {
   private readonly middlesBy = new Map<string, Fragment[]>();
   /** `","status":"200"` per status text. */
   private readonly statuses = new Map<string, Fragment>();
+  /** `","status":"SELECT ` per status text that a count follows. */
+  private readonly openStatuses = new Map<string, Fragment>();
 
   constructor(
     private readonly writer: FdWriter,
@@ -145,6 +167,11 @@ export class JsonLineOutput implements Output {
     let middle = this.middles[cmd];
     if (middle === undefined) {
       middle = this.middles[cmd] = new Fragment(`","protocol":${JSON.stringify(tx.protocol)},"command":${JSON.stringify(this.commands.name(cmd))},"request":"`);
+    }
+    const sql = isSql(tx.protocol);
+    if (sql && (tx.errorCode >= 0 || tx.sqlState !== '' || tx.errorMessage !== '')) {
+      this.slow(tx, cmd);
+      return;
     }
     if (!w.reserve(ROOM + ep.length + middle.len)) return;
     const a = w.arena;
@@ -199,12 +226,19 @@ export class JsonLineOutput implements Output {
     }
     const answered = tx.status !== TxStatus.NoResponse;
     let status = STATUS_NULL;
-    if (answered && tx.statusText !== '') {
+    if (answered && tx.statusText !== '' && tx.statusCount >= 0) {
+      // `"status":"SELECT 3"`: the text's fragment without its closing quote, then the count.
+      let open = this.openStatuses.get(tx.statusText);
+      if (open === undefined) this.openStatuses.set(tx.statusText, (open = new Fragment(`","status":${JSON.stringify(tx.statusText).slice(0, -1)} `)));
+      o = w.putWords(o, open.words, open.len);
+      o = putInt(a, o, tx.statusCount);
+      a[o++] = 0x22;
+    } else if (answered && tx.statusText !== '') {
       const found = this.statuses.get(tx.statusText);
       if (found === undefined) this.statuses.set(tx.statusText, (status = new Fragment(`","status":${JSON.stringify(tx.statusText)}`)));
       else status = found;
     }
-    o = w.putWords(o, status.words, status.len);
+    if (!(answered && tx.statusText !== '' && tx.statusCount >= 0)) o = w.putWords(o, status.words, status.len);
     if (answered) {
       o = w.putWords(o, LATENCY.words, LATENCY.len);
       o = putInt(a, o, Math.round(tx.latencyNs / 1000));
@@ -215,6 +249,13 @@ export class JsonLineOutput implements Output {
     o = putInt(a, o, tx.reqBytes);
     o = w.putWords(o, RSP_BYTES.words, RSP_BYTES.len);
     o = putInt(a, o, tx.rspBytes);
+    if (sql) {
+      o = w.putWords(o, ROWS.words, ROWS.len);
+      o = tx.rows >= 0 ? putInt(a, o, tx.rows) : w.putWords(o, NULL.words, NULL.len);
+      o = w.putWords(o, AFFECTED.words, AFFECTED.len);
+      o = tx.affectedRows >= 0 ? putInt(a, o, tx.affectedRows) : w.putWords(o, NULL.words, NULL.len);
+      o = w.putWords(o, SQL_NO_ERROR.words, SQL_NO_ERROR.len);
+    }
     const tail = !answered ? (tx.inFlight ? TAIL_IN_FLIGHT : TAIL_NO_RESPONSE) : tx.status === TxStatus.Error ? TAIL_ERROR : TAIL_OK;
     o = w.putWords(o, tail.words, tail.len);
     w.used = o;

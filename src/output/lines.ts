@@ -56,8 +56,9 @@ export class LineOutput implements Output {
     const ep = conn.endpointsBytes();
     const previewLen = tx.previewLen;
     const w = this.writer;
-    if (previewLen > 256 || !w.reserve(LINE_ROOM + ep.length)) {
-      if (previewLen > 256) this.slow(tx);
+    // An SQL error's message is text of the server's: the string path writes it.
+    if (previewLen > 256 || tx.errorMessage !== '' || !w.reserve(LINE_ROOM + ep.length)) {
+      if (previewLen > 256 || tx.errorMessage !== '') this.slow(tx);
       return;
     }
     const a = w.arena;
@@ -134,6 +135,19 @@ export class LineOutput implements Output {
       a[o++] = Ch.DOT;
     }
     if (tx.statusText !== '') o = put(a, o, statusTail(tx.statusText));
+    if (tx.statusCount >= 0) {
+      // `| SELECT 3`, `| OK 1`: the count after the status.
+      a[o++] = Ch.SPACE;
+      let n = tx.statusCount;
+      let digits = 1;
+      for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+      for (let j = o + digits - 1; j >= o; j--) {
+        const next = Math.floor(n / 10);
+        a[j] = Ch.ZERO + (n - next * 10);
+        n = next;
+      }
+      o += digits;
+    }
     if (tx.status === TxStatus.Error) o = put(a, o, ERROR_TAIL);
     a[o++] = Ch.LF;
     w.used = o;
@@ -151,6 +165,8 @@ export class LineOutput implements Output {
     } else {
       latency = `${(tx.latencyNs / 1e6).toFixed(3)} ms`;
       if (tx.statusText !== '') tail = ` | ${tx.statusText.slice(0, 32)}`;
+      if (tx.statusCount >= 0) tail += ` ${tx.statusCount}`;
+      if (tx.errorMessage !== '') tail += ` ${tx.errorMessage.replace(/[\x00-\x1f\x7f]/g, '.')}`;
       if (tx.status === TxStatus.Error) tail += ' | error';
     }
     this.writer.write(`${time} ${conn.endpoints()} | ${latency} | ${tx.requestText()}${tail}\n`);

@@ -11,6 +11,7 @@ import { DETAIL_MAX, MessageKind, ResetReason, type MessageInfo, type MessageSin
 import { Transaction, TxStatus, type TransactionSink } from './transaction';
 import { expectsReply, isPubSubPush, isSubscribe, subscribes } from './redis-replies';
 import { SlotBudget, type PendingRequest } from './queue';
+import { redactorFor, redactMessage, type Redactor } from '../protocol/redact';
 
 const NO_DETAIL = Buffer.alloc(0);
 
@@ -72,6 +73,8 @@ export class Pairer implements MessageSink {
   private protocol: string;
   /** Ports that speak another protocol than the run's (several ports without -m): their protocol. */
   private readonly otherPorts: Map<number, string> | null;
+  /** --redact: what replaces a request's values with `?` (null: requests as they are). */
+  private redactor: Redactor | null;
 
   constructor(
     private readonly runProtocol: string,
@@ -79,10 +82,12 @@ export class Pairer implements MessageSink {
     /** Seconds a request may wait for its response before it is reported unanswered. */
     private readonly timeoutSec: number,
     portProtocols: ReadonlyMap<number, string> | null = null,
+    private readonly redact = false,
   ) {
     this.protocol = runProtocol;
     this.redis = runProtocol === 'redis';
     this.dropEarlier = runProtocol === 'memcached';
+    this.redactor = redact ? redactorFor(runProtocol) : null;
     let other: Map<number, string> | null = null;
     if (portProtocols !== null) {
       for (const [port, p] of portProtocols) {
@@ -101,6 +106,7 @@ export class Pairer implements MessageSink {
     this.protocol = p;
     this.redis = p === 'redis';
     this.dropEarlier = p === 'memcached';
+    if (this.redact) this.redactor = redactorFor(p);
   }
 
   message(conn: PairedConnection, fromClient: boolean, info: MessageInfo): void {
@@ -127,6 +133,7 @@ export class Pairer implements MessageSink {
       slot.matchId = info.matchId;
       slot.subscribe = this.redis && isSubscribe(info.preview, info.previewLen);
       if (slot.subscribe && subscribes(info.preview, info.previewLen)) conn.subscribed = true;
+      if (this.redactor !== null) info.previewLen = this.redactor(info.preview, info.previewLen);
       // Swap buffers rather than copy the request text.
       const spare = slot.preview;
       slot.preview = info.preview;
@@ -209,13 +216,21 @@ export class Pairer implements MessageSink {
     tx.statusCode = info.status;
     tx.longPoll = info.longPoll;
     tx.commandId = -1;
+    tx.statusCount = info.statusCount;
+    tx.rows = info.rows;
+    tx.affectedRows = info.affectedRows;
+    tx.errorCode = info.errorCode;
+    tx.sqlState = info.sqlState;
+    tx.errorMessage = this.redactor !== null ? redactMessage(info.errorMessage) : info.errorMessage;
     this.out.transaction(tx);
   }
 
   reset(conn: PairedConnection, fromClient: boolean, reason: ResetReason): void {
     if (reason === ResetReason.Encrypted) {
-      // Nothing was or will be parsed on it: nothing waits to be given up on.
+      // Not an error of the capture: the rest of the connection is encrypted,
+      // so what waits (a request parsed before the switch) is given up on.
       this.counters.encrypted++;
+      this.drain(conn, conn.lastSeen, 0);
       return;
     }
     if (reason === ResetReason.Gap) this.counters.gaps++;
@@ -303,6 +318,12 @@ export class Pairer implements MessageSink {
     tx.statusCode = -1;
     tx.longPoll = false;
     tx.commandId = -1;
+    tx.statusCount = -1;
+    tx.rows = -1;
+    tx.affectedRows = -1;
+    tx.errorCode = -1;
+    tx.sqlState = '';
+    tx.errorMessage = '';
     this.out.transaction(tx);
   }
 }

@@ -52,6 +52,17 @@ export class Transaction {
    * until the first output that needs it asks (pairing resets it per transaction).
    */
   commandId = -1;
+  /**
+   * SQL responses (mysql, pgsql; -1 and '' elsewhere): the number the line
+   * shows after statusText (`SELECT 3`, `OK 1`), rows returned, rows
+   * affected, the server's error code, SQLSTATE and error message.
+   */
+  statusCount = -1;
+  rows = -1;
+  affectedRows = -1;
+  errorCode = -1;
+  sqlState = '';
+  errorMessage = '';
 
   requestText(): string {
     const text = this.preview.toString('utf8', 0, this.previewLen);

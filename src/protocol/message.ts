@@ -78,6 +78,18 @@ export class MessageInfo {
    * client's wait, not the server's slowness, and statistics count it apart.
    */
   longPoll = false;
+  /**
+   * SQL responses (mysql, pgsql): a number the line shows after statusText
+   * (`SELECT 3`, `OK 1`), -1 when none; rows returned and rows affected,
+   * -1 when the response says none; the server's error code (MySQL),
+   * SQLSTATE (a constant string) and error message, -1 and '' when none.
+   */
+  statusCount = -1;
+  rows = -1;
+  affectedRows = -1;
+  errorCode = -1;
+  sqlState = '';
+  errorMessage = '';
 
   /** A new message begins at this time: every fact back to its default. */
   begin(tsSec: number, tsNsec: number): void {
@@ -93,6 +105,12 @@ export class MessageInfo {
     this.previewLen = 0;
     this.detailLen = 0;
     this.longPoll = false;
+    this.statusCount = -1;
+    this.rows = -1;
+    this.affectedRows = -1;
+    this.errorCode = -1;
+    this.sqlState = '';
+    this.errorMessage = '';
   }
 
   /** One byte of request text; control bytes would break the one-line output, so they show as '.'. */
@@ -121,7 +139,7 @@ export interface MessageSink {
 export const enum ResetReason {
   Malformed = 0,
   Gap = 1,
-  /** The connection is encrypted (TLS): reported once per connection, nothing on it is decoded. */
+  /** The connection is encrypted (TLS, or GSSAPI encryption): reported once per connection, nothing on it is decoded. */
   Encrypted = 2,
 }
 

@@ -73,7 +73,7 @@ export class CommandTable {
 
   constructor(mode: Mode) {
     this.lastToken = mode === 'dns';
-    this.fold = foldTable(mode === 'redis' ? 'upper' : mode === 'memcached' ? 'lower' : 'none');
+    this.fold = foldTable(mode === 'redis' || mode === 'mysql' || mode === 'pgsql' ? 'upper' : mode === 'memcached' ? 'lower' : 'none');
   }
 
   /** Distinct names seen, not counting OTHER. */

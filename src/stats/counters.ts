@@ -41,7 +41,7 @@ export interface RunCounters {
   fragmentsDropped: number;
   orphanResponses: number;
   serverPushes: number;
-  /** Connections not decoded because they are encrypted (TLS to a Kafka port). */
+  /** Connections not decoded because they are encrypted (TLS to a Kafka port, MySQL's SSL request, PostgreSQL's SSLRequest answered S). */
   connectionsEncrypted: number;
   /** Requests dropped because one connection had too many waiting. */
   requestsDropped: number;

@@ -8,6 +8,7 @@
 #   offline-redis offline-memcached offline-http   offline.sh WORKLOAD (and the Lua row)
 #   lua-original                                   lua-original.sh (Lua beside the original C tcpkit)
 #   offline-kafka                                  offline-kafka.sh (a synthesized capture)
+#   offline-mysql offline-pgsql                    offline-sql.sh MODE (recorded from real servers)
 #   live-watch                                     live-watch.sh (unpipelined, beside the original)
 #   live-redis                                     live-redis.sh
 #   unrelated                                      unrelated.sh
@@ -18,13 +19,13 @@
 #
 # Environment: BENCH_PARTS (the parts to run, default all of them, space-
 # separated), BENCH_TABLE (also write the table to this file), and each
-# part's own (see the scripts): BENCH_DIR, BENCH_MIN_PACKETS, BENCH_RUNS,
+# part's own (see the scripts): BENCH_DIR, BENCH_MIN_PACKETS, BENCH_SQL_PACKETS, BENCH_RUNS,
 # BENCH_TSHARK_LIMIT, BENCH_REQUESTS, BENCH_PIPELINE, BENCH_LIVE_ROUNDS,
 # BENCH_BULK_SECONDS, BENCH_CONNECTIONS, BENCH_SOAK_SECONDS, BENCH_SOAK_INTERVAL, ...
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_PARTS="offline-redis lua-original offline-memcached offline-http offline-kafka live-watch live-redis unrelated memory soak"
+ALL_PARTS="offline-redis lua-original offline-memcached offline-http offline-kafka offline-mysql offline-pgsql live-watch live-redis unrelated memory soak"
 PARTS=${BENCH_PARTS:-$ALL_PARTS}
 
 bench_init bench
@@ -45,6 +46,7 @@ for part in $ALL_PARTS; do
   fi
   case "$part" in
     offline-kafka) cmd=(bash "$ROOT/test/bench/offline-kafka.sh") ;;
+    offline-mysql | offline-pgsql) cmd=(bash "$ROOT/test/bench/offline-sql.sh" "${part#offline-}") ;;
     offline-*) cmd=(bash "$ROOT/test/bench/offline.sh" "${part#offline-}") ;;
     *) cmd=(bash "$ROOT/test/bench/$part.sh") ;;
   esac

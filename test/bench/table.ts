@@ -60,6 +60,8 @@ function offlineRows(r: Results): Row[] {
     ['memcached', 'memcached', 'memcache'],
     ['http', 'http', 'http'],
     ['kafka', 'kafka', 'kafka'],
+    ['mysql', 'mysql', 'mysql'],
+    ['pgsql', 'pgsql', 'pgsql'],
   ];
   let redisPps: number | undefined;
   for (const [w, mode, filter] of names) {
@@ -75,7 +77,7 @@ function offlineRows(r: Results): Row[] {
     const td = num(r, `offline.${w}.tcpdump_s`);
     if (td !== undefined) beside.push(`\`tcpdump -nn -r\` ${int(packets / td)}/s`);
     const ts = num(r, `offline.${w}.tshark_s`);
-    if (ts !== undefined) beside.push(`\`tshark -r -Y ${filter}\` ${int(packets / ts)}/s`);
+    if (ts !== undefined) beside.push(`\`tshark -r -Y ${filter}\` ${int(packets / ts)}/s${w === 'mysql' || w === 'pgsql' ? ` (tcpkit ${fixed(ts / tk, 1)}x tshark)` : ''}`);
     else beside.push(`\`tshark\` ${r.get(`offline.${w}.tshark_note`) ?? 'not run'}`);
     const loop = num(r, `offline.${w}.loop_s`);
     if (loop !== undefined) beside.push(`tcpkit's packet loop alone ${int(packets / loop)}/s (${fixed(loop, 2)} of ${fixed(tk, 2)} s; the rest is start-up)`);

@@ -67,7 +67,7 @@ const cases: Case[] = [
   { what: '-o onto a directory', args: ['-r', demo, '-p', '6379', '-o', dir], code: 1, line: `-o ${dir}: is a directory` },
   { what: '-o onto a full disk', args: ['-r', demo, '-p', '6379', '-o', '/dev/full'], code: 1, line: '-o /dev/full: no space left on device' },
   // The command line.
-  { what: 'an unknown mode', args: ['-r', demo, '-m', 'gopher'], code: 2, line: `-m: unknown mode 'gopher' (modes: raw, redis, memcached, http, dns, kafka)` },
+  { what: 'an unknown mode', args: ['-r', demo, '-m', 'gopher'], code: 2, line: `-m: unknown mode 'gopher' (modes: raw, redis, memcached, http, dns, kafka, mysql, pgsql)` },
   { what: 'port 0', args: ['-r', demo, '-p', '0'], code: 2, line: `-p: '0' is not a port (1-65535)` },
   { what: 'port 70000', args: ['-r', demo, '-p', '70000'], code: 2, line: `-p: '70000' is not a port (1-65535)` },
   { what: 'a port that is a word', args: ['-r', demo, '-p', 'abc'], code: 2, line: `-p: 'abc' is not a port (1-65535)` },

@@ -16,7 +16,7 @@ const demo = path.join(FIXTURES, 'redis-demo.pcap');
 const cases: [string, string[], number, RegExp][] = [
   ['a port out of range', ['-r', notCapture, '-p', '99999'], 2, /^tcpkit: -p: '99999' is not a port \(1-65535\)$/],
   ['a port that is not a number', ['-r', notCapture, '-p', 'six'], 2, /^tcpkit: -p: 'six' is not a port/],
-  ['an unknown mode', ['-r', notCapture, '-m', 'gopher'], 2, /^tcpkit: -m: unknown mode 'gopher' \(modes: raw, redis, memcached, http, dns, kafka\)$/],
+  ['an unknown mode', ['-r', notCapture, '-m', 'gopher'], 2, /^tcpkit: -m: unknown mode 'gopher' \(modes: raw, redis, memcached, http, dns, kafka, mysql, pgsql\)$/],
   ['a server that is not an address', ['-r', notCapture, '-p', '6379', '-s', 'redis.local'], 2, /^tcpkit: -s: 'redis\.local' is not an IPv4 or IPv6 address$/],
   ['a negative threshold', ['-r', notCapture, '-p', '6379', '-t', '-1'], 2, /^tcpkit: -t: '-1' is not a number from 0/],
   ['an unknown option', ['--frobnicate'], 2, /^tcpkit: unknown option '--frobnicate'$/],
@@ -81,10 +81,10 @@ test('-v prints the version first, then what this host offers (test/release chec
   assert.match(version.stdout, /^libpcap: libpcap version /m);
   const help = tcpkit(['-h']);
   assert.equal(help.code, 0);
-  for (const flag of ['-s', '-p', '-P', '-i', '-d', '-r', '-t', '-m', '-w', '-S', '-B', '-o', '-u', '-v', '-h', '--ebpf', '--json', '--stats-addr', '--pid-file', '--top', '--top-speed']) {
+  for (const flag of ['-s', '-p', '-P', '-i', '-d', '-r', '-t', '-m', '-w', '-S', '-B', '-o', '-u', '-v', '-h', '--ebpf', '--json', '--redact', '--stats-addr', '--pid-file', '--top', '--top-speed']) {
     assert.match(help.stdout, new RegExp(`(^|[ ,])${flag}[ ,]`, 'm'), flag);
   }
-  assert.match(help.stdout, /raw, redis, memcached, http, dns/);
+  assert.match(help.stdout, /raw,\s+redis,\s+memcached,\s+http,\s+dns,\s+kafka,\s+mysql,\s+pgsql/);
   // Item 17: what -o does to an existing file, and -B's default.
   assert.match(help.stdout.replace(/\s+/g, ' '), /-o, --output <file> write lines to this file instead of standard output: replaced, or appended with -d; reopened on SIGHUP/);
   assert.match(help.stdout.replace(/\s+/g, ' '), /-B, --buffer <KiB> capture buffer size, in KiB \(default: 16384/);
