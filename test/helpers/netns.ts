@@ -243,11 +243,25 @@ export class RunningTcpkit {
     throw new Error(`tcpkit did not start capturing: ${this.stderr}`);
   }
 
-  /** Sends `signal` and waits for the exit; returns the exit code (null if killed). */
+  /**
+   * Sends `signal` and waits for the exit; returns the exit code (null if
+   * killed). A tcpkit still running 30 s later is killed and the test fails
+   * with that, rather than waiting forever.
+   */
   async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
     await sleep(200); // the last batch: the engines hand over within 20 ms
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
-    await this.exited;
+    let timer: NodeJS.Timeout | undefined;
+    const hung = await Promise.race([
+      this.exited.then(() => false),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), 30_000); }),
+    ]);
+    clearTimeout(timer);
+    if (hung) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`tcpkit did not exit within 30 s of ${signal}; killed. stderr: ${this.stderr}`);
+    }
     return this.proc.exitCode;
   }
 }
