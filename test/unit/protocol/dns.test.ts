@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { fuzzRuns } from '../../helpers/fuzz-runs';
 import { newPairedConnection, type PairedConnection as Connection } from '../../../src/pairing/connection';
 import { DnsParser, dnsParser, dnsRcodeText, isDnsError } from '../../../src/protocol/dns';
 import { MessageKind, PREVIEW_MAX, ResetReason } from '../../../src/protocol/message';
@@ -592,7 +593,7 @@ test('random bytes, any cuts and skips: never throw (UDP and TCP, both direction
         for (const s of rec.seen) assert.ok(s.text.length <= PREVIEW_MAX);
       },
     ),
-    { numRuns: 3000 },
+    { numRuns: fuzzRuns(3000) },
   );
 });
 
@@ -611,7 +612,7 @@ test('random bytes after a valid header: never throw, names are bounded', () => 
       assert.equal(rec.seen.length + rec.resets.length, 1);
       for (const s of rec.seen) assert.equal(s.matchId, id);
     }),
-    { numRuns: 3000 },
+    { numRuns: fuzzRuns(3000) },
   );
 });
 
@@ -639,6 +640,6 @@ test('any valid TCP stream split into any pieces parses as it does whole', () =>
       assert.deepEqual(r.resets, []);
       assert.deepEqual(events(r), events(whole));
     }),
-    { numRuns: 500 },
+    { numRuns: fuzzRuns(500) },
   );
 });
