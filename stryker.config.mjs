@@ -51,6 +51,7 @@ const UNITS = {
     tests: [
       'unit/decode/encapsulation.test.js',
       'unit/decode/packet.test.js',
+      'unit/decode/reassembly.test.js',
       'unit/decode/fragments.test.js',
       'offline/synthetic-pairing.test.js',
     ],
