@@ -39,8 +39,9 @@ const UNITS = {
   connections: {
     mutate: ['src/connections/**/*.ts'],
     tests: [
-      'unit/connections/bounded-state.test.js',
       'unit/connections/stream.test.js',
+      'unit/connections/table.test.js',
+      'unit/connections/bounded-state.test.js',
       'unit/pairing/pairer.test.js',
       'offline/synthetic-pairing.test.js',
       'offline/http-synthetic.test.js',
@@ -49,9 +50,9 @@ const UNITS = {
   decode: {
     mutate: ['src/decode/**/*.ts'],
     tests: [
-      'unit/decode/encapsulation.test.js',
       'unit/decode/packet.test.js',
       'unit/decode/reassembly.test.js',
+      'unit/decode/encapsulation.test.js',
       'unit/decode/fragments.test.js',
       'offline/synthetic-pairing.test.js',
     ],
