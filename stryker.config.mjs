@@ -28,8 +28,9 @@ const UNITS = {
   pairing: {
     mutate: ['src/pairing/**/*.ts'],
     tests: [
-      'unit/pairing/pairer.test.js',
+      'unit/pairing/queue.test.js',
       'unit/pairing/redis-replies.test.js',
+      'unit/pairing/pairer.test.js',
       'unit/connections/bounded-state.test.js',
       'offline/synthetic-pairing.test.js',
       'offline/memcached-synthetic.test.js',
