@@ -411,3 +411,124 @@ test('an eBPF sample header gives the 5-tuple: ports little-endian, IPv4 in the 
   sampleAddresses(s, at, p);
   assert.deepEqual(fields(p).slice(0, 12), [6, 17, 0x10111213, 0x14151617, 0x18191a1b, 0x1c1d1e1f, 0x40414243, 0x44454647, 0x48494a4b, 0x4c4d4e4f, 40000, 6379]);
 });
+
+/** Every frame the tests above build, encapsulations included: for the cut-anywhere test below. */
+function allFrames(): [string, Buffer, number][] {
+  const out: [string, Buffer, number][] = [];
+  const inner = Buffer.concat([eth(0x0800), INNER]);
+  for (const link of ['ethernet', 'vlan', 'sll', 'sll2', 'raw', 'null'] as Link[]) {
+    out.push([`${link} v4`, tcpPacket(link, '10.0.0.2', 40000, '10.0.0.1', 6379, 1, 2, 0x18, PAYLOAD), LINK[link]]);
+    out.push([`${link} v6`, tcpPacket(link, 'fd77::2', 40000, 'fd77::1', 6379, 1, 2, 0x18, PAYLOAD), LINK[link]]);
+    out.push([`${link} udp`, udpPacket(link, '10.0.0.2', 5353, '10.0.0.1', 53, PAYLOAD), LINK[link]]);
+  }
+  for (const t of [0x8100, 0x88a8, 0x9100]) out.push([`tag ${t}`, Buffer.concat([eth(t), Buffer.from([0, 1, 0x08, 0x00]), INNER]), 1]);
+  out.push(['pppoe', Buffer.concat([eth(0x8864), Buffer.from([0x11, 0, 0, 1, 0, 0, 0x00, 0x21]), INNER]), 1]);
+  out.push(['pppoe v6', Buffer.concat([eth(0x8864), Buffer.from([0x11, 0, 0, 1, 0, 0, 0x00, 0x57]), tcpPacket('raw', 'fd77::2', 1, 'fd77::1', 2, 1, 2, 0x18, PAYLOAD)]), 1]);
+  out.push(['mpls', Buffer.concat([eth(0x8847), Buffer.from([0, 0, 0, 64, 0, 0, 1, 64]), INNER]), 1]);
+  for (const [flags, extra] of [[0, 0], [0xb0, 12]]) out.push([`gre ${flags}`, ipv4Around(47, Buffer.concat([gre(flags, 0x0800, extra), INNER])), 101]);
+  out.push(['gre teb', ipv4Around(47, Buffer.concat([gre(0, 0x6558, 0), inner])), 101]);
+  out.push(['erspan2', ipv4Around(47, Buffer.concat([gre(0, 0x88be, 0), Buffer.alloc(8), inner])), 101]);
+  const o = Buffer.alloc(12);
+  o[11] = 1;
+  out.push(['erspan3', ipv4Around(47, Buffer.concat([gre(0, 0x22eb, 0), o, Buffer.alloc(8), inner])), 101]);
+  out.push(['vxlan', udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 4789, Buffer.concat([Buffer.from([0x08, 0, 0, 0, 0, 0, 1, 0]), inner])), 101]);
+  out.push(['geneve', udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 6081, Buffer.concat([Buffer.from([0x01, 0, 0x65, 0x58]), Buffer.alloc(8), inner])), 101]);
+  out.push(['ipip', ipv4Around(4, INNER), 101]);
+  out.push(['v6 ext', v6With(0, Buffer.concat([Buffer.from([43, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([44, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([6, 0, 0, 0, 0, 0, 0, 1])])), 101]);
+  return out;
+}
+
+test('cut anywhere, a frame decodes the same whatever follows it in the buffer, and never reads past its end', () => {
+  for (const [name, frame, link] of allFrames()) {
+    for (let cap = 0; cap <= frame.length; cap++) {
+      const results = [0xee, 0x00, -1].map((fill) => {
+        const buf = fill < 0 ? Buffer.from(frame.subarray(0, cap)) : Buffer.concat([frame.subarray(0, cap), Buffer.alloc(64, fill)]);
+        const p = new Packet();
+        let res: DecodeResult | string;
+        try {
+          res = decodePacket(buf, 0, cap, link, p);
+        } catch (e) {
+          res = String(e);
+        }
+        return [res, p.family, p.proto, p.s3, p.d3, p.sport, p.dport, p.payloadOff, p.payloadLen, p.payloadCap, p.fragOffset];
+      });
+      assert.deepEqual(results[1], results[0], `${name} cut at ${cap}, zeros after`);
+      assert.deepEqual(results[2], results[0], `${name} cut at ${cap}, nothing after`);
+    }
+  }
+});
+
+test('a header that ends exactly where the capture does: what it says still counts', () => {
+  // PPPoE discovery behind a VLAN tag, and behind a tunnel's Ethernet header, with nothing after.
+  assert.equal(decodeAt(Buffer.concat([eth(0x8100), Buffer.from([0, 1, 0x88, 0x63])]), 1).res, DecodeResult.PppoeNotIp);
+  assert.equal(decodeAt(ipv4Around(47, Buffer.concat([gre(0, 0x6558, 0), eth(0x8863)])), 101).res, DecodeResult.PppoeNotIp);
+  assert.equal(decodeAt(ipv4Around(47, Buffer.concat([gre(0, 0x6558, 0), eth(0x8100), Buffer.from([0, 1, 0x88, 0x63])])), 101).res, DecodeResult.PppoeNotIp);
+  // PPP control with no bytes after the PPPoE header.
+  assert.equal(decodeAt(Buffer.concat([eth(0x8864), Buffer.from([0x11, 0, 0, 1, 0, 2, 0xc0, 0x21])]), 1).res, DecodeResult.PppoeNotIp);
+  // GRE of an unknown type with nothing after its header.
+  assert.equal(decodeAt(ipv4Around(47, gre(0, 0x880b, 0)), 101).res, DecodeResult.GreNotIp);
+  // An IPv6 header alone saying "no next header"; an extension header alone before ICMPv6; a fragment header alone.
+  const alone = tcpPacket('raw', 'fd77::2', 1, 'fd77::1', 2, 1, 2, 0x18, PAYLOAD).subarray(0, 40);
+  alone[6] = 59;
+  alone.writeUInt16BE(0, 4);
+  assert.equal(decodeAt(Buffer.from(alone), 101).res, DecodeResult.OtherProto);
+  const hop = v6With(0, Buffer.from([58, 0, 0, 0, 0, 0, 0, 0]));
+  assert.equal(decodeAt(hop.subarray(0, 48), 101).res, DecodeResult.OtherProto);
+  const frag = v6With(44, Buffer.from([17, 0, 0x00, 0x10, 0, 0, 0, 1]));
+  const f = decodeAt(frag.subarray(0, 48), 101);
+  assert.deepEqual([f.res, f.p.fragOffset, f.p.payloadCap], [DecodeResult.Fragment, 16, 0]);
+  // VXLAN and Geneve headers with no frame inside: a tunnel cut short, not a UDP datagram.
+  assert.equal(decodeAt(udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 4789, Buffer.from([0x08, 0, 0, 0, 0, 0, 1, 0])), 101).res, DecodeResult.Truncated);
+  assert.equal(decodeAt(udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 6081, Buffer.from([0, 0, 0x65, 0x58, 0, 0, 1, 0])), 101).res, DecodeResult.Truncated);
+  // An ethertype of 1 is no encapsulation.
+  assert.equal(decodeAt(Buffer.concat([eth(1), INNER]), 1).res, DecodeResult.NotIp);
+  assert.equal(decodeAt(Buffer.concat([eth(0xffff), INNER]), 1).res, DecodeResult.NotIp);
+});
+
+test('tunnels are opened for UDP only, on their own ports; Geneve carries IPv6 too', () => {
+  const inner = Buffer.concat([eth(0x0800), INNER]);
+  for (const port of [4789, 6081]) {
+    const body = Buffer.concat([Buffer.from([0x08, 0, 0x65, 0x58, 0, 0, 1, 0]), inner]);
+    const t = decodeAt(tcpPacket('raw', '192.0.2.1', 5, '192.0.2.2', port, 1, 2, 0x18, body), 101);
+    assert.deepEqual([t.res, t.p.proto, t.p.dport, t.p.payloadLen], [DecodeResult.Ok, 6, port, body.length], `TCP to ${port}`);
+  }
+  for (const type of [0x6558, 0x0800, 0x86dd]) {
+    const u = decodeAt(udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 5000, Buffer.concat([Buffer.from([0, 0, type >> 8, type & 0xff, 0, 0, 1, 0]), inner])), 101);
+    assert.deepEqual([u.res, u.p.proto, u.p.dport], [DecodeResult.Ok, 17, 5000], `UDP to 5000, ${type}`);
+  }
+  const v6 = tcpPacket('raw', 'fd77::2', 40000, 'fd77::1', 6379, 1, 2, 0x18, PAYLOAD);
+  const g = decodeAt(udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 6081, Buffer.concat([Buffer.from([0, 0, 0x86, 0xdd, 0, 0, 1, 0]), v6])), 101);
+  assert.deepEqual([g.res, g.p.family, g.p.dport, g.p.payloadLen], [DecodeResult.Ok, 6, 6379, 6]);
+  // Geneve version 1..3 is not opened.
+  for (const b0 of [0x40, 0x80, 0xc0]) {
+    const x = decodeAt(udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 6081, Buffer.concat([Buffer.from([b0, 0, 0x08, 0x00, 0, 0, 1, 0]), INNER])), 101);
+    assert.deepEqual([x.res, x.p.proto, x.p.dport], [DecodeResult.Ok, 17, 6081]);
+  }
+});
+
+test('an IHL under 5 words is refused even when a TCP header seems to follow at the shorter offset', () => {
+  const f = tcpPacket('raw', '10.0.0.2', 40000, '10.0.0.1', 6379, 1, 0x50000000, 0x18, PAYLOAD);
+  // With IHL 4 the "TCP header" would start 4 bytes early: its data offset byte is the ack's first byte (0x50).
+  f[0] = 0x44;
+  assert.equal(decodeAt(f, 101).res, DecodeResult.Truncated);
+  f[0] = 0x45;
+  assert.equal(decodeAt(f, 101).res, DecodeResult.Ok);
+});
+
+test('headers longer than what was captured leave no payload, never a negative one', () => {
+  // TCP with 12 bytes of options, captured to the end of its fixed header.
+  const f = tcpPacket('raw', '10.0.0.2', 40000, '10.0.0.1', 6379, 1, 2, 0x18, Buffer.concat([Buffer.alloc(12), PAYLOAD]));
+  f[32] = 8 << 4;
+  const t = decodeAt(f, 101, 40);
+  assert.deepEqual([t.res, t.p.payloadOff, t.p.payloadLen, t.p.payloadCap], [DecodeResult.Ok, AT + 52, 6, 0]);
+  // An IPv4 fragment with 4 bytes of options, captured to the end of the fixed header.
+  const g = udpPacket('raw', '10.0.0.2', 5353, '10.0.0.1', 53, Buffer.alloc(24));
+  const opt = Buffer.concat([g.subarray(0, 20), Buffer.alloc(4), g.subarray(20)]);
+  opt[0] = 0x46;
+  opt.writeUInt16BE(opt.length, 2);
+  opt.writeUInt16BE(0x2001, 6);
+  const r = decodeAt(opt, 101, 20);
+  assert.deepEqual([r.res, r.p.payloadOff, r.p.payloadLen, r.p.payloadCap], [DecodeResult.Fragment, AT + 24, 32, 0]);
+  // An MPLS stack whose bottom label is the last captured byte.
+  assert.equal(decodeAt(Buffer.concat([eth(0x8847), Buffer.from([0, 0, 1, 64])]), 1).res, DecodeResult.Truncated);
+});

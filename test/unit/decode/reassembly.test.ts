@@ -113,8 +113,9 @@ test('given up on: cut by snaplen, a middle fragment not a multiple of 8, one pa
   assert.deepEqual(counters(r), [1, 0, 0]);
   const tooFar = Buffer.from(f[1]);
   tooFar.writeUInt16BE(0x2000 | 8188, 6); // 65,504 + 40 > 65,535
+  r = new Reassembler();
   assert.equal(add(r, tooFar).whole, null);
-  assert.deepEqual(counters(r), [2, 0, 1]);
+  assert.deepEqual(counters(r), [1, 0, 1]);
   const exact = Buffer.concat([f[2].subarray(0, 20), Buffer.alloc(31)]);
   exact.writeUInt16BE(51, 2);
   exact.writeUInt16BE(8188, 6); // 65,504 + 31 = 65,535 exactly
@@ -153,11 +154,16 @@ test('given up on: two last fragments that disagree, a piece past the known end,
   assert.equal(add(r, f[1]).whole, null); // 40..80 with more to come: past 64
   assert.deepEqual(counters(r), [2, 0, 1]);
   // A middle piece ending exactly at the known end is fine.
+  const g = fragments(96, 40); // 0..40, 40..80, 80..104 (last)
+  const mid = Buffer.from(g[1]);
+  mid.writeUInt16BE(0x2000 | 8, 6); // 64..104, more to come
   r = new Reassembler();
-  add(r, f[2]);
-  add(r, f[1]);
-  assert.ok(add(r, f[0]).whole);
-  assert.deepEqual(counters(r), [3, 1, 0]);
+  add(r, g[2]);
+  add(r, mid);
+  assert.deepEqual(counters(r), [2, 0, 0]);
+  add(r, g[1]);
+  assert.ok(add(r, g[0]).whole);
+  assert.deepEqual(counters(r), [4, 1, 0]);
   // A last fragment ending before a piece already held.
   r = new Reassembler();
   add(r, f[1]); // 40..80
@@ -280,10 +286,25 @@ test(`at ${MAX_BYTES} bytes held a new fragment is given up on with its datagram
   add(r, over[1]);
   assert.ok(add(r, over[2]).whole);
   assert.deepEqual(counters(r), [n + 6, 1, 2]);
+  // A retransmitted fragment takes no more room: 40 bytes left, one of 40 held twice, another of 40 still fits.
+  const half = fragments(2 * 1000 - 8, 1000, 7777); // 1,000 of the 4,608 freed above
+  add(r, half[0]);
+  const rest = MAX_BYTES - (n - 1) * per - room - 1000 - 80; // what is free now, but 80 bytes
+  const filler = fragments(2 * rest - 8, rest, 7778);
+  add(r, filler[0]);
+  const a = fragments(88, 40, 7779);
+  add(r, a[0]);
+  add(r, a[0]); // the same again: adds nothing
+  const b = fragments(88, 40, 7780);
+  add(r, b[0]); // fits exactly
+  assert.deepEqual(counters(r), [n + 11, 1, 2]);
+  add(r, fragments(88, 40, 7781)[0]); // now it is full
+  assert.deepEqual(counters(r), [n + 12, 1, 3]);
   r.sweep(100 + MAX_WAIT_SEC);
-  assert.deepEqual(counters(r), [n + 6, 1, 2 + n]); // datagrams 1..n-1 and 9999, one piece each
+  // Datagrams 1..n-1, 9999, 7777, 7778, 7779 (its copy was not kept) and 7780: one piece each.
+  assert.deepEqual(counters(r), [n + 12, 1, 3 + n + 4]);
   const again = fragments(2 * per - 8, per, 1);
   add(r, again[0]);
   add(r, again[1]);
-  assert.deepEqual(counters(r), [n + 8, 2, 2 + n]);
+  assert.deepEqual(counters(r), [n + 14, 2, 3 + n + 4]);
 });
