@@ -54,8 +54,6 @@ const UNITS = {
       'unit/decode/packet.test.js',
       'unit/decode/reassembly.test.js',
       'unit/decode/encapsulation.test.js',
-      'unit/decode/fragments.test.js',
-      'offline/synthetic-pairing.test.js',
     ],
   },
 };
