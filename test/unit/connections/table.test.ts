@@ -182,6 +182,8 @@ test('remove(): counted once, reported as closed; the next packet opens the conn
   const t = table({}, gone);
   const c = t.lookup(packet(C2S, TcpFlag.Syn, 0))!;
   t.remove(c);
+  assert.deepEqual(gone, [['10.0.0.2:40000 => 10.0.0.1:6379', 'closed']]);
+  assert.equal(t.counters.closed, 1);
   t.remove(c);
   assert.deepEqual(gone, [['10.0.0.2:40000 => 10.0.0.1:6379', 'closed']]);
   assert.deepEqual([t.connections, t.connectionsWithoutData, c.flowId], [0, 0, 0]);
@@ -243,4 +245,82 @@ test('eBPF flow ids: bound once, found by id with the direction from which end s
   assert.equal(t.counters.flowsRenamed, 1);
   t.remove(c);
   assert.equal(t.flow(9, true, 105, 0), null); // a slot still pointing at it no longer matches
+});
+
+/** A client whose connection to 10.0.0.1:6379 lands in the same hash bucket as client(59660)'s: found by search (the hash of one field alone never collides). */
+function client(i: number): Ends {
+  return { src: `10.1.${(i >> 8) & 255}.${i & 255}`, sport: 1024 + (i % 60000), dst: '10.0.0.1', dport: 6379 };
+}
+const SAME_BUCKET = [59660, 60012];
+
+test('two connections in one hash bucket: each found, each removed or expired alone, in either order', () => {
+  for (const first of [0, 1]) {
+    const [a, b] = first === 0 ? SAME_BUCKET : [...SAME_BUCKET].reverse();
+    const gone: [string, string][] = [];
+    const t = table({ idleSeconds: 10 }, gone);
+    const ca = t.lookup(packet(client(a), TcpFlag.Ack, 5, 100))!;
+    const cb = t.lookup(packet(client(b), TcpFlag.Ack, 5, 105))!;
+    assert.notEqual(ca, cb);
+    assert.equal(ca.hash, cb.hash);
+    assert.equal(t.lookup(packet(client(a), TcpFlag.Ack, 5, 100)), ca);
+    assert.equal(t.lookup(packet(client(b), TcpFlag.Ack, 5, 105)), cb);
+    // The older one (not the bucket's head) expires; the newer stays findable.
+    t.sweep(111);
+    assert.deepEqual(gone.map((g) => g[1]), ['expired']);
+    assert.equal(t.connections, 1);
+    assert.equal(t.lookup(packet(client(b), TcpFlag.Ack, 5, 112)), cb);
+    const ca2 = t.lookup(packet(client(a), TcpFlag.Ack, 5, 112))!;
+    assert.notEqual(ca2, ca);
+    // Now a is the head: removing b (behind it) and then a again.
+    t.remove(cb);
+    assert.equal(t.connections, 1);
+    assert.equal(t.lookup(packet(client(a), TcpFlag.Ack, 5, 113)), ca2);
+    t.remove(cb); // not in the table any more, though its bucket is
+    assert.equal(t.counters.closed, 1);
+    const cb2 = t.lookup(packet(client(b), TcpFlag.Ack, 5, 114))!;
+    t.remove(ca2); // the head, with b behind it
+    assert.equal(t.lookup(packet(client(b), TcpFlag.Ack, 5, 115)), cb2);
+    assert.deepEqual([t.connections, t.counters.closed], [1, 2]);
+    // The head expires, the one behind it stays.
+    const ca3 = t.lookup(packet(client(a), TcpFlag.Ack, 5, 130))!;
+    t.sweep(126);
+    assert.deepEqual([t.connections, t.counters.expired], [1, 2]);
+    assert.equal(t.lookup(packet(client(a), TcpFlag.Ack, 5, 131)), ca3);
+    t.sweep(142);
+    assert.deepEqual([t.connections, t.counters.expired], [0, 3]);
+    assert.deepEqual([...t.all()], []);
+  }
+});
+
+test('an evicted connection that kept nothing is reset and reused for the next one, reported as evicted', () => {
+  const reasons: string[] = [];
+  const t = new ConnectionTable<Connection>({ ports: [6379], servers: [], maxConnections: 1000, idleSeconds: 60, maxWithoutData: 1 }, (_c, r) => reasons.push(r), newPairedConnection);
+  const a = t.lookup(packet(C2S, TcpFlag.Syn, 0))!;
+  a.toServer.syn(5);
+  const b = t.lookup(packet({ ...C2S, sport: 2 }, TcpFlag.Syn, 0))!;
+  assert.equal(b, a); // the same object, as new
+  assert.deepEqual([b.cport, b.toServer.synced, b.withoutData], [2, false, true]);
+  assert.deepEqual(reasons, ['evicted']);
+  b.client(); // formatted: not reusable any more
+  const c = t.lookup(packet({ ...C2S, sport: 3 }, TcpFlag.Syn, 0))!;
+  assert.notEqual(c, b);
+  const d = t.lookup(packet({ ...C2S, sport: 4 }, TcpFlag.Syn, 0))!;
+  assert.equal(d, c);
+  assert.equal(b.cport, 2);
+  assert.deepEqual(reasons, ['evicted', 'evicted', 'evicted']);
+  // A connection with data opened while one without is listed evicts nothing.
+  const e = t.lookup(packet({ ...C2S, sport: 5 }, TcpFlag.Ack, 7))!;
+  assert.deepEqual([t.connections, t.connectionsWithoutData, t.counters.evicted], [2, 1, 3]);
+  assert.equal(t.lookup(packet({ ...C2S, sport: 4 }, TcpFlag.Ack, 0)), d);
+  assert.notEqual(e, d);
+});
+
+test('a full table refuses a new connection once, counting each of its packets as stray', () => {
+  const t = table({ maxConnections: 1 });
+  t.lookup(packet(C2S));
+  const other = { ...C2S, sport: 2 };
+  assert.equal(t.lookup(packet(other)), null);
+  assert.equal(t.lookup(packet(other)), null);
+  assert.equal(t.lookup(packet({ ...C2S, sport: 3 })), null);
+  assert.deepEqual([t.counters.refused, t.counters.strayPackets], [2, 3]);
 });
