@@ -31,6 +31,7 @@ const UNITS = {
       'unit/pairing/queue.test.js',
       'unit/pairing/redis-replies.test.js',
       'unit/pairing/pairer.test.js',
+      'unit/pairing/pairer-paths.test.js',
       'unit/connections/bounded-state.test.js',
       'offline/synthetic-pairing.test.js',
       'offline/memcached-synthetic.test.js',
