@@ -72,7 +72,9 @@ export default {
     nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'],
     forceBail: true,
   },
-  ignorePatterns: ['dist', 'build-asan', 'build/Release/obj.target', 'reports', '.stryker-tmp', 'bpf/.output'],
+  // dist/test stays in: incremental mode knows a test file by its source, and
+  // would count every test as new (and re-run every mutant) without it.
+  ignorePatterns: ['dist/src', 'dist/bench', 'build-asan', 'build/Release/obj.target', 'reports', '.stryker-tmp', 'bpf/.output'],
   coverageAnalysis: 'perTest',
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
   incremental: true,
