@@ -97,6 +97,7 @@ test('isSubscribe: the six (un)subscribe commands, with arguments or alone, in a
   // The preview may hold more than the command: only `len` bytes count.
   assert.equal(isSubscribe(Buffer.from('SUBSCRIBE news'), 9), true);
   assert.equal(isSubscribe(Buffer.from('SUBSCRIBERS'), 11), false);
+  assert.equal(isSubscribe(Buffer.from('SUBSCRIBERS'), 9), true); // what lies past len is not the command's
 });
 
 test('subscribes: SUBSCRIBE, PSUBSCRIBE and SSUBSCRIBE, not the unsubscribes (PUNSUBSCRIBE and SUNSUBSCRIBE were taken for subscribing)', () => {
