@@ -44,6 +44,8 @@ test('after a SYN: in order, a retransmission, an overlap, a FIN, a pure ACK, a 
   assert.equal(s.accept(1, 2, false), Duplicate); // the last two bytes again
   assert.equal(s.accept(1, 5, false), Deliver); // two old, three new
   assert.deepEqual([s.skip, s.nextSeq], [2, 6]);
+  assert.equal(s.accept(2, 2, false), Duplicate); // old bytes that end before the next expected: nothing moves back
+  assert.equal(s.nextSeq, 6);
   assert.equal(s.accept(6, 0, false), Duplicate); // a pure ACK
   assert.equal(s.skip, 0);
   assert.equal(s.nextSeq, 6);
