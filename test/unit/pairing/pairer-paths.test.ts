@@ -267,3 +267,42 @@ test('ports speaking other protocols: each transaction carries its port\'s proto
   one.p.message(r, false, msg(1, 1));
   assert.deepEqual(one.seen.map((s) => s.protocol), ['memcached']);
 });
+
+test('ports of other protocols: DNS over TCP on its port pairs by id without dropping earlier queries; a request given up on later keeps its port\'s protocol', () => {
+  const ports = new Map([
+    [6379, 'redis'],
+    [53, 'dns'],
+  ]);
+  const { p, seen } = pairer('redis', 10, ports);
+  const d = conn(6, 53);
+  const r = conn(6, 6379);
+  p.message(d, true, msg(1, 0, 'a.example A', { matchId: 1 }));
+  p.message(d, true, msg(1, 1, 'b.example A', { matchId: 2 }));
+  p.message(d, false, msg(1, 10, '', { matchId: 2 }));
+  p.message(d, false, msg(1, 20, '', { matchId: 1 }));
+  assert.deepEqual(seen.map((s) => [s.protocol, s.text]), [['dns', 'b.example A'], ['dns', 'a.example A']]);
+  assert.deepEqual([p.counters.noReply, p.counters.orphanResponses], [0, 0]);
+  p.message(d, true, msg(2, 0, 'c.example A', { matchId: 3 }));
+  p.message(r, true, msg(2, 1, 'GET a'));
+  p.drain(d, 2, 5);
+  assert.deepEqual(seen[2].protocol, 'dns');
+});
+
+test('a request\'s detail is swapped with a buffer the parser can write the next one into', () => {
+  const { p, seen } = pairer('kafka');
+  const c = conn();
+  const m = msg(1, 0, 'Fetch', { matchId: 1, detail: 'topic-a' });
+  p.message(c, true, m);
+  assert.ok(Buffer.isBuffer(m.detail));
+  assert.equal(m.detail.length, 128);
+  assert.equal(m.detailLen, 0);
+  m.begin(1, 5);
+  m.matchId = 2;
+  m.detail.write('topic-b', 'latin1');
+  m.detailLen = 7;
+  m.appendPreview(0x46);
+  p.message(c, true, m);
+  p.message(c, false, msg(1, 10, '', { matchId: 1 }));
+  p.message(c, false, msg(1, 11, '', { matchId: 2 }));
+  assert.deepEqual(seen.map((s) => s.detail), ['topic-a', 'topic-b']);
+});
