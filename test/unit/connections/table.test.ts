@@ -281,12 +281,19 @@ test('two connections in one hash bucket: each found, each removed or expired al
     t.remove(ca2); // the head, with b behind it
     assert.equal(t.lookup(packet(client(b), TcpFlag.Ack, 5, 115)), cb2);
     assert.deepEqual([t.connections, t.counters.closed], [1, 2]);
+    // A sweep that keeps both keeps both findable.
+    const ca3 = t.lookup(packet(client(a), TcpFlag.Ack, 5, 120))!; // the bucket's head
+    t.sweep(121);
+    assert.equal(t.connections, 2);
+    assert.equal(t.lookup(packet(client(b), TcpFlag.Ack, 5, 125)), cb2);
+    assert.equal(t.lookup(packet(client(a), TcpFlag.Ack, 5, 124)), ca3);
+    assert.equal(t.connections, 2);
     // The head expires, the one behind it stays.
-    const ca3 = t.lookup(packet(client(a), TcpFlag.Ack, 5, 130))!;
-    t.sweep(126);
+    t.sweep(134.5); // the limit is 124.5: the head (last seen at 124) goes, b (125) stays
     assert.deepEqual([t.connections, t.counters.expired], [1, 2]);
-    assert.equal(t.lookup(packet(client(a), TcpFlag.Ack, 5, 131)), ca3);
-    t.sweep(142);
+    assert.equal(t.lookup(packet(client(b), TcpFlag.Ack, 5, 135)), cb2);
+    assert.equal(t.connections, 1);
+    t.sweep(146);
     assert.deepEqual([t.connections, t.counters.expired], [0, 3]);
     assert.deepEqual([...t.all()], []);
   }
