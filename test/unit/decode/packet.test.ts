@@ -482,6 +482,7 @@ test('a header that ends exactly where the capture does: what it says still coun
   assert.equal(decodeAt(udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 6081, Buffer.from([0, 0, 0x65, 0x58, 0, 0, 1, 0])), 101).res, DecodeResult.Truncated);
   // An ethertype of 1 is no encapsulation.
   assert.equal(decodeAt(Buffer.concat([eth(1), INNER]), 1).res, DecodeResult.NotIp);
+  assert.equal(decodeAt(Buffer.concat([eth(1), eth(0x0800), INNER]), 1).res, DecodeResult.NotIp); // not an Ethernet frame in Ethernet
   assert.equal(decodeAt(Buffer.concat([eth(0xffff), INNER]), 1).res, DecodeResult.NotIp);
 });
 
@@ -489,7 +490,8 @@ test('tunnels are opened for UDP only, on their own ports; Geneve carries IPv6 t
   const inner = Buffer.concat([eth(0x0800), INNER]);
   for (const port of [4789, 6081]) {
     const body = Buffer.concat([Buffer.from([0x08, 0, 0x65, 0x58, 0, 0, 1, 0]), inner]);
-    const t = decodeAt(tcpPacket('raw', '192.0.2.1', 5, '192.0.2.2', port, 1, 2, 0x18, body), 101);
+    // The ack's bytes sit where a UDP tunnel header would: a VXLAN I flag and Geneve's Ethernet type.
+    const t = decodeAt(tcpPacket('raw', '192.0.2.1', 5, '192.0.2.2', port, 1, 0x08006558, 0x18, body), 101);
     assert.deepEqual([t.res, t.p.proto, t.p.dport, t.p.payloadLen], [DecodeResult.Ok, 6, port, body.length], `TCP to ${port}`);
   }
   for (const type of [0x6558, 0x0800, 0x86dd]) {
