@@ -434,6 +434,7 @@ function allFrames(): [string, Buffer, number][] {
   out.push(['vxlan', udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 4789, Buffer.concat([Buffer.from([0x08, 0, 0, 0, 0, 0, 1, 0]), inner])), 101]);
   out.push(['geneve', udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 6081, Buffer.concat([Buffer.from([0x01, 0, 0x65, 0x58]), Buffer.alloc(8), inner])), 101]);
   out.push(['ipip', ipv4Around(4, INNER), 101]);
+  out.push(['gre teb vlan', ipv4Around(47, Buffer.concat([gre(0, 0x6558, 0), eth(0x8100), Buffer.from([0, 1, 0x08, 0x00]), INNER])), 101]);
   out.push(['v6 ext', v6With(0, Buffer.concat([Buffer.from([43, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([44, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([6, 0, 0, 0, 0, 0, 0, 1])])), 101]);
   return out;
 }
@@ -480,6 +481,11 @@ test('a header that ends exactly where the capture does: what it says still coun
   // VXLAN and Geneve headers with no frame inside: a tunnel cut short, not a UDP datagram.
   assert.equal(decodeAt(udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 4789, Buffer.from([0x08, 0, 0, 0, 0, 0, 1, 0])), 101).res, DecodeResult.Truncated);
   assert.equal(decodeAt(udpPacket('raw', '192.0.2.1', 5, '192.0.2.2', 6081, Buffer.from([0, 0, 0x65, 0x58, 0, 0, 1, 0])), 101).res, DecodeResult.Truncated);
+  // A loopback header or a raw packet with too few bytes to say what follows.
+  for (const [bytes, link] of [[[0, 0], 0], [[0, 0, 0], 108], [[0x99], 101]] as [number[], number][]) {
+    const p = new Packet();
+    assert.equal(decodePacket(Buffer.from(bytes), 0, bytes.length - 1, link, p), DecodeResult.Truncated, `${bytes}`);
+  }
   // An ethertype of 1 is no encapsulation.
   assert.equal(decodeAt(Buffer.concat([eth(1), INNER]), 1).res, DecodeResult.NotIp);
   assert.equal(decodeAt(Buffer.concat([eth(1), eth(0x0800), INNER]), 1).res, DecodeResult.NotIp); // not an Ethernet frame in Ethernet

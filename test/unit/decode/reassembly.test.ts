@@ -74,6 +74,18 @@ test('a retransmitted fragment adds nothing; overlapping ones are trimmed when p
   assert.deepEqual(counters(s), [3, 1, 0]);
 });
 
+test('a fragment at the offset of one held, but longer, is kept: the datagram completes with it', () => {
+  const short = fragments(100, 40); // 0..40, 40..80, 80..108
+  const long = fragments(100, 80); // 0..80, 80..108
+  const r = new Reassembler();
+  add(r, short[0]);
+  add(r, long[0]);
+  const { whole } = add(r, long[1]);
+  assert.ok(whole);
+  assert.deepEqual([...whole.subarray(8)], Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(counters(r), [3, 1, 0]);
+});
+
 test('a hole that the byte count hides (overlaps) waits for the missing bytes', () => {
   const a = fragments(100, 16); // 0,16,32,48,64,80,96 (7 pieces)
   const b = fragments(100, 32); // 0,32,64,96
