@@ -112,7 +112,7 @@ test('-s: only the listed server addresses are servers, matched on family and ev
   const t = table({ servers });
   assert.ok(t.lookup(packet(C2S)));
   assert.ok(t.lookup(packet({ src: 'fd77::2', sport: 40000, dst: 'fd77::1', dport: 6379 })));
-  for (const dst of ['10.0.0.3', 'fd77::3', 'fd78::1', 'fd77:0:0:1::1', 'fd77:0:1::1', '::a00:1']) {
+  for (const dst of ['10.0.0.3', 'fd77::3', 'fd78::1', 'fd77:0:0:1::1', 'fd77:0:1::1', 'fd77::1:0:0:1', '::a00:1']) {
     const src = dst.includes(':') ? 'fd77::2' : '10.0.0.2';
     assert.equal(t.lookup(packet({ src, sport: 40000, dst, dport: 6379 })), null, dst);
   }
@@ -228,13 +228,18 @@ test('eBPF flow ids: bound once, found by id with the direction from which end s
   assert.equal(t.flow(7, true, 100, 0), null); // nothing bound yet
   const c = t.lookup(packet(C2S, TcpFlag.Syn, 0))!;
   t.bindFlow(c, 7, true); // the client sent this packet and is the low end
-  assert.deepEqual([c.flowId, c.lowIsClient], [7, true]);
+  assert.deepEqual([c.flowId, c.lowIsClient, t.counters.flowsRenamed], [7, true, 0]);
+  const other = t.lookup(packet({ ...C2S, sport: 2 }, TcpFlag.Syn, 0))!;
+  t.bindFlow(other, 8 + FLOW_SLOTS, false); // a second flow: the first stays bound
+  assert.equal(t.flow(8 + FLOW_SLOTS, false, 100, 0), other);
+  assert.equal(t.fromClient, true);
+  assert.equal(t.counters.flowsRenamed, 0);
   assert.equal(t.flow(7, true, 101, 0), c);
   assert.deepEqual([t.fromClient, c.lastSeen, c.withoutData], [true, 101, true]);
   assert.equal(t.flow(7, false, 102, 5), c);
-  assert.deepEqual([t.fromClient, c.lastSeen, c.withoutData, t.connectionsWithoutData], [false, 102, false, 0]);
+  assert.deepEqual([t.fromClient, c.lastSeen, c.withoutData, t.connectionsWithoutData], [false, 102, false, 1]); // `other` has no data
   assert.equal(t.flow(7 + FLOW_SLOTS, true, 103, 0), null); // the same slot, another id
-  assert.equal(t.flow(8, true, 103, 0), null);
+  assert.equal(t.flow(8, true, 103, 0), null); // the slot of 8 + FLOW_SLOTS, another id
   assert.equal(c.lastSeen, 102);
   t.lookup(packet(S2C));
   t.bindFlow(c, 9, true); // the server sent it and is the low end
@@ -329,5 +334,21 @@ test('a full table refuses a new connection once, counting each of its packets a
   assert.equal(t.lookup(packet(other)), null);
   assert.equal(t.lookup(packet(other)), null);
   assert.equal(t.lookup(packet({ ...C2S, sport: 3 })), null);
-  assert.deepEqual([t.counters.refused, t.counters.strayPackets], [2, 3]);
+  assert.equal(t.lookup(packet(other)), null);
+  assert.deepEqual([t.counters.refused, t.counters.strayPackets], [2, 4]);
+});
+
+test('refused connections are remembered 65,536 at a time: past that the memory starts afresh', () => {
+  const t = table({ maxConnections: 1 });
+  t.lookup(packet(C2S));
+  const refused = (i: number) => packet({ src: `10.${2 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, sport: 1000, dst: '10.0.0.1', dport: 6379 });
+  for (let i = 0; i < 65_536; i++) t.lookup(refused(i));
+  assert.equal(t.counters.refused, 65_536);
+  t.lookup(refused(0)); // still remembered
+  assert.equal(t.counters.refused, 65_536);
+  t.lookup(refused(65_536)); // the memory is full: emptied, then this one kept
+  assert.equal(t.counters.refused, 65_537);
+  t.lookup(refused(65_536));
+  t.lookup(refused(0)); // forgotten: counted again
+  assert.equal(t.counters.refused, 65_538);
 });
