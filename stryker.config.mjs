@@ -74,7 +74,7 @@ export default {
   },
   // dist/test stays in: incremental mode knows a test file by its source, and
   // would count every test as new (and re-run every mutant) without it.
-  ignorePatterns: ['dist/src', 'dist/bench', 'build-asan', 'build/Release/obj.target', 'reports', '.stryker-tmp', 'bpf/.output'],
+  ignorePatterns: ['dist/src', 'dist/bench', 'release', 'build-asan', 'build/Release/obj.target', 'reports', '.stryker-tmp', 'bpf/.output'],
   coverageAnalysis: 'perTest',
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
   incremental: true,

@@ -144,6 +144,11 @@ test('given up on: two last fragments that disagree, a piece past the known end,
   shorter.writeUInt16BE(40, 2); // a last fragment ending at 100
   assert.equal(add(r, shorter).whole, null);
   assert.deepEqual(counters(r), [2, 0, 1]);
+  // The other way round: a last fragment ending at 100, then one ending at 108.
+  const rev = new Reassembler();
+  add(rev, shorter);
+  assert.equal(add(rev, f[2]).whole, null);
+  assert.deepEqual(counters(rev), [2, 0, 1]);
   // The first was forgotten with it: the rest cannot complete it now.
   add(r, f[0]);
   add(r, f[1]);
