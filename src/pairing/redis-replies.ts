@@ -48,8 +48,9 @@ export function isPubSubPush(first: Buffer, len: number, subscribeWaiting: boole
 
 /** Whether a request subscribes (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE): pub/sub messages may follow. */
 export function subscribes(preview: Buffer, len: number): boolean {
-  const c = preview[0] | 0x20;
-  return c !== 0x75 && isSubscribe(preview, len); // not u(nsubscribe)
+  // Not UNSUBSCRIBE, nor PUNSUBSCRIBE or SUNSUBSCRIBE ("un" after the first letter).
+  if ((preview[0] | 0x20) === 0x75 || ((preview[1] | 0x20) === 0x75 && (preview[2] | 0x20) === 0x6e)) return false;
+  return isSubscribe(preview, len);
 }
 
 /** Whether a request is one of the (un)subscribe commands. */

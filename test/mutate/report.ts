@@ -26,32 +26,45 @@ export function score(mutants: Mutant[]): { killed: number; survived: number; no
   return { killed, timeout, survived, noCoverage, other: mutants.length - valid, score: valid === 0 ? 0 : (100 * (killed + timeout)) / valid };
 }
 
+/** The folder of src/ a unit of run.sh belongs to: protocol-http is src/protocol. */
+export function folderOf(unit: string): string {
+  return unit.split('-')[0];
+}
+
 function main(): void {
   const root = path.resolve(__dirname, '..', '..', '..');
-  const folders = process.argv.slice(2);
+  const units = process.argv.slice(2);
+  const folders = [...new Set(units.map(folderOf))];
   const rows: string[] = [];
   let missing = false;
   for (const folder of folders) {
-    const file = path.join(root, 'reports', 'mutation', `${folder}.json`);
-    if (!fs.existsSync(file)) {
-      console.log(`src/${folder}: no report (${path.relative(root, file)} is missing)`);
-      missing = true;
-      continue;
-    }
-    const report = JSON.parse(fs.readFileSync(file, 'utf8')) as Report;
     const all: Mutant[] = [];
     const survivors: string[] = [];
-    for (const [name, f] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
-      const lines = f.source.split('\n');
-      for (const m of [...f.mutants].sort((a, b) => a.location.start.line - b.location.start.line)) {
-        all.push(m);
-        if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
-        const code = (lines[m.location.start.line - 1] ?? '').trim();
-        survivors.push(`  ${m.status === 'NoCoverage' ? 'no test ' : 'survived'} ${name}:${m.location.start.line} ${m.mutatorName}: ${JSON.stringify(m.replacement ?? '')}  <- ${code.slice(0, 100)}`);
+    const measured: string[] = [];
+    for (const unit of units.filter((u) => folderOf(u) === folder)) {
+      const file = path.join(root, 'reports', 'mutation', `${unit}.json`);
+      if (!fs.existsSync(file)) {
+        console.log(`${unit}: no report (${path.relative(root, file)} is missing)`);
+        missing = true;
+        continue;
       }
+      const report = JSON.parse(fs.readFileSync(file, 'utf8')) as Report;
+      const mine: Mutant[] = [];
+      for (const [name, f] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
+        const lines = f.source.split('\n');
+        for (const m of [...f.mutants].sort((a, b) => a.location.start.line - b.location.start.line)) {
+          mine.push(m);
+          if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
+          const code = (lines[m.location.start.line - 1] ?? '').trim();
+          survivors.push(`  ${m.status === 'NoCoverage' ? 'no test ' : 'survived'} ${name}:${m.location.start.line} ${m.mutatorName}: ${JSON.stringify(m.replacement ?? '')}  <- ${code.slice(0, 100)}`);
+        }
+      }
+      all.push(...mine);
+      if (unit !== folder) measured.push(`    ${unit}: ${score(mine).score.toFixed(1)}% of ${mine.length}`);
     }
+    if (all.length === 0) continue;
     const s = score(all);
-    rows.push(`src/${folder}: ${s.score.toFixed(1)}% (${s.killed} killed, ${s.timeout} timed out, ${s.survived} survived, ${s.noCoverage} without a test, ${s.other} not run: compile or runtime errors)`);
+    rows.push(`src/${folder}: ${s.score.toFixed(1)}% of ${all.length} (${s.killed} killed, ${s.timeout} timed out, ${s.survived} survived, ${s.noCoverage} without a test, ${s.other} not run: compile or runtime errors)`, ...measured);
     console.log(`\nsrc/${folder}: ${survivors.length} surviving mutants`);
     for (const line of survivors) console.log(line);
   }

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { fuzzRuns } from '../../helpers/fuzz-runs';
 import { newPairedConnection, type PairedConnection as Connection } from '../../../src/pairing/connection';
 import { DnsParser, dnsParser, dnsRcodeText, isDnsError } from '../../../src/protocol/dns';
 import { MessageKind, PREVIEW_MAX, ResetReason } from '../../../src/protocol/message';
@@ -384,58 +385,6 @@ test('UDP: a cut question with no skip after it is malformed at the next datagra
 
 // ---------------------------------------------------------------- TCP
 
-test('TCP: queries length-prefixed, split at every byte offset', () => {
-  const msgs = QUERIES.map(([m]) => dns(m));
-  splitEverywhere(
-    true,
-    tcp(...msgs),
-    QUERIES.map(([m, text], i) => query(text, msgs[i].length + 2, m.id)),
-  );
-});
-
-test('TCP: two messages in one chunk, each split at every offset', () => {
-  const a = dns({ id: 0xbeef, name: 'example.com', type: T.A });
-  const b = dns({ id: 0xcafe, name: '_sip._tcp.example.com', type: T.SRV });
-  const wire = tcp(a, b);
-  const r = stream(true, [wire]);
-  assert.deepEqual(events(r), [query('example.com A', a.length + 2, 0xbeef), query('_sip._tcp.example.com SRV', b.length + 2, 0xcafe)]);
-  assert.deepEqual(
-    r.seen.map((s) => [s.start, s.end]),
-    [
-      [0, 0],
-      [0, 0],
-    ],
-  );
-  splitEverywhere(true, wire, events(r));
-});
-
-test('TCP: responses, with answers, split at every byte offset; timestamps span the chunks', () => {
-  const a = dns({ id: 1, qr: true, name: 'example.com', type: T.A, tail: ANSWER_A });
-  const b = dns({ id: 2, qr: true, rcode: 3, name: 'nope.example.com', type: T.A });
-  const c = dns({ id: 3, qr: true, rcode: 2, name: 'example.com', type: T.MX });
-  const big = dns({ id: 4, qr: true, name: 'example.com', type: T.TXT, tail: Buffer.alloc(3000, 7) });
-  const expected = [
-    answer('NOERROR', 0, a.length + 2, 1),
-    answer('NXDOMAIN', 3, b.length + 2, 2),
-    answer('SERVFAIL', 2, c.length + 2, 3, true),
-    answer('NOERROR', 0, big.length + 2, 4),
-  ];
-  splitEverywhere(false, tcp(a, b, c), expected.slice(0, 3));
-  const wire = tcp(a, b, c, big);
-  const r = stream(false, [wire.subarray(0, 10), wire.subarray(10, 200), wire.subarray(200, 1000), wire.subarray(1000)]);
-  assert.deepEqual(r.resets, []);
-  assert.deepEqual(events(r), expected);
-  assert.deepEqual(
-    r.seen.map((s) => [s.start, s.end]),
-    [
-      [0, 1],
-      [1, 1],
-      [1, 1],
-      [1, 3],
-    ],
-  );
-});
-
 test('TCP: a message longer than the kept head still parses its question', () => {
   const m = dns({ id: 42, name: 'example.com', type: T.TXT, tail: Buffer.alloc(2000, 1) });
   const wire = tcp(m);
@@ -567,6 +516,58 @@ test('TCP: reset() forgets a partial message', () => {
 
 // ---------------------------------------------------------------- properties
 
+test('TCP: queries length-prefixed, split at every byte offset', () => {
+  const msgs = QUERIES.map(([m]) => dns(m));
+  splitEverywhere(
+    true,
+    tcp(...msgs),
+    QUERIES.map(([m, text], i) => query(text, msgs[i].length + 2, m.id)),
+  );
+});
+
+test('TCP: two messages in one chunk, each split at every offset', () => {
+  const a = dns({ id: 0xbeef, name: 'example.com', type: T.A });
+  const b = dns({ id: 0xcafe, name: '_sip._tcp.example.com', type: T.SRV });
+  const wire = tcp(a, b);
+  const r = stream(true, [wire]);
+  assert.deepEqual(events(r), [query('example.com A', a.length + 2, 0xbeef), query('_sip._tcp.example.com SRV', b.length + 2, 0xcafe)]);
+  assert.deepEqual(
+    r.seen.map((s) => [s.start, s.end]),
+    [
+      [0, 0],
+      [0, 0],
+    ],
+  );
+  splitEverywhere(true, wire, events(r));
+});
+
+test('TCP: responses, with answers, split at every byte offset; timestamps span the chunks', () => {
+  const a = dns({ id: 1, qr: true, name: 'example.com', type: T.A, tail: ANSWER_A });
+  const b = dns({ id: 2, qr: true, rcode: 3, name: 'nope.example.com', type: T.A });
+  const c = dns({ id: 3, qr: true, rcode: 2, name: 'example.com', type: T.MX });
+  const big = dns({ id: 4, qr: true, name: 'example.com', type: T.TXT, tail: Buffer.alloc(3000, 7) });
+  const expected = [
+    answer('NOERROR', 0, a.length + 2, 1),
+    answer('NXDOMAIN', 3, b.length + 2, 2),
+    answer('SERVFAIL', 2, c.length + 2, 3, true),
+    answer('NOERROR', 0, big.length + 2, 4),
+  ];
+  splitEverywhere(false, tcp(a, b, c), expected.slice(0, 3));
+  const wire = tcp(a, b, c, big);
+  const r = stream(false, [wire.subarray(0, 10), wire.subarray(10, 200), wire.subarray(200, 1000), wire.subarray(1000)]);
+  assert.deepEqual(r.resets, []);
+  assert.deepEqual(events(r), expected);
+  assert.deepEqual(
+    r.seen.map((s) => [s.start, s.end]),
+    [
+      [0, 1],
+      [1, 1],
+      [1, 1],
+      [1, 3],
+    ],
+  );
+});
+
 test('random bytes, any cuts and skips: never throw (UDP and TCP, both directions)', () => {
   fc.assert(
     fc.property(
@@ -592,7 +593,7 @@ test('random bytes, any cuts and skips: never throw (UDP and TCP, both direction
         for (const s of rec.seen) assert.ok(s.text.length <= PREVIEW_MAX);
       },
     ),
-    { numRuns: 3000 },
+    { numRuns: fuzzRuns(3000) },
   );
 });
 
@@ -611,7 +612,7 @@ test('random bytes after a valid header: never throw, names are bounded', () => 
       assert.equal(rec.seen.length + rec.resets.length, 1);
       for (const s of rec.seen) assert.equal(s.matchId, id);
     }),
-    { numRuns: 3000 },
+    { numRuns: fuzzRuns(3000) },
   );
 });
 
@@ -639,6 +640,7 @@ test('any valid TCP stream split into any pieces parses as it does whole', () =>
       assert.deepEqual(r.resets, []);
       assert.deepEqual(events(r), events(whole));
     }),
-    { numRuns: 500 },
+    { numRuns: fuzzRuns(500) },
   );
 });
+

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { fuzzRuns } from '../../helpers/fuzz-runs';
 import { newPairedConnection, type PairedConnection as Connection } from '../../../src/pairing/connection';
 import { HttpParser, httpParser } from '../../../src/protocol/http';
 import { MessageKind, PREVIEW_MAX, ResetReason, type MessageInfo, type MessageSink, type ParserFactory } from '../../../src/protocol/message';
@@ -450,7 +451,7 @@ test('random and mutated streams never throw, terminate, and never report more b
         for (const s of c.rec.seen) assert.ok(s.bytes > 0 && s.text.length <= PREVIEW_MAX);
       },
     ),
-    { numRuns: 3000 },
+    { numRuns: fuzzRuns(3000) },
   );
 });
 
@@ -468,6 +469,6 @@ test('a valid conversation cut anywhere, any number of times, parses the same', 
       assert.deepEqual(got.shapes(), whole.shapes());
       assert.deepEqual(got.resets, []);
     }),
-    { numRuns: 1000 },
+    { numRuns: fuzzRuns(1000) },
   );
 });

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { fuzzRuns } from '../../helpers/fuzz-runs';
 import { newPairedConnection } from '../../../src/pairing/connection';
 import { KafkaParser, apiName, errorName, isFlexible, requestFields, requestTopics } from '../../../src/protocol/kafka';
 import { MessageKind, ResetReason, type MessageInfo } from '../../../src/protocol/message';
@@ -293,7 +294,7 @@ test('malformed sizes reset; the parser finds the next request; random bytes nev
       parser.feed(b, 0, b.length, 0, 0);
       parser.skip(7, 0, 0);
     }),
-    { numRuns: 2000 },
+    { numRuns: fuzzRuns(2000) },
   );
 });
 

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { fuzzRuns } from '../../helpers/fuzz-runs';
 import { newPairedConnection } from '../../../src/pairing/connection';
 import {
   MemcachedParser,
@@ -677,7 +678,7 @@ test('random and mutated bytes never throw and never hang', () => {
     fc.property(bytesArb, fc.array(fc.nat(400), { maxLength: 6 }), fc.array(fc.nat(40), { maxLength: 6 }), ([request, bytes], cuts, skips) => {
       feedPieces(request, bytes, cuts, skips);
     }),
-    { numRuns: 3000 },
+    { numRuns: fuzzRuns(3000) },
   );
 });
 
@@ -722,6 +723,6 @@ test('any valid stream split into any pieces parses as it does whole', () => {
         assert.deepEqual(pieces.resets, []);
       },
     ),
-    { numRuns: 1000 },
+    { numRuns: fuzzRuns(1000) },
   );
 });

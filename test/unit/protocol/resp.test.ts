@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { fuzzRuns } from '../../helpers/fuzz-runs';
 import { newPairedConnection, type PairedConnection as Connection } from '../../../src/pairing/connection';
 import { RespParser } from '../../../src/protocol/resp';
 import { MessageKind, ResetReason, type MessageInfo, type MessageSink } from '../../../src/protocol/message';
@@ -157,7 +158,7 @@ test('random and mutated bytes never throw and never hang', () => {
         parse(request, [b.subarray(0, at), b.subarray(at)]);
       },
     ),
-    { numRuns: 2000 },
+    { numRuns: fuzzRuns(2000) },
   );
 });
 
@@ -231,6 +232,6 @@ test('one-pass parsing of whole messages matches the state machine, in any chunk
         assert.deepEqual(events(request, chunks, skips, true), events(request, chunks, skips, false));
       },
     ),
-    { numRuns: 3000 },
+    { numRuns: fuzzRuns(3000) },
   );
 });
