@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { buildConfig, MODES, portModesNotice, UsageError, WELL_KNOWN_PORTS, type Config, type Mode, type RawOptions } from './config';
 import { PcapFileEngine } from '../engine/pcap-file';
 import { EbpfEngine, openLiveEngine, type PcapLiveEngine } from '../engine/live';
+import { native } from '../engine/native';
 import { CaptureFileWriter } from '../output/capture-file';
 import { Pipeline } from '../pipeline';
 import { respParser } from '../protocol/resp';
@@ -304,9 +305,23 @@ async function main(argv: string[]): Promise<number> {
   return run(config, config.daemon ? new DaemonChild() : null, portModesNotice(config, opts.mode !== undefined || opts.script !== undefined));
 }
 
+/**
+ * Everything is written: only node's shutdown is left. It can deadlock in
+ * node 20 (nodejs/node#54918, seen after SIGINT under heavy --ebpf load), so
+ * a native thread ends the process with its code if it is still there 1 s on.
+ */
+function exitSoon(code: number): void {
+  try {
+    native().exitWatchdog(1000, code);
+  } catch {
+    // No addon (its own error was already told): nothing can hang on it either.
+  }
+}
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;
+    exitSoon(code);
   },
   (err: NodeJS.ErrnoException) => {
     if (err instanceof UsageError) {
@@ -322,5 +337,6 @@ main(process.argv).then(
       if (process.env.TCPKIT_DEBUG) process.stderr.write(`${err.stack}\n`);
       process.exitCode = 70;
     }
+    exitSoon(process.exitCode as number);
   },
 );

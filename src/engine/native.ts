@@ -96,6 +96,8 @@ export interface NativeAddon {
   RECORD_HDR_LEN: number;
   RECORD_ALIGN: number;
   pcapVersion: string;
+  /** Ends the process with `code` after `ms` if it has not ended by then (node#54918's deadlock at exit). */
+  exitWatchdog(ms: number, code: number): void;
 }
 
 let addon: NativeAddon | undefined;
