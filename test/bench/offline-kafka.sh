@@ -53,7 +53,7 @@ OUT="$WORK/tcpkit.out"
 log "timing $PACKETS packets, best of $BENCH_RUNS"
 T_TCPKIT=$(best_of "$BENCH_RUNS" tcpkit node "$CLI" -r "$CAPTURE" -p "$PORT" -m kafka -o "$OUT")
 LINES=$(wc -l <"$OUT")
-LOOP=$(sed -n 's/^tcpkit: pcap-file .* packets in \([0-9.]*\) s,.*/\1/p' "$WORK/tcpkit.best.err")
+LOOP=$(sed -n 's/^tcpkit: pcap-file .* packets in \([0-9.]*\) s[,:].*/\1/p' "$WORK/tcpkit.best.err")
 T_TCPDUMP=$(best_of "$BENCH_RUNS" tcpdump tcpdump -nn -r "$CAPTURE")
 
 T_TSHARK="" TSHARK_NOTE=""

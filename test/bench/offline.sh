@@ -202,7 +202,7 @@ T_TCPKIT=$(best_of "$BENCH_RUNS" tcpkit node "$CLI" -r "$CAPTURE" -p "$PORT" -m 
 LINES=$(wc -l <"$OUT")
 # tcpkit's own clock: from the first packet read to the last line written.
 # The rest of the wall time is node's start-up, loading, and the summary.
-LOOP=$(sed -n 's/^tcpkit: pcap-file .* packets in \([0-9.]*\) s,.*/\1/p' "$WORK/tcpkit.best.err")
+LOOP=$(sed -n 's/^tcpkit: pcap-file .* packets in \([0-9.]*\) s[,:].*/\1/p' "$WORK/tcpkit.best.err")
 T_TCPDUMP=$(best_of "$BENCH_RUNS" tcpdump tcpdump -nn -r "$CAPTURE")
 
 T_TSHARK="" TSHARK_NOTE=""
