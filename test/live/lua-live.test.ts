@@ -32,14 +32,30 @@ function process_end()
 end
 `;
 
+// Counts each byte of the stream once: under load TCP may retransmit a
+// segment, and the script sees the copy too (a whole packet, as it should).
+// Per direction, only what lies beyond the highest sequence seen so far counts.
 const BYTES = `
-local req, rsp, cut = 0, 0, 0
+local bytes, high, cut = { [true] = 0, [false] = 0 }, {}, 0
 function process(p)
-  if #p.payload ~= p.size then cut = cut + 1 end
-  if p.request then req = req + #p.payload else rsp = rsp + #p.payload end
+  local n = #p.payload
+  if n ~= p.size then cut = cut + 1 end
+  if n == 0 then return end
+  local dir = p.request and true or false
+  local e = (p.seq + n) % 4294967296
+  if high[dir] == nil then
+    bytes[dir] = bytes[dir] + n
+    high[dir] = e
+  else
+    local ahead = (e - high[dir]) % 4294967296
+    if ahead > 0 and ahead < 2147483648 then
+      bytes[dir] = bytes[dir] + math.min(ahead, n)
+      high[dir] = e
+    end
+  end
 end
 function process_end()
-  print(string.format("request bytes=%d response bytes=%d packets cut=%d", req, rsp, cut))
+  print(string.format("request bytes=%d response bytes=%d packets cut=%d", bytes[true], bytes[false], cut))
 end
 `;
 

@@ -172,7 +172,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
       assert.equal(await settlesTo(state, nsList), state);
     });
 
-    test(`${name}: timestamps agree with tcpdump's within 50 microseconds`, async () => {
+    test(`${name}: timestamps agree with tcpdump's: half within 20 microseconds, every one within 1 ms`, async () => {
       const ours = path.join(tmp.dir, `ts-${engine}.pcap`);
       const theirs = path.join(tmp.dir, `ts-tcpdump-${engine}.pcap`);
       const dump = await lab.startTcpdump('server', theirs, 'tcp port 6379');
@@ -190,13 +190,23 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
       };
       const a = times(ours);
       const b = times(theirs);
+      // The two clocks read the same packet at different places (the TC hook,
+      // the packet tap), a few microseconds apart; under load a core can be
+      // taken between them for tens of microseconds, so single packets are
+      // bounded loosely and the typical gap tightly. A clock taken from the
+      // wrong base (boot time, or an offset added twice) misses both by seconds.
       let compared = 0;
+      const gaps: number[] = [];
       for (const [pkt, t] of a) {
         const u = b.get(pkt);
         if (u === undefined) continue;
         compared++;
-        assert.ok(Math.abs(t - u) <= 50e-6, `${pkt}: ${t} vs tcpdump ${u} (${((t - u) * 1e6).toFixed(1)} us)`);
+        gaps.push(Math.abs(t - u));
+        assert.ok(Math.abs(t - u) <= 1e-3, `${pkt}: ${t} vs tcpdump ${u} (${((t - u) * 1e6).toFixed(1)} us)`);
       }
+      gaps.sort((x, y) => x - y);
+      const median = gaps[gaps.length >> 1];
+      assert.ok(median <= 20e-6, `median gap ${(median * 1e6).toFixed(1)} us over ${compared} packets`);
       assert.ok(compared >= 30, `${compared} packets compared`);
     });
   }
