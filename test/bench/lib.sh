@@ -238,3 +238,90 @@ machine() {
   result machine.date "$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "machine: $(nproc) CPUs, $model, kernel $(uname -r), node $(node --version)"
 }
+
+# --- the offline parts (offline.sh, offline-kafka.sh, offline-sql.sh) ------------
+# Each sets CAPTURE, PORT and PACKETS, then calls these in order.
+
+pps() { awk -v p="$PACKETS" -v s="$1" 'BEGIN { printf "%.0f", p / s }'; }
+
+# Times `tcpkit -r CAPTURE -p PORT ARGS... -o FILE` and `tcpdump -nn -r CAPTURE`,
+# best of BENCH_RUNS each. Sets T_TCPKIT, LINES (what tcpkit wrote), LOOP and
+# T_TCPDUMP.
+offline_time() {
+  local out="$WORK/tcpkit.out"
+  log "timing $PACKETS packets, best of $BENCH_RUNS"
+  T_TCPKIT=$(best_of "$BENCH_RUNS" tcpkit node "$CLI" -r "$CAPTURE" -p "$PORT" "$@" -o "$out")
+  LINES=$(wc -l <"$out")
+  # tcpkit's own clock: from the first packet read to the last line written.
+  # The rest of the wall time is node's start-up, loading, and the summary.
+  LOOP=$(sed -n 's/^tcpkit: pcap-file .* packets in \([0-9.]*\) s[,:].*/\1/p' "$WORK/tcpkit.best.err")
+  T_TCPDUMP=$(best_of "$BENCH_RUNS" tcpdump tcpdump -nn -r "$CAPTURE")
+}
+
+# One run of `tshark -r CAPTURE ARGS...`, given up after BENCH_TSHARK_LIMIT
+# seconds (BENCH_TSHARK=0 skips it). Sets T_TSHARK, or TSHARK_NOTE saying why
+# there is no time.
+offline_tshark() {
+  T_TSHARK="" TSHARK_NOTE=""
+  if [ "$BENCH_TSHARK" != 1 ]; then
+    TSHARK_NOTE="skipped (BENCH_TSHARK=$BENCH_TSHARK)"
+    return
+  fi
+  if ! command -v tshark >/dev/null; then
+    TSHARK_NOTE="skipped (not installed)"
+    return
+  fi
+  local t0 t1 rc=0
+  t0=$(now)
+  timeout "$BENCH_TSHARK_LIMIT" tshark -r "$CAPTURE" "$@" >/dev/null 2>"$WORK/tshark.err" || rc=$?
+  t1=$(now)
+  if [ "$rc" = 124 ]; then
+    TSHARK_NOTE="gave up after ${BENCH_TSHARK_LIMIT} s"
+  elif [ "$rc" != 0 ]; then
+    TSHARK_NOTE="failed (exit $rc): $(head -1 "$WORK/tshark.err")"
+  else
+    T_TSHARK=$(elapsed "$t0" "$t1")
+    log "tshark run 1: $T_TSHARK s"
+  fi
+}
+
+# The results every offline part records, as offline.W.KEY (W: $1; the load
+# described by $2, the requests in the capture $3).
+offline_results() {
+  local w=$1
+  result "offline.$w.capture" "$CAPTURE"
+  result "offline.$w.load" "$2"
+  result "offline.$w.packets" "$PACKETS"
+  result "offline.$w.requests" "$3"
+  result "offline.$w.lines" "$LINES"
+  result "offline.$w.tcpkit_s" "$T_TCPKIT"
+  result "offline.$w.loop_s" "${LOOP:-}"
+  result "offline.$w.tcpdump_s" "$T_TCPDUMP"
+  if [ -n "$T_TSHARK" ]; then result "offline.$w.tshark_s" "$T_TSHARK"; else result "offline.$w.tshark_note" "$TSHARK_NOTE"; fi
+  result "offline.$w.tshark_limit" "$BENCH_TSHARK_LIMIT"
+}
+
+# The table's rows: tcpkit (named $1), its own packet loop, tcpdump, and
+# tshark (its filter named $2), with the ratio to tshark when it ran.
+offline_table() {
+  printf '%-34s %10s %14s %10s\n' tool seconds packets/s lines
+  printf '%-34s %10s %14s %10s\n' "$1" "$T_TCPKIT" "$(pps "$T_TCPKIT")" "$LINES"
+  [ -n "$LOOP" ] && printf '%-34s %10s %14s %10s\n' "  (its packet loop, its own clock)" "$LOOP" "$(pps "$LOOP")" ""
+  printf '%-34s %10s %14s %10s\n' "tcpdump -nn -r" "$T_TCPDUMP" "$(pps "$T_TCPDUMP")" -
+  if [ -n "$T_TSHARK" ]; then
+    printf '%-34s %10s %14s %10s\n' "tshark -r -Y $2 (1 run)" "$T_TSHARK" "$(pps "$T_TSHARK")" -
+    echo "tcpkit / tshark: $(awk -v a="$T_TSHARK" -v b="$T_TCPKIT" 'BEGIN { printf "%.1fx", a / b }')"
+  else
+    printf '%-34s %s\n' "tshark -r -Y $2" "$TSHARK_NOTE"
+  fi
+}
+
+# Exits 1 unless tcpkit wrote one line for each of the $1 requests.
+offline_lines_exact() {
+  if [ "$LINES" = "$1" ]; then
+    echo "lines check: $LINES lines for $1 requests: ok"
+  else
+    echo "lines check: $LINES lines for $1 requests: MISMATCH"
+    exit 1
+  fi
+}

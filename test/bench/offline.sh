@@ -194,36 +194,8 @@ PACKETS=$(count_packets "$CAPTURE")
 
 # --- timing ----------------------------------------------------------------------
 
-pps() { awk -v p="$PACKETS" -v s="$1" 'BEGIN { printf "%.0f", p / s }'; }
-
-OUT="$WORK/tcpkit.out"
-log "timing $PACKETS packets, best of $BENCH_RUNS"
-T_TCPKIT=$(best_of "$BENCH_RUNS" tcpkit node "$CLI" -r "$CAPTURE" -p "$PORT" -m "$MODE" -o "$OUT")
-LINES=$(wc -l <"$OUT")
-# tcpkit's own clock: from the first packet read to the last line written.
-# The rest of the wall time is node's start-up, loading, and the summary.
-LOOP=$(sed -n 's/^tcpkit: pcap-file .* packets in \([0-9.]*\) s[,:].*/\1/p' "$WORK/tcpkit.best.err")
-T_TCPDUMP=$(best_of "$BENCH_RUNS" tcpdump tcpdump -nn -r "$CAPTURE")
-
-T_TSHARK="" TSHARK_NOTE=""
-if [ "$BENCH_TSHARK" != 1 ]; then
-  TSHARK_NOTE="skipped (BENCH_TSHARK=$BENCH_TSHARK)"
-elif ! command -v tshark >/dev/null; then
-  TSHARK_NOTE="skipped (not installed)"
-else
-  t0=$(now)
-  rc=0
-  timeout "$BENCH_TSHARK_LIMIT" tshark -r "$CAPTURE" -Y "$TSHARK_FILTER" >/dev/null 2>"$WORK/tshark.err" || rc=$?
-  t1=$(now)
-  if [ "$rc" = 124 ]; then
-    TSHARK_NOTE="gave up after ${BENCH_TSHARK_LIMIT} s"
-  elif [ "$rc" != 0 ]; then
-    TSHARK_NOTE="failed (exit $rc): $(head -1 "$WORK/tshark.err")"
-  else
-    T_TSHARK=$(elapsed "$t0" "$t1")
-    log "tshark run 1: $T_TSHARK s"
-  fi
-fi
+offline_time -m "$MODE"
+offline_tshark -Y "$TSHARK_FILTER"
 
 # Raw mode through a Lua script: only if this tcpkit has -S. A tiny capture
 # tells: exit 0 is a yes, "not supported" a no, anything else a failure.
@@ -248,16 +220,7 @@ fi
 # --- report ------------------------------------------------------------------------
 
 W=$WORKLOAD
-result "offline.$W.capture" "$CAPTURE"
-result "offline.$W.load" "$LOAD_DESC"
-result "offline.$W.packets" "$PACKETS"
-result "offline.$W.requests" "$REQUESTS"
-result "offline.$W.lines" "$LINES"
-result "offline.$W.tcpkit_s" "$T_TCPKIT"
-result "offline.$W.loop_s" "${LOOP:-}"
-result "offline.$W.tcpdump_s" "$T_TCPDUMP"
-if [ -n "$T_TSHARK" ]; then result "offline.$W.tshark_s" "$T_TSHARK"; else result "offline.$W.tshark_note" "$TSHARK_NOTE"; fi
-result "offline.$W.tshark_limit" "$BENCH_TSHARK_LIMIT"
+offline_results "$W" "$LOAD_DESC" "$REQUESTS"
 if [ "$WORKLOAD" = redis ]; then
   result offline.lua.script "${LUA_SCRIPT#"$ROOT/"}"
   if [ -n "$T_LUA" ]; then
@@ -273,15 +236,7 @@ echo
 echo "capture: $CAPTURE"
 echo "         $PACKETS packets, $REQUESTS requests ($LOAD_DESC)"
 echo
-printf '%-34s %10s %14s %10s\n' tool seconds packets/s lines
-printf '%-34s %10s %14s %10s\n' "tcpkit -r -m $MODE -o FILE" "$T_TCPKIT" "$(pps "$T_TCPKIT")" "$LINES"
-[ -n "$LOOP" ] && printf '%-34s %10s %14s %10s\n' "  (its packet loop, its own clock)" "$LOOP" "$(pps "$LOOP")" ""
-printf '%-34s %10s %14s %10s\n' "tcpdump -nn -r" "$T_TCPDUMP" "$(pps "$T_TCPDUMP")" -
-if [ -n "$T_TSHARK" ]; then
-  printf '%-34s %10s %14s %10s\n' "tshark -r -Y $TSHARK_FILTER (1 run)" "$T_TSHARK" "$(pps "$T_TSHARK")" -
-else
-  printf '%-34s %s\n' "tshark -r -Y $TSHARK_FILTER" "$TSHARK_NOTE"
-fi
+offline_table "tcpkit -r -m $MODE -o FILE" "$TSHARK_FILTER"
 if [ "$WORKLOAD" = redis ]; then
   if [ -n "$T_LUA" ]; then
     printf '%-34s %10s %14s %10s\n' "tcpkit -r -m raw -S lua-raw.lua" "$T_LUA" "$(pps "$T_LUA")" "${LUA_SEEN:--}"
