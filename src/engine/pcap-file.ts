@@ -12,6 +12,29 @@ const DECODED_LINK_TYPES: readonly number[] = [
   LinkType.LinuxSll, LinkType.Ipv4, LinkType.Ipv6, LinkType.LinuxSll2,
 ];
 
+/**
+ * A line to print before reading `file`, when no packet of it will decode
+ * (its link type is not one tcpkit knows): the run goes on and counts them,
+ * but nobody should wonder why nothing is reported. Shared with --top's replay.
+ */
+export function linkNotice(file: string, reader: PcapFileReaderHandle): string | null {
+  const link = reader.linkType;
+  if (DECODED_LINK_TYPES.includes(link)) return null;
+  const name = reader.linkTypeName === null ? '' : ` (${reader.linkTypeName})`;
+  return `${file}: link type ${link}${name} is not one tcpkit decodes (Ethernet, 802.1Q, Linux cooked v1/v2, raw IP, BSD loopback); its packets are counted, not decoded`;
+}
+
+/**
+ * Why reading `file` ended early (`why`, the reader's error), as the line the
+ * user reads: a file cut short (the whole packets before the cut were
+ * reported), or one damaged partway.
+ */
+export function endMessage(file: string, reader: PcapFileReaderHandle, why: string | null): string | null {
+  if (why === null) return null;
+  if (/^truncated/.test(why)) return `${file}: the file is cut short (${why}); reported what was whole`;
+  return `${file}: the file is damaged after packet ${reader.packets} (${why}); reported the packets before it`;
+}
+
 
 export class PcapFileEngine implements Engine {
   readonly name = 'pcap-file';
@@ -34,27 +57,14 @@ export class PcapFileEngine implements Engine {
     return this.reader.offset || this.endOffset;
   }
 
-  /**
-   * A line to print before reading, when no packet of the file will decode
-   * (its link type is not one tcpkit knows): the run goes on and counts them,
-   * but nobody should wonder why nothing is reported.
-   */
+  /** See linkNotice() above. */
   linkNotice(): string | null {
-    const link = this.reader.linkType;
-    if (DECODED_LINK_TYPES.includes(link)) return null;
-    const name = this.reader.linkTypeName === null ? '' : ` (${this.reader.linkTypeName})`;
-    return `${this.file}: link type ${link}${name} is not one tcpkit decodes (Ethernet, 802.1Q, Linux cooked v1/v2, raw IP, BSD loopback); its packets are counted, not decoded`;
+    return linkNotice(this.file, this.reader);
   }
 
-  /**
-   * Why the input ended early, as the line the user reads: a file cut short
-   * (the whole packets before the cut were reported), or one damaged partway.
-   */
+  /** See endMessage() above. */
   endMessage(): string | null {
-    const why = this.endError;
-    if (why === null) return null;
-    if (/^truncated/.test(why)) return `${this.file}: the file is cut short (${why}); reported what was whole`;
-    return `${this.file}: the file is damaged after packet ${this.reader.packets} (${why}); reported the packets before it`;
+    return endMessage(this.file, this.reader, this.endError);
   }
 
   get linkType(): number {

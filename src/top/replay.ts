@@ -11,17 +11,13 @@
 import { native, type PcapFileReaderHandle } from '../engine/native';
 import { LinkType, RecordField, nextRecord } from '../engine/record';
 import type { BatchHandler, Engine, EngineCounters } from '../engine/engine';
+import { endMessage, linkNotice } from '../engine/pcap-file';
 import fs from 'node:fs';
 
 /** Smaller than the file engine's 1 MiB: a batch is read ahead of its time. */
 const BATCH_BYTES = 256 * 1024;
 /** The longest wait in one go: stop() ends a wait at once anyway. */
 const WAIT_MAX_MS = 1000;
-
-const DECODED_LINK_TYPES: readonly number[] = [
-  LinkType.Null, LinkType.Ethernet, LinkType.Raw, LinkType.RawAlt, LinkType.Loop,
-  LinkType.LinuxSll, LinkType.Ipv4, LinkType.Ipv6, LinkType.LinuxSll2,
-];
 
 export class PacedFileEngine implements Engine {
   readonly name = 'pcap-file';
@@ -54,18 +50,12 @@ export class PacedFileEngine implements Engine {
 
   /** As PcapFileEngine.linkNotice(). */
   linkNotice(): string | null {
-    const link = this.reader.linkType;
-    if (DECODED_LINK_TYPES.includes(link)) return null;
-    const name = this.reader.linkTypeName === null ? '' : ` (${this.reader.linkTypeName})`;
-    return `${this.file}: link type ${link}${name} is not one tcpkit decodes (Ethernet, 802.1Q, Linux cooked v1/v2, raw IP, BSD loopback); its packets are counted, not decoded`;
+    return linkNotice(this.file, this.reader);
   }
 
   /** As PcapFileEngine.endMessage(). */
   endMessage(): string | null {
-    const why = this.endError;
-    if (why === null) return null;
-    if (/^truncated/.test(why)) return `${this.file}: the file is cut short (${why}); reported what was whole`;
-    return `${this.file}: the file is damaged after packet ${this.reader.packets} (${why}); reported the packets before it`;
+    return endMessage(this.file, this.reader, this.endError);
   }
 
   private wait(ms: number): Promise<void> {
