@@ -8,8 +8,15 @@
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 
-async function mysqlConn(host: string, port: number, n: number): Promise<number> {
-  const c = await mysql.createConnection({ host, port, user: 'tk', password: 'tkpw', database: 'shop' });
+/** One client's statements, whichever the server: plain text, and a prepared one by id. */
+interface SqlClient {
+  query(sql: string): Promise<unknown>;
+  prepared(id: number): Promise<unknown>;
+  end(): Promise<unknown>;
+}
+
+/** The load's mix on one connection: statement i of n. */
+async function statements(c: SqlClient, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     const id = (i * 7919) % 1000;
     try {
@@ -18,7 +25,7 @@ async function mysqlConn(host: string, port: number, n: number): Promise<number>
           await c.query(`SELECT id, name, score FROM bench WHERE id = ${id}`);
           break;
         case 1:
-          await c.execute('SELECT id, name FROM bench WHERE id = ?', [id]);
+          await c.prepared(id);
           break;
         case 2:
           await c.query(`UPDATE bench SET score = score + 1 WHERE id = ${id}`);
@@ -34,36 +41,19 @@ async function mysqlConn(host: string, port: number, n: number): Promise<number>
     }
   }
   await c.end();
+}
+
+async function mysqlConn(host: string, port: number, n: number): Promise<number> {
+  const c = await mysql.createConnection({ host, port, user: 'tk', password: 'tkpw', database: 'shop' });
+  await statements({ query: (sql) => c.query(sql), prepared: (id) => c.execute('SELECT id, name FROM bench WHERE id = ?', [id]), end: () => c.end() }, n);
+  // The login, each statement, and the one PREPARE.
   return 1 + n + 1;
 }
 
 async function pgsqlConn(host: string, port: number, n: number): Promise<number> {
   const c = new pg.Client({ host, port, user: 'tk', database: 'shop' });
   await c.connect();
-  for (let i = 0; i < n; i++) {
-    const id = (i * 7919) % 1000;
-    try {
-      switch (i % 5) {
-        case 0:
-          await c.query(`SELECT id, name, score FROM bench WHERE id = ${id}`);
-          break;
-        case 1:
-          await c.query({ name: 'byid', text: 'SELECT id, name FROM bench WHERE id = $1', values: [id] });
-          break;
-        case 2:
-          await c.query(`UPDATE bench SET score = score + 1 WHERE id = ${id}`);
-          break;
-        case 3:
-          await c.query(i % 50 === 3 ? 'SELECT nope FROM bench' : `INSERT INTO bench_log (bench_id, note) VALUES (${id}, 'load ${i}')`);
-          break;
-        default:
-          await c.query(`SELECT id, name FROM bench WHERE id BETWEEN ${id} AND ${id + 9}`);
-      }
-    } catch {
-      // the error on purpose
-    }
-  }
-  await c.end();
+  await statements({ query: (sql) => c.query(sql), prepared: (id) => c.query({ name: 'byid', text: 'SELECT id, name FROM bench WHERE id = $1', values: [id] }), end: () => c.end() }, n);
   return 1 + n;
 }
 
