@@ -13,6 +13,9 @@
 // RING_REPLAY_EVICT_MB=N walks N MiB of other memory before each call, as
 // redis and its clients do between two drains of the live engine, so each
 // drain starts with cold caches. Then only the calls are timed.
+// RING_REPLAY_ONLY=samples (or records) runs one hand-over alone: with RUNS=1
+// that is a cold process's cost, V8 compiling the hot path included
+// (process.cpuUsage counts every thread).
 //
 // Kernel flow ids are assigned as the program does: one per 5-tuple, both
 // directions under one key, the lower (address, port) end first. Pure ACKs
@@ -38,6 +41,7 @@ if (file === undefined) {
 const PORT = Number(portArg ?? 6379);
 const RUNS = Number(runsArg ?? 5);
 const CHUNK = Number(process.env.RING_REPLAY_CHUNK_KB ?? 1024) * 1024;
+const ONLY = process.env.RING_REPLAY_ONLY;
 const EVICT = Number(process.env.RING_REPLAY_EVICT_MB ?? 0) * 1024 * 1024;
 const evictArea = new Uint8Array(EVICT);
 let evictSum = 0;
@@ -194,6 +198,7 @@ const best: Record<string, number> = { records: Infinity, samples: Infinity };
 const answered: Record<string, number> = {};
 for (let i = 0; i < RUNS; i++) {
   for (const kind of ['records', 'samples'] as const) {
+    if (ONLY !== undefined && ONLY !== kind) continue;
     const r = run(kind);
     best[kind] = Math.min(best[kind], r.ns);
     answered[kind] = r.answered;
