@@ -34,7 +34,10 @@ function engineArgs(engine: Engine): string[] {
 function checkLines(lines: TxLine[], server: { v4: string; v6: string; port: number }): void {
   assert.deepEqual(lines.map((l) => l.request), EXPECTED);
   const sleep = lines.find((l) => l.request === 'DEBUG SLEEP 0.02')!;
-  assert.ok(sleep.latencyMs! >= 20 && sleep.latencyMs! <= 25, `DEBUG SLEEP 0.02 read ${sleep.latencyMs} ms`);
+  // The server sleeps at least 20 ms; on a loaded machine it may wake several
+  // ms late (27-29 ms seen), so the upper bound only rules out a latency taken
+  // from the wrong packets (a later request's answer).
+  assert.ok(sleep.latencyMs! >= 20 && sleep.latencyMs! <= 100, `DEBUG SLEEP 0.02 read ${sleep.latencyMs} ms`);
   const piped = lines.filter((l) => l.request.startsWith('SET p:'));
   assert.equal(piped.length, 30);
   assert.equal(new Set(piped.map((l) => l.client)).size, 1);
@@ -166,7 +169,7 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
       const lines = parseLines(tk.stdout);
       assert.deepEqual(lines.map((l) => l.request), ['GET before', 'DEBUG SLEEP 0.02', 'DEL before']);
       const sleep = lines[1];
-      assert.ok(sleep.latencyMs! >= 20 && sleep.latencyMs! <= 25, `DEBUG SLEEP 0.02 read ${sleep.latencyMs} ms`);
+      assert.ok(sleep.latencyMs! >= 20 && sleep.latencyMs! <= 100, `DEBUG SLEEP 0.02 read ${sleep.latencyMs} ms`);
       assert.equal(new Set(lines.map((l) => l.client)).size, 1);
       assert.match(tk.stderr, /requests: 3 answered, 0 without response/);
       assert.equal(await settlesTo(state, nsList), state);
