@@ -256,6 +256,16 @@ const EDITS: Record<string, Edit[]> = {
                 else luaV_objlen(L, L.stack[ra], rb);`,
       count: 1,
     },
+    {
+      find: `                lobject.setobjs2s(L, ra, RB(L, base, i));`,
+      replace: `                { const o$ = L.stack[RB(L, base, i)], d$ = L.stack[ra]; d$.type = o$.type; d$.value = o$.value; }`,
+      count: 1,
+    },
+    {
+      find: /lobject\.setobj2s\(L, ra, (konst|cl\.upvals\[b\])\);/g,
+      replace: '{ const o$$ = $1, d$$ = L.stack[ra]; d$$.type = o$$.type; d$$.value = o$$.value; }',
+      count: 3,
+    },
     { find: /tonumber\((op1|op2|op)\)/g, replace: '((($1.type & 15) === LUA_TNUMBER) ? $1.value : tonumber($1))', count: 15 },
     { find: /RK([BC])\(L, base, k, i\)/g, replace: registerOrConstant, count: 37 },
     { find: OPCODE_CASE, replace: opcodeLiteral, count: 71 },
