@@ -69,9 +69,12 @@
 //    GETTABLE/GETTABUP with a string key on a table look the key up in the
 //    table's Map in place, and take fengari's own path (metatables,
 //    __index, errors) when the key is absent or its value nil; # of a string
-//    is its length in place. Each fast path does what the general one does
-//    for that case, and nothing else. The original's size+payload script:
-//    370-410 -> 295-315 ns a packet (in-process, the call included).
+//    is its length in place; MOVE, LOADK and GETUPVAL copy type and value
+//    in place (lobject.setobj2s was a call too). Each in-place path does
+//    what the general one does for that case, and nothing else
+//    (test/unit/lua/lua-vm-fast-paths.test.ts: C Lua 5.2's output). The
+//    size+payload script: 370-410 -> 295-315 ns a packet (in-process, the
+//    call into Lua included).
 // 10. loslib.js and ldblib.js required `tmp` (which loads node's crypto) and
 //    `readline-sync` when loaded, for os.tmpname() and debug.debug() only;
 //    they are required when those are first called.
