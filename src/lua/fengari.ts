@@ -207,6 +207,38 @@ export function pushSlots(L: LuaState, a: number, b: number): void {
   S.top = top + 2;
 }
 
+interface LdoModule {
+  luaD_pcall(L: LuaState, f: (L: LuaState, ud: CallArgs) => void, ud: CallArgs, oldTop: number, ef: number): number;
+  luaD_callnoyield(L: LuaState, off: number, nResults: number): void;
+}
+interface CallArgs {
+  funcOff: number;
+  nresults: number;
+}
+const ldo = require('fengari/src/ldo.js') as LdoModule;
+/** lapi's f_call: what lua_pcall runs protected. */
+const fCall = (L: LuaState, ud: CallArgs): void => ldo.luaD_callnoyield(L, ud.funcOff, ud.nresults);
+/** Read by fCall when the call starts, so one object serves every call. */
+const callArgs: CallArgs = { funcOff: 0, nresults: 0 };
+
+/**
+ * lua_pcall(L, nargs, 0, errfunc) for a function and its arguments at the
+ * top of the stack (pushed by pushSlots, which checked the room) and a
+ * message handler at a positive index: what lua_pcallk does for that case
+ * (luaD_pcall of f_call), without its checks for the other cases
+ * (continuations, results beyond the stack, pseudo-indices) and the object
+ * it made per call. Anything else goes through lapi.
+ */
+export function pcallNoResults(L: LuaState, nargs: number, errfunc: number): number {
+  const S = L as unknown as StackView & { status: number };
+  const ef = S.ci.funcOff + errfunc;
+  if (S.status !== lua.LUA_OK || errfunc < 1 || ef >= S.top - (nargs + 1)) return lua.lua_pcall(L, nargs, 0, errfunc);
+  const funcOff = S.top - (nargs + 1);
+  callArgs.funcOff = funcOff;
+  callArgs.nresults = 0;
+  return ldo.luaD_pcall(L, fCall, callArgs, funcOff, ef);
+}
+
 function copyToSlot(st: (TValue & { captured?: boolean })[], i: number, v: TValue): void {
   const o = st[i];
   if (o !== undefined && o.captured !== true) {

@@ -21,7 +21,7 @@ import { requestFields, requestTopics } from '../protocol/kafka';
 import type { Output, PacketSink } from '../pairing/consumer';
 import { installStdlib, type ScriptSink } from './stdlib';
 import { PacketTable } from './packet-table';
-import { lauxlib, lua, newState, pushSlots, toLuaString, utf8, type JsFunction, type LuaState } from './fengari';
+import { lauxlib, lua, newState, pcallNoResults, pushSlots, toLuaString, utf8, type JsFunction, type LuaState } from './fengari';
 
 /** A script that cannot run: one line for the user. */
 export class ScriptError extends Error {
@@ -283,7 +283,7 @@ export class LuaHost implements Output, PacketSink {
     this.steps = 0;
     this.table.set(p, buf, fromClient);
     pushSlots(L, Slot.PacketFn, Slot.PacketTable);
-    if (lua.lua_pcall(L, 1, 0, Slot.Handler) !== lua.LUA_OK) this.failed();
+    if (pcallNoResults(L, 1, Slot.Handler) !== lua.LUA_OK) this.failed();
   }
 
   transaction(tx: Transaction): void {
