@@ -69,7 +69,12 @@
 //    GETTABLE/GETTABUP with a string key on a table look the key up in the
 //    table's Map in place, and take fengari's own path (metatables,
 //    __index, errors) when the key is absent or its value nil; # of a string
-//    is its length in place; MOVE, LOADK and GETUPVAL copy type and value
+//    is its length in place (and a string key remembers the table and entry
+//    it last found, `ct` and `ce`, which every TString gets in its
+//    constructor so that they all keep one shape: the next lookup in the
+//    same table is two loads, unless the entry was removed, which sets its
+//    value undefined (ltable's mark_dead); it keeps that one table alive
+//    while the string lives); MOVE, LOADK and GETUPVAL copy type and value
 //    in place (lobject.setobj2s was a call too). Each in-place path does
 //    what the general one does for that case, and nothing else
 //    (test/unit/lua/lua-vm-fast-paths.test.ts: C Lua 5.2's output). The
@@ -209,7 +214,12 @@ const EDITS: Record<string, Edit[]> = {
                 let rc = RKC(L, base, k, i);
                 if (upval.type === LUA_TTABLE && (rc.type === LUA_TSHRSTR || rc.type === LUA_TLNGSTR)) {
                     let ts = rc.value;
-                    let e = upval.value.strong.get(ts.hash !== null ? ts.hash : luaS_hashlongstr(ts));
+                    let h = upval.value;
+                    let e = ts.ce;
+                    if (ts.ct !== h || e.value === undefined) {
+                        e = h.strong.get(ts.hash !== null ? ts.hash : luaS_hashlongstr(ts));
+                        if (e !== undefined) { ts.ct = h; ts.ce = e; }
+                    }
                     if (e !== undefined && e.value.type !== LUA_TNIL) {
                         let o = L.stack[ra];
                         o.type = e.value.type;
@@ -225,7 +235,12 @@ const EDITS: Record<string, Edit[]> = {
                 let rc = RKC(L, base, k, i);
                 if (rb.type === LUA_TTABLE && (rc.type === LUA_TSHRSTR || rc.type === LUA_TLNGSTR)) {
                     let ts = rc.value;
-                    let e = rb.value.strong.get(ts.hash !== null ? ts.hash : luaS_hashlongstr(ts));
+                    let h = rb.value;
+                    let e = ts.ce;
+                    if (ts.ct !== h || e.value === undefined) {
+                        e = h.strong.get(ts.hash !== null ? ts.hash : luaS_hashlongstr(ts));
+                        if (e !== undefined) { ts.ct = h; ts.ce = e; }
+                    }
                     if (e !== undefined && e.value.type !== LUA_TNIL) {
                         let o = L.stack[ra];
                         o.type = e.value.type;
@@ -335,6 +350,19 @@ const EDITS: Record<string, Edit[]> = {
   ],
   'lstring.js': [
     noAsserts(5),
+    {
+      find: `    constructor(L, str) {
+        this.hash = null;
+        this.realstring = str;
+    }`,
+      replace: `    constructor(L, str) {
+        this.hash = null;
+        this.realstring = str;
+        this.ct = null;
+        this.ce = null;
+    }`,
+      count: 1,
+    },
     {
       find: `    let len = str.length;
     let s = "|";
