@@ -68,14 +68,14 @@
 //    tonumber only for strings; < and <= compare two numbers in place;
 //    GETTABLE/GETTABUP with a string key on a table look the key up in the
 //    table's Map in place, and take fengari's own path (metatables,
-//    __index, errors) when the key is absent or its value nil; # of a string
-//    is its length in place (and a string key remembers the table and entry
-//    it last found, `ct` and `ce`, which every TString gets in its
-//    constructor so that they all keep one shape: the next lookup in the
-//    same table is two loads, unless the entry was removed, which sets its
-//    value undefined (ltable's mark_dead); it keeps that one table alive
-//    while the string lives); MOVE, LOADK and GETUPVAL copy type and value
-//    in place (lobject.setobj2s was a call too). Each in-place path does
+//    __index, errors) when the key is absent or its value nil. A string key
+//    also remembers the table and entry it last found (`ct`, `ce`, which
+//    every TString gets in its constructor so that all keep one shape): the
+//    next lookup in the same table is two loads, unless the entry was
+//    removed, which sets its value undefined (ltable's mark_dead); it keeps
+//    that one table alive while the string lives. # of a string is its
+//    length in place; MOVE, LOADK and GETUPVAL copy type and value in place
+//    (lobject.setobj2s was a call too). Each in-place path does
 //    what the general one does for that case, and nothing else
 //    (test/unit/lua/lua-vm-fast-paths.test.ts: C Lua 5.2's output). The
 //    size+payload script: 370-410 -> 295-315 ns a packet (in-process, the
