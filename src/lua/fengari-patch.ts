@@ -48,6 +48,41 @@
 //    `instanceof` on every table key and string hash. The one-line asserts
 //    of the VM, calls, tables, strings and values are left out, as in the
 //    original's C Lua (api_check, on what JavaScript hands the API, stays).
+//
+// Measured on scripts that read packet fields (issue 18, 2026-12-06:
+// node --trace-turbo-inlining, --print-bytecode, --cpu-prof; BENCHMARKS.md):
+//
+// 8. luaV_execute's `switch (opcode)` compared against `case OP_MOVE:`,
+//    constants V8 reads from the module's scope: its bytecode is a chain of
+//    up to 47 compares, one per opcode, before every instruction. With the
+//    numbers written in (`case 0 /* OP_MOVE */:`, from fengari's own
+//    lopcodes.js) it is one jump table. The VM loop also read the closure,
+//    its constants, its base and its code from the CallInfo before every
+//    instruction; they change only when the frame does (a Lua call, a return,
+//    a tail call, each of which `continue newframe`s), so they are read
+//    there, in an outer loop. A loop of `n = n + 1`: 36 -> 25 ns an iteration.
+// 9. luaV_execute is too large for V8 to inline what it calls: RKB/RKC (a
+//    register or a constant), tonumber, luaV_lessthan, luaV_gettable and
+//    luaV_objlen stayed calls, several per instruction. RKB/RKC are written
+//    out; arithmetic reads a number operand's value in place and calls
+//    tonumber only for strings; < and <= compare two numbers in place;
+//    GETTABLE/GETTABUP with a string key on a table look the key up in the
+//    table's Map in place, and take fengari's own path (metatables,
+//    __index, errors) when the key is absent or its value nil. A string key
+//    also remembers the table and entry it last found (`ct`, `ce`, which
+//    every TString gets in its constructor so that all keep one shape): the
+//    next lookup in the same table is two loads, unless the entry was
+//    removed, which sets its value undefined (ltable's mark_dead); it keeps
+//    that one table alive while the string lives. # of a string is its
+//    length in place; MOVE, LOADK and GETUPVAL copy type and value in place
+//    (lobject.setobj2s was a call too). Each in-place path does
+//    what the general one does for that case, and nothing else
+//    (test/unit/lua/lua-vm-fast-paths.test.ts: C Lua 5.2's output). The
+//    size+payload script: 370-410 -> 295-315 ns a packet (in-process, the
+//    call into Lua included).
+// 10. loslib.js and ldblib.js required `tmp` (which loads node's crypto) and
+//    `readline-sync` when loaded, for os.tmpname() and debug.debug() only;
+//    they are required when those are first called.
 /* eslint-disable @typescript-eslint/no-require-imports */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,7 +91,8 @@ import Module from 'node:module';
 interface Edit {
   /** Exact text (string) or a pattern with the g flag. */
   find: string | RegExp;
-  replace: string;
+  /** The text, or (with a pattern) a function of the match and its groups. */
+  replace: string | ((match: string, ...groups: string[]) => string);
   /** How many times it must match (exactly). */
   count: number;
 }
@@ -73,6 +109,28 @@ const STACK_REUSE =
 const ASSERT_LINE = /^(\s*)lua_assert\(.*\);(\s*(?:\/\*.*\*\/|\/\/.*)?)$/gm;
 const ASSERT_OFF = '$1void 0;$2';
 const noAsserts = (count: number): Edit => ({ find: ASSERT_LINE, replace: ASSERT_OFF, count });
+
+/** `case OP_MOVE:` in lvm.js's switches (see 8. above). */
+const OPCODE_CASE = /case (OP_[A-Z]+):/g;
+let opcodeNumbers: Record<string, number> | null = null;
+/** `case OP_MOVE:` as `case 0 /* OP_MOVE *\/:`, the number from fengari's own lopcodes.js. */
+function opcodeLiteral(match: string, name: string): string {
+  opcodeNumbers ??= (require(path.join(fengariDir(), 'lopcodes.js')) as { OpCodesI: Record<string, number> }).OpCodesI;
+  const n = opcodeNumbers[name];
+  // An unknown name stays as it is (the edit's count still checks the file is the expected one).
+  return typeof n === 'number' && Number.isInteger(n) ? `case ${n} /* ${name} */:` : match;
+}
+
+let bitRK = 0;
+/** RKB(L, base, k, i) / RKC(...) written out (see 9. above): ISK(x) is x & BITRK, INDEXK(x) x & ~BITRK (lopcodes.js). */
+function registerOrConstant(match: string, bc: string): string {
+  bitRK ||= (require(path.join(fengariDir(), 'lopcodes.js')) as { BITRK: number }).BITRK;
+  return `((i.${bc} & ${bitRK}) !== 0 ? k[i.${bc} & ${~bitRK}] : L.stack[base + i.${bc}])`;
+}
+
+function fengariDir(): string {
+  return path.dirname(require.resolve('fengari/src/fengari.js'));
+}
 
 const EDITS: Record<string, Edit[]> = {
   'ltable.js': [noAsserts(5)],
@@ -112,6 +170,123 @@ const EDITS: Record<string, Edit[]> = {
   ],
   'lvm.js': [
     noAsserts(11),
+    {
+      find: `        let base = ci.l_base;
+
+        let i = ci.l_code[ci.l_savedpc++];
+`,
+      replace: `        let base = ci.l_base;
+        let code = ci.l_code;
+        for (;;) {
+        let i = code[ci.l_savedpc++];
+`,
+      count: 1,
+    },
+    {
+      find: `                throw Error("invalid opcode");
+            }
+        }
+    }
+};`,
+      replace: `                throw Error("invalid opcode");
+            }
+        }
+        }
+    }
+};`,
+      count: 1,
+    },
+    {
+      find: `            case OP_GETTABUP: {
+                let upval = cl.upvals[i.B];
+                let rc = RKC(L, base, k, i);
+                luaV_gettable(L, upval, rc, ra);
+                break;
+            }
+            case OP_GETTABLE: {
+                let rb = L.stack[RB(L, base, i)];
+                let rc = RKC(L, base, k, i);
+                luaV_gettable(L, rb, rc, ra);
+                break;
+            }`,
+      replace: `            case OP_GETTABUP: {
+                let upval = cl.upvals[i.B];
+                let rc = RKC(L, base, k, i);
+                if (upval.type === LUA_TTABLE && (rc.type === LUA_TSHRSTR || rc.type === LUA_TLNGSTR)) {
+                    let ts = rc.value;
+                    let h = upval.value;
+                    let e = ts.ce;
+                    if (ts.ct !== h || e.value === undefined) {
+                        e = h.strong.get(ts.hash !== null ? ts.hash : luaS_hashlongstr(ts));
+                        if (e !== undefined) { ts.ct = h; ts.ce = e; }
+                    }
+                    if (e !== undefined && e.value.type !== LUA_TNIL) {
+                        let o = L.stack[ra];
+                        o.type = e.value.type;
+                        o.value = e.value.value;
+                        break;
+                    }
+                }
+                luaV_gettable(L, upval, rc, ra);
+                break;
+            }
+            case OP_GETTABLE: {
+                let rb = L.stack[RB(L, base, i)];
+                let rc = RKC(L, base, k, i);
+                if (rb.type === LUA_TTABLE && (rc.type === LUA_TSHRSTR || rc.type === LUA_TLNGSTR)) {
+                    let ts = rc.value;
+                    let h = rb.value;
+                    let e = ts.ce;
+                    if (ts.ct !== h || e.value === undefined) {
+                        e = h.strong.get(ts.hash !== null ? ts.hash : luaS_hashlongstr(ts));
+                        if (e !== undefined) { ts.ct = h; ts.ce = e; }
+                    }
+                    if (e !== undefined && e.value.type !== LUA_TNIL) {
+                        let o = L.stack[ra];
+                        o.type = e.value.type;
+                        o.value = e.value.value;
+                        break;
+                    }
+                }
+                luaV_gettable(L, rb, rc, ra);
+                break;
+            }`,
+      count: 1,
+    },
+    {
+      find: `                if (luaV_lessthan(L, RKB(L, base, k, i), RKC(L, base, k, i)) !== i.A)`,
+      replace: `                let lhs = RKB(L, base, k, i);
+                let rhs = RKC(L, base, k, i);
+                if (((lhs.type & 15) === LUA_TNUMBER && (rhs.type & 15) === LUA_TNUMBER ? (lhs.value < rhs.value ? 1 : 0) : luaV_lessthan(L, lhs, rhs)) !== i.A)`,
+      count: 1,
+    },
+    {
+      find: `                if (luaV_lessequal(L, RKB(L, base, k, i), RKC(L, base, k, i)) !== i.A)`,
+      replace: `                let lhs = RKB(L, base, k, i);
+                let rhs = RKC(L, base, k, i);
+                if (((lhs.type & 15) === LUA_TNUMBER && (rhs.type & 15) === LUA_TNUMBER ? (lhs.value <= rhs.value ? 1 : 0) : luaV_lessequal(L, lhs, rhs)) !== i.A)`,
+      count: 1,
+    },
+    {
+      find: `                luaV_objlen(L, L.stack[ra], L.stack[RB(L, base, i)]);`,
+      replace: `                let rb = L.stack[RB(L, base, i)];
+                if (rb.type === LUA_TSHRSTR || rb.type === LUA_TLNGSTR) L.stack[ra].setivalue(rb.value.realstring.length);
+                else luaV_objlen(L, L.stack[ra], rb);`,
+      count: 1,
+    },
+    {
+      find: `                lobject.setobjs2s(L, ra, RB(L, base, i));`,
+      replace: `                { const o$ = L.stack[RB(L, base, i)], d$ = L.stack[ra]; d$.type = o$.type; d$.value = o$.value; }`,
+      count: 1,
+    },
+    {
+      find: /lobject\.setobj2s\(L, ra, (konst|cl\.upvals\[b\])\);/g,
+      replace: '{ const o$$ = $1, d$$ = L.stack[ra]; d$$.type = o$$.type; d$$.value = o$$.value; }',
+      count: 3,
+    },
+    { find: /tonumber\((op1|op2|op)\)/g, replace: '((($1.type & 15) === LUA_TNUMBER) ? $1.value : tonumber($1))', count: 15 },
+    { find: /RK([BC])\(L, base, k, i\)/g, replace: registerOrConstant, count: 37 },
+    { find: OPCODE_CASE, replace: opcodeLiteral, count: 71 },
     { find: STACK_DELETE, replace: STACK_KEEP, count: 3 },
     {
       find: `        if (L.hookmask & (LUA_MASKLINE | LUA_MASKCOUNT)) {
@@ -121,6 +296,36 @@ const EDITS: Record<string, Edit[]> = {
             if ((L.hookmask & LUA_MASKLINE) !== 0 || L.hookcount <= 1) ldebug.luaG_traceexec(L);
             else L.hookcount--;
         }`,
+      count: 1,
+    },
+  ],
+  'loslib.js': [
+    {
+      find: `    const tmp = require('tmp');`,
+      replace: `    let tmpModule = null;
+    const tmp = { tmpNameSync: () => (tmpModule === null ? (tmpModule = require('tmp')) : tmpModule).tmpNameSync() };`,
+      count: 1,
+    },
+  ],
+  'ldblib.js': [
+    {
+      find: `    const readlineSync = require('readline-sync');
+    readlineSync.setDefaultOptions({
+        prompt: 'lua_debug> '
+    });
+    getinput = function() {
+        return readlineSync.prompt();
+    };`,
+      replace: `    let readlineSync = null;
+    getinput = function() {
+        if (readlineSync === null) {
+            readlineSync = require('readline-sync');
+            readlineSync.setDefaultOptions({
+                prompt: 'lua_debug> '
+            });
+        }
+        return readlineSync.prompt();
+    };`,
       count: 1,
     },
   ],
@@ -145,6 +350,19 @@ const EDITS: Record<string, Edit[]> = {
   ],
   'lstring.js': [
     noAsserts(5),
+    {
+      find: `    constructor(L, str) {
+        this.hash = null;
+        this.realstring = str;
+    }`,
+      replace: `    constructor(L, str) {
+        this.hash = null;
+        this.realstring = str;
+        this.ct = null;
+        this.ce = null;
+    }`,
+      count: 1,
+    },
     {
       find: `    let len = str.length;
     let s = "|";
@@ -195,7 +413,8 @@ function patched(file: string, source: string): string | null {
       patchStatus[file] = `expected ${e.count} match(es) of an edit, found ${n}`;
       return null;
     }
-    text = typeof e.find === 'string' ? text.split(e.find).join(e.replace) : text.replace(e.find, e.replace);
+    if (typeof e.find === 'string') text = text.split(e.find).join(e.replace as string);
+    else text = typeof e.replace === 'string' ? text.replace(e.find, e.replace) : text.replace(e.find, e.replace);
   }
   patchStatus[file] = 'applied';
   return text;
@@ -205,7 +424,7 @@ type Loader = (module: NodeJS.Module & { _compile(src: string, file: string): vo
 
 /** require('fengari') with the edits above applied to its sources. Call before anything else loads fengari. */
 export function requirePatchedFengari(): unknown {
-  const dir = path.dirname(require.resolve('fengari/src/fengari.js'));
+  const dir = fengariDir();
   const extensions = (Module as unknown as { _extensions: Record<string, Loader> })._extensions;
   const original = extensions['.js'];
   extensions['.js'] = (module, filename) => {

@@ -134,6 +134,7 @@ interface FengariModule {
 }
 
 interface LobjectModule {
+  TValue: new (type: number, value: unknown) => TValue;
   pushsvalue2s(L: LuaState, ts: unknown): void;
   luaO_tostring(L: LuaState, obj: TValue & { ttisinteger(): boolean; setsvalue(ts: unknown): void }): void;
   luaO_str2num(s: LuaBytes, obj: TValue & { ttisinteger(): boolean; setfltvalue(n: number): void }): number;
@@ -174,6 +175,78 @@ export function pushOwned(L: LuaState, bytes: Uint8Array): void {
 /** Pushes a Lua string value made earlier with newTString (no copy). */
 export function pushTString(L: LuaState, ts: unknown): void {
   lobject.pushsvalue2s(L, ts);
+}
+
+/** The part of a lua_State that pushSlots reads and writes. */
+interface StackView {
+  stack: (TValue & { captured?: boolean })[];
+  top: number;
+  ci: { funcOff: number; top: number };
+}
+
+/**
+ * lua_pushvalue(L, a) then lua_pushvalue(L, b), for two positive indices of
+ * the current frame below its top (tcpkit's fixed slots, once per packet):
+ * the values are copied into the next two stack slots in place, as the
+ * patched lua_pushvalue does (fengari-patch.ts, edit 4: a slot's object is
+ * reused unless a closure holds it), without lapi's index decoding and
+ * checks, two calls and about 10 ns each. Anything else goes through lapi.
+ */
+export function pushSlots(L: LuaState, a: number, b: number): void {
+  const S = L as unknown as StackView;
+  const st = S.stack;
+  const base = S.ci.funcOff;
+  const top = S.top;
+  if (a < 1 || b < 1 || base + a >= top || base + b >= top || top + 2 > S.ci.top) {
+    lua.lua_pushvalue(L, a);
+    lua.lua_pushvalue(L, b);
+    return;
+  }
+  copyToSlot(st, top, st[base + a]);
+  copyToSlot(st, top + 1, st[base + b]);
+  S.top = top + 2;
+}
+
+interface LdoModule {
+  luaD_pcall(L: LuaState, f: (L: LuaState, ud: CallArgs) => void, ud: CallArgs, oldTop: number, ef: number): number;
+  luaD_callnoyield(L: LuaState, off: number, nResults: number): void;
+}
+interface CallArgs {
+  funcOff: number;
+  nresults: number;
+}
+const ldo = require('fengari/src/ldo.js') as LdoModule;
+/** lapi's f_call: what lua_pcall runs protected. */
+const fCall = (L: LuaState, ud: CallArgs): void => ldo.luaD_callnoyield(L, ud.funcOff, ud.nresults);
+/** Read by fCall when the call starts, so one object serves every call. */
+const callArgs: CallArgs = { funcOff: 0, nresults: 0 };
+
+/**
+ * lua_pcall(L, nargs, 0, errfunc) for a function and its arguments at the
+ * top of the stack (pushed by pushSlots, which checked the room) and a
+ * message handler at a positive index: what lua_pcallk does for that case
+ * (luaD_pcall of f_call), without its checks for the other cases
+ * (continuations, results beyond the stack, pseudo-indices) and the object
+ * it made per call. Anything else goes through lapi.
+ */
+export function pcallNoResults(L: LuaState, nargs: number, errfunc: number): number {
+  const S = L as unknown as StackView & { status: number };
+  const ef = S.ci.funcOff + errfunc;
+  if (S.status !== lua.LUA_OK || errfunc < 1 || ef >= S.top - (nargs + 1)) return lua.lua_pcall(L, nargs, 0, errfunc);
+  const funcOff = S.top - (nargs + 1);
+  callArgs.funcOff = funcOff;
+  callArgs.nresults = 0;
+  return ldo.luaD_pcall(L, fCall, callArgs, funcOff, ef);
+}
+
+function copyToSlot(st: (TValue & { captured?: boolean })[], i: number, v: TValue): void {
+  const o = st[i];
+  if (o !== undefined && o.captured !== true) {
+    o.type = v.type;
+    o.value = v.value;
+  } else {
+    st[i] = new lobject.TValue(v.type, v.value);
+  }
 }
 
 /**

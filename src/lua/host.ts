@@ -21,7 +21,7 @@ import { requestFields, requestTopics } from '../protocol/kafka';
 import type { Output, PacketSink } from '../pairing/consumer';
 import { installStdlib, type ScriptSink } from './stdlib';
 import { PacketTable } from './packet-table';
-import { lauxlib, lua, newState, toLuaString, utf8, type JsFunction, type LuaState } from './fengari';
+import { lauxlib, lua, newState, pcallNoResults, pushSlots, toLuaString, utf8, type JsFunction, type LuaState } from './fengari';
 
 /** A script that cannot run: one line for the user. */
 export class ScriptError extends Error {
@@ -134,20 +134,31 @@ const messageHandler: JsFunction = (L) => {
   return 1;
 };
 
-const WARM_UP = toLuaString('local n = 0 for i = 1, 3000 do n = n + i end return n');
+const WARM_UP = toLuaString('local n = 0 for i = 1, 4 do n = n + i end return n');
+/** Calls of the warm-up chunk: V8 gives a function its feedback vector (where it records what it saw) only after several calls. */
+const WARM_UP_CALLS = 12;
 
 /**
- * Runs a short loop with a count hook that fires on every instruction, so
- * that the VM's code for a firing hook has run (and V8 has seen it) before
- * V8 optimizes the VM. Otherwise the watchdog's first tick, 100,000
- * instructions into the capture, meets code V8 never saw run, and V8 throws
- * the optimized VM away and compiles it again (60-130 ms of CPU, seen with
- * node --trace-deopt; BENCHMARKS.md).
+ * Runs a short loop a few times under the watchdog's own hook, firing on
+ * every instruction, so that the VM's code for a firing hook has run (and V8
+ * has recorded it) before V8 optimizes the VM. Otherwise the watchdog's first
+ * tick, 100,000 instructions into the capture, meets code V8 never saw run,
+ * and V8 throws the optimized VM away and compiles it again (60-130 ms of
+ * CPU, seen with node --trace-deopt; BENCHMARKS.md). The same hook function
+ * as the watchdog's: a different one is a "wrong call target" deopt later.
+ * Separate calls, not one long loop: a function's first calls record nothing
+ * (V8 allocates its feedback vector lazily), and each hook call made before
+ * that runs in V8's interpreter (a 3,000-iteration loop here cost 37 ms).
  */
-function warmHook(L: LuaState): void {
+function warmHook(L: LuaState, hook: (L: LuaState) => void): void {
   const top = lua.lua_gettop(L);
-  lua.lua_sethook(L, () => {}, lua.LUA_MASKCOUNT, 1);
-  if (lauxlib.luaL_loadbuffer(L, WARM_UP, WARM_UP.length, '=warm-up') === lua.LUA_OK) lua.lua_pcall(L, 0, 0, 0);
+  lua.lua_sethook(L, hook, lua.LUA_MASKCOUNT, 1);
+  if (lauxlib.luaL_loadbuffer(L, WARM_UP, WARM_UP.length, '=warm-up') === lua.LUA_OK) {
+    for (let i = 0; i < WARM_UP_CALLS; i++) {
+      lua.lua_pushvalue(L, -1);
+      lua.lua_pcall(L, 0, 0, 0);
+    }
+  }
   lua.lua_sethook(L, null, 0, 0);
   lua.lua_settop(L, top);
 }
@@ -171,17 +182,21 @@ export class LuaHost implements Output, PacketSink {
     this.stderr = options.stderr ?? ((line) => process.stderr.write(line));
     this.table = new PacketTable(L, Slot.PacketTable, options.inPlace ?? true);
     this.table.probe();
-    warmHook(L);
     const servers = options.servers ?? [];
     this.table.setClientSide(servers.length > 0 && onClientSide(servers, options.localAddresses ?? hostAddresses()));
     this.wantsPackets = lua.lua_isfunction(L, Slot.PacketFn);
     this.wantsTransactions = lua.lua_isfunction(L, Slot.TxFn);
     this.watchdogSteps = Math.max(1, Math.round((options.watchdogInstructions ?? WATCHDOG_DEFAULT) / WATCHDOG_STEP));
+    this.warming = true;
+    warmHook(L, this.watchdog);
+    this.warming = false;
     lua.lua_sethook(L, this.watchdog, lua.LUA_MASKCOUNT, WATCHDOG_STEP);
   }
 
   private readonly watchdogSteps: number;
 
+  /** True while warmHook runs the watchdog on every instruction (it counts nothing then). */
+  private warming = false;
   /** Watchdog steps the current call has run; reset before each call. */
   private steps = 0;
   /** A call was stopped: the rest of this batch skips the script, so that the process stays responsive. */
@@ -193,6 +208,7 @@ export class LuaHost implements Output, PacketSink {
    * with it Ctrl-C, only runs between batches.
    */
   private readonly watchdog = (L: LuaState): void => {
+    if (this.warming) return;
     if (++this.steps < this.watchdogSteps) return;
     this.stalled = true;
     const count = ((WATCHDOG_STEP * this.watchdogSteps) / 1e6).toLocaleString('en-US');
@@ -266,9 +282,8 @@ export class LuaHost implements Output, PacketSink {
     const L = this.L;
     this.steps = 0;
     this.table.set(p, buf, fromClient);
-    lua.lua_pushvalue(L, Slot.PacketFn);
-    lua.lua_pushvalue(L, Slot.PacketTable);
-    if (lua.lua_pcall(L, 1, 0, Slot.Handler) !== lua.LUA_OK) this.failed();
+    pushSlots(L, Slot.PacketFn, Slot.PacketTable);
+    if (pcallNoResults(L, 1, Slot.Handler) !== lua.LUA_OK) this.failed();
   }
 
   transaction(tx: Transaction): void {

@@ -1,11 +1,15 @@
 // The packet a script's process(packet) receives: one Lua table, reused for
 // every packet, so that a field the script never reads costs nothing.
 //
-// - Every field starts nil in the table. The first read goes to the table's
-//   __index, which answers it and marks the field wanted; from then on a
+// - The table starts without keys. The first read of a field goes to the
+//   table's __index, which answers it and marks the field wanted; the next
+//   packet's table has a key for each wanted field, and from then on a
 //   wanted field is written straight into the table's entry for every
-//   packet (no Lua call, no allocation), and the others are reset to nil.
-//   A script that reads two fields costs two writes a packet.
+//   packet (no Lua call, no allocation). A script that reads two fields
+//   costs two writes a packet, and nothing for the others: a field it sets
+//   without having read it is a new key, which makes the next packet's
+//   table afresh (resetting the sixteen others to nil for every packet was
+//   about 15 ns a packet, BENCHMARKS.md).
 // - Strings (sip, dip, payload) are made once per value: addresses are
 //   cached, and a payload equal to the last one of its length (the same
 //   command sent again, the same reply) shares that one's Lua string.
@@ -19,7 +23,7 @@
 import { IpProto, Packet } from '../decode/packet';
 import { formatIp } from '../connections/address';
 import { copyBytes } from './bytes';
-import { Tag, lauxlib, lua, newTString, type JsFunction, type LuaBytes, type LuaState, type LuaTable, type TValue, type TableEntry } from './fengari';
+import { Tag, lauxlib, lua, newTString, pushTString, type JsFunction, type LuaBytes, type LuaState, type LuaTable, type TValue, type TableEntry } from './fengari';
 
 /** The fields, in the order the table's entries are made. */
 export const enum Field {
@@ -80,15 +84,15 @@ function asciiBytes(s: string): Uint8Array {
 }
 
 export class PacketTable {
-  /** Table entries per field, when written in place; null otherwise. */
-  private values: TValue[] | null = null;
+  /** Table entries per field, when written in place (a field not yet read has none); null otherwise. */
+  private values: (TValue | null)[] | null = null;
   private table: LuaTable | null = null;
   private lastEntry: TableEntry | undefined;
   private meta: LuaTable | null = null;
   /** Bit per field the script has read: those are written into the table for every packet. */
   private wanted = 0;
-  /** The entries of the others, set to nil for every packet. */
-  private unwanted: TValue[] = [];
+  /** Keys the table has: the wanted fields when it was made (-1: make it again). */
+  private keyCount = -1;
 
   private p: Packet | null = null;
   private buf: Buffer = Buffer.alloc(0);
@@ -148,20 +152,19 @@ export class PacketTable {
       return;
     }
     const t = this.table!;
-    if (t.strong.size !== Field.Count || t.l !== this.lastEntry || t.metatable !== this.meta) {
-      // The script added or removed keys, or changed the metatable: start afresh.
+    if (t.strong.size !== this.keyCount || t.l !== this.lastEntry || t.metatable !== this.meta) {
+      // A field was read for the first time (it gets its key now), or the
+      // script added or removed keys (a field it set that it had not read
+      // is a new key: gone again here), or changed the metatable: start afresh.
       this.rebuild();
       if (this.values === null) return;
     }
-    // A field the script has not read is nil (a script may have set it).
-    const unwanted = this.unwanted;
-    for (let i = 0; i < unwanted.length; i++) unwanted[i].type = Tag.Nil;
     const wanted = this.wanted;
     // Only the fields the script has read so far (the rest stay nil and go
     // to __index, which adds them here): a script that reads two fields
     // costs two writes a packet, not eighteen.
     if (wanted === 0) return;
-    const v = this.values;
+    const v = this.values as TValue[];
     const F = Tag.Float;
     let e: TValue;
     if ((wanted & NUMBERS_COMMON) !== 0) {
@@ -337,9 +340,10 @@ export class PacketTable {
       return;
     }
     if ((this.wanted & (1 << f)) === 0) {
-      // From now on written into the table up front, for every packet.
+      // From now on written into the table up front, for every packet: the
+      // next packet's table has its key.
       this.wanted |= 1 << f;
-      this.listUnwanted();
+      this.keyCount = -1;
     }
     const tcp = p.proto === IpProto.Tcp;
     switch (f) {
@@ -356,16 +360,10 @@ export class PacketTable {
       case Field.Incoming: lua.lua_pushnumber(L, this.fromClient !== (this.isClient === 1) ? 1 : 0); return;
       case Field.IsClient: lua.lua_pushnumber(L, this.isClient); return;
     }
-    const v = this.values;
-    if (inIndex && v !== null) {
-      const e = v[f];
-      e.type = Tag.String;
-      e.value = this.makeString(f);
-      // The entry is the table's own (unless the script removed the key in
-      // this call): read it back, so the string is pushed without a copy.
-      lua.lua_pushvalue(L, 2);
-      if (lua.lua_rawget(L, 1) !== lua.LUA_TNIL) return;
-      lua.lua_pop(L, 1);
+    if (inIndex) {
+      // The string made (or kept) for this value, pushed without a copy.
+      pushTString(L, this.makeString(f));
+      return;
     }
     lua.lua_pushstring(L, f === Field.Payload ? this.payloadBytes() : this.address(f === Field.Sip || f === Field.Src).bytes);
   }
@@ -393,11 +391,13 @@ export class PacketTable {
     return 3;
   };
 
-  /** A fresh table in the slot, its entries made in field order, their value slots kept. */
+  /** A fresh table in the slot with a key per wanted field, made in field order, their value slots kept. */
   private rebuild(): void {
     const L = this.L;
+    const wanted = this.wanted;
     lua.lua_createtable(L, 0, Field.Count);
     for (let f = 0; f < Field.Count; f++) {
+      if ((wanted & (1 << f)) === 0) continue;
       lua.lua_pushboolean(L, false);
       lua.lua_setfield(L, -2, FIELD_NAMES[f]);
     }
@@ -405,16 +405,27 @@ export class PacketTable {
     lua.lua_setmetatable(L, -2);
     lua.lua_replace(L, this.slot);
     const t = lua.lua_topointer(L, this.slot) as LuaTable;
-    const values: TValue[] = [];
-    if (t?.strong instanceof Map && t.strong.size === Field.Count) {
-      for (let e = t.f; e !== undefined; e = e.n) {
-        const name = (e.key?.value as { realstring?: Uint8Array } | undefined)?.realstring;
-        if (typeof e.value?.type !== 'number' || !(name instanceof Uint8Array)) break;
-        if (Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1') !== FIELD_NAMES[values.length]) break;
-        values.push(e.value);
+    const values: (TValue | null)[] = new Array<TValue | null>(Field.Count).fill(null);
+    let keys = 0;
+    let ok = t?.strong instanceof Map;
+    let f = 0;
+    for (let e = ok ? t.f : undefined; e !== undefined; e = e.n) {
+      while (f < Field.Count && (wanted & (1 << f)) === 0) f++;
+      const name = (e.key?.value as { realstring?: Uint8Array } | undefined)?.realstring;
+      if (f >= Field.Count || typeof e.value?.type !== 'number' || !(name instanceof Uint8Array)) {
+        ok = false;
+        break;
       }
+      if (Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1') !== FIELD_NAMES[f]) {
+        ok = false;
+        break;
+      }
+      values[f++] = e.value;
+      keys++;
     }
-    if (values.length !== Field.Count) {
+    let wantedCount = 0;
+    for (let b = wanted; b !== 0; b &= b - 1) wantedCount++;
+    if (!ok || keys !== wantedCount || t.strong.size !== keys) {
       this.fallBack();
       return;
     }
@@ -422,13 +433,8 @@ export class PacketTable {
     this.lastEntry = t.l;
     this.meta = t.metatable;
     this.values = values;
-    for (const e of values) e.type = Tag.Nil;
-    this.listUnwanted();
-  }
-
-  private listUnwanted(): void {
-    const v = this.values;
-    this.unwanted = v === null ? [] : v.filter((_, f) => (this.wanted & (1 << f)) === 0);
+    this.keyCount = keys;
+    for (const e of values) if (e !== null) e.type = Tag.Nil;
   }
 
   /** Every field through __index, from an empty table. */
@@ -483,7 +489,7 @@ export class PacketTable {
     ok = ok && this.indexCalls === indexCallsBefore;
     lua.lua_settop(L, top);
     this.wanted = 0;
-    this.listUnwanted();
+    this.keyCount = -1;
     this.p = null;
     if (!ok) this.fallBack();
   }
