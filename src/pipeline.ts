@@ -92,8 +92,26 @@ export class Pipeline {
   private wordsOf: Buffer | null = null;
   private words: Uint32Array | null = null;
 
-  /** The engine's batch callback. */
+  /**
+   * The engine's batch callback. The loops over a batch (and over a drain,
+   * below) are methods of their own that return right after the loop: V8
+   * optimizes such a loop by on-stack replacement in its first long call,
+   * before the code after the loop has ever run, and in node 20 the cached
+   * OSR code then deoptimizes at that code on every later call (109 times in
+   * a -r run with a Lua script, once a batch). A loop that only returns
+   * leaves nothing there to deoptimize.
+   */
   readonly onBatch = (buf: Buffer, used: number): void => {
+    this.batchRecords(buf, used);
+    this.flushOutputs();
+  };
+
+  private flushOutputs(): void {
+    for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
+    if (this.raw !== null) this.raw.flush();
+  }
+
+  private batchRecords(buf: Buffer, used: number): void {
     const p = this.pkt;
     const c = this.counters;
     if (buf !== this.wordsOf) {
@@ -142,9 +160,7 @@ export class Pipeline {
       if (conn === null) continue;
       this.matched(conn, pbuf);
     }
-    for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
-    if (this.raw !== null) this.raw.flush();
-  };
+  }
 
   /** The last ring buffer seen, as 32-bit words. */
   private ringOf: Buffer | null = null;
@@ -158,6 +174,11 @@ export class Pipeline {
    * -w) carry the IP packet and take the record path's decoding.
    */
   readonly onSamples = (data: Buffer, start: number, end: number, offSec: number, offNsec: number): void => {
+    this.drainSamples(data, start, end, offSec, offNsec);
+    this.flushOutputs();
+  };
+
+  private drainSamples(data: Buffer, start: number, end: number, offSec: number, offNsec: number): void {
     const p = this.pkt;
     const c = this.counters;
     const table = this.table;
@@ -218,9 +239,7 @@ export class Pipeline {
       if (conn === null) continue;
       this.matched(conn, data);
     }
-    for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
-    if (this.raw !== null) this.raw.flush();
-  };
+  }
 
   /** A packet `p` (payload in `pbuf`) of a watched connection; the table's fromClient says its direction. */
   private matched(conn: PairedConnection, pbuf: Buffer): void {
@@ -420,8 +439,7 @@ export class Pipeline {
       this.flushPartials(conn);
       this.pairer.stop(conn, this.lastSec, this.lastNsec);
     }
-    for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
-    if (this.raw !== null) this.raw.flush();
+    this.flushOutputs();
   }
 
   /**

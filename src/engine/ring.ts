@@ -68,6 +68,13 @@ export class RingReader {
 
   /** Hands every committed record to `handler`; returns the bytes consumed. */
   drain(handler: RingHandler): number {
+    const consumed = this.drainLoop(handler);
+    this.bytes += consumed;
+    return consumed;
+  }
+
+  /** drain()'s loop, alone: nothing after it for V8's on-stack-replaced code to deoptimize at (see Pipeline.onBatch). */
+  private drainLoop(handler: RingHandler): number {
     const words = this.words;
     let consumed = 0;
     for (;;) {
@@ -93,7 +100,6 @@ export class RingReader {
       Atomics.store(this.cons64, 0, BigInt(this.pos));
       if (end < limit) break; // stopped at a record still being written
     }
-    this.bytes += consumed;
     return consumed;
   }
 }
