@@ -22,7 +22,7 @@ const PROTOCOL_BASE = ['src/protocol/message.ts', 'src/protocol/text.ts'];
 const UNITS = {
   'protocol-resp': {
     mutate: ['src/protocol/resp.ts', ...PROTOCOL_BASE],
-    tests: ['unit/protocol/message.test.js', 'unit/protocol/resp.test.js', 'unit/protocol/memcached.test.js', 'unit/protocol/http.test.js', 'unit/protocol/dns.test.js', 'unit/protocol/kafka.test.js', 'unit/protocol/pgsql.test.js', 'unit/protocol/mysql.test.js'],
+    tests: ['unit/protocol/message.test.js', 'unit/protocol/resp-exact.test.js', 'unit/protocol/resp.test.js', 'unit/protocol/memcached.test.js', 'unit/protocol/http.test.js', 'unit/protocol/dns.test.js', 'unit/protocol/kafka.test.js', 'unit/protocol/pgsql.test.js', 'unit/protocol/mysql.test.js'],
   },
   'protocol-http': { mutate: ['src/protocol/http.ts'], tests: ['unit/protocol/http.test.js'] },
   'protocol-dns': { mutate: ['src/protocol/dns.ts'], tests: ['unit/protocol/dns-exact.test.js', 'unit/protocol/dns.test.js'] },
