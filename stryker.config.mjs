@@ -24,7 +24,7 @@ const UNITS = {
     mutate: ['src/protocol/resp.ts', ...PROTOCOL_BASE],
     tests: ['unit/protocol/message.test.js', 'unit/protocol/resp-exact.test.js', 'unit/protocol/resp.test.js', 'unit/protocol/memcached.test.js', 'unit/protocol/http.test.js', 'unit/protocol/dns.test.js', 'unit/protocol/kafka.test.js', 'unit/protocol/pgsql.test.js', 'unit/protocol/mysql.test.js'],
   },
-  'protocol-http': { mutate: ['src/protocol/http.ts'], tests: ['unit/protocol/http.test.js'] },
+  'protocol-http': { mutate: ['src/protocol/http.ts'], tests: ['unit/protocol/http-exact.test.js', 'unit/protocol/http.test.js'] },
   'protocol-dns': { mutate: ['src/protocol/dns.ts'], tests: ['unit/protocol/dns-exact.test.js', 'unit/protocol/dns.test.js'] },
   'protocol-memcached': { mutate: ['src/protocol/memcached/**/*.ts'], tests: ['unit/protocol/memcached.test.js'] },
   'protocol-kafka': { mutate: ['src/protocol/kafka/**/*.ts'], tests: ['unit/protocol/kafka.test.js'] },
