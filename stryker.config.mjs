@@ -27,7 +27,7 @@ const UNITS = {
   'protocol-http': { mutate: ['src/protocol/http.ts'], tests: ['unit/protocol/http-exact.test.js', 'unit/protocol/http.test.js'] },
   'protocol-dns': { mutate: ['src/protocol/dns.ts'], tests: ['unit/protocol/dns-exact.test.js', 'unit/protocol/dns.test.js'] },
   'protocol-memcached': { mutate: ['src/protocol/memcached/**/*.ts'], tests: ['unit/protocol/memcached-exact.test.js', 'unit/protocol/memcached.test.js'] },
-  'protocol-kafka': { mutate: ['src/protocol/kafka/**/*.ts'], tests: ['unit/protocol/kafka.test.js'] },
+  'protocol-kafka': { mutate: ['src/protocol/kafka/**/*.ts'], tests: ['unit/protocol/kafka-exact.test.js', 'unit/protocol/kafka.test.js'] },
   'protocol-mysql': { mutate: ['src/protocol/mysql/**/*.ts'], tests: ['unit/protocol/mysql-exact.test.js', 'unit/protocol/mysql.test.js'] },
   'protocol-pgsql': { mutate: ['src/protocol/pgsql/**/*.ts'], tests: ['unit/protocol/pgsql-exact.test.js', 'unit/protocol/pgsql.test.js'] },
   // The SQL modes' shared statement table, text helpers and redaction.
