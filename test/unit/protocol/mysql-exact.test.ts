@@ -271,3 +271,165 @@ test('a greeting cut after one byte of its low capability flags has none; with b
     assert.deepEqual(p.rec.resets, [], `greeting of ${keep} bytes`);
   }
 });
+
+test('commands waiting for their responses: at most 16, the oldest forgotten; each response read by its own command\'s shape', () => {
+  const p = loggedIn(BASE_CAPS);
+  // 17 pipelined commands: STATISTICS first (its answer is a bare string), then 16 queries.
+  p.c(Buffer.concat([my.com(0x09), ...Array.from({ length: 16 }, (_v, i) => my.query(`SELECT ${i}`))]));
+  // The STATISTICS was forgotten: the first answer is read as the first query's (an OK here).
+  p.s(my.ok(1, 3));
+  const rsp = p.rec.seen.filter((s) => !s.fromClient);
+  assert.deepEqual(rsp.map((s) => [s.statusText, s.affectedRows]), [['OK', 3]]);
+  // Two commands, the second a FIELD_LIST: after the first's OK, an EOF alone answers the second.
+  const q = loggedIn(BASE_CAPS);
+  q.c(Buffer.concat([my.query('SELECT 1'), my.com(4, Buffer.from('t\0'))]));
+  q.s(Buffer.concat([my.ok(1), my.eof(1)]));
+  assert.deepEqual(q.rec.seen.filter((s) => !s.fromClient).map((s) => [s.statusText, s.statusCount]), [
+    ['OK', 0],
+    ['OK', -1],
+  ]);
+});
+
+test('prepared statements: ids matched to PREPAREs in order, at most 16 waiting; the definitions after the OK end at their EOFs', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.com(0x16, 'SELECT ? FROM a'));
+  p.c(my.com(0x16, 'SELECT ? FROM b'));
+  // The first OK: 1 column, 1 parameter: two definitions and two EOFs follow.
+  p.s(Buffer.concat([my.prepareOk(1, 7, 1, 1), my.column(2, 'p'), my.eof(3), my.column(4, 'c'), my.eof(5)]));
+  // The second: no columns, two parameters: two definitions and one EOF.
+  p.s(Buffer.concat([my.prepareOk(1, 8, 0, 2), my.column(2, 'p1'), my.column(3, 'p2'), my.eof(4)]));
+  p.c(my.execute(8));
+  p.c(my.execute(7));
+  assert.deepEqual(p.rec.seen.map((s) => [s.fromClient, s.text, s.statusText]), [
+    [true, 'PREPARE SELECT ? FROM a', ''],
+    [true, 'PREPARE SELECT ? FROM b', ''],
+    [false, '', 'OK'],
+    [false, '', 'OK'],
+    [true, 'SELECT ? FROM b', ''],
+    [true, 'SELECT ? FROM a', ''],
+  ]);
+  // 17 PREPAREs before any answer: the oldest text is dropped, the answers go to the 16 later ones.
+  const q = loggedIn(BASE_CAPS);
+  for (let i = 0; i < 17; i++) q.c(my.com(0x16, `SELECT ${i}`));
+  for (let i = 0; i < 16; i++) q.s(my.prepareOk(1, 100 + i, 0, 0));
+  q.c(my.execute(100));
+  q.c(my.execute(115));
+  assert.deepEqual(q.rec.seen.filter((s) => s.fromClient).slice(-2).map((s) => s.text), ['SELECT 1', 'SELECT 16']);
+  // An EXECUTE too short for its statement id shows the name alone.
+  const r = loggedIn(BASE_CAPS);
+  r.c(my.com(0x17, Buffer.from([1, 2, 3])));
+  r.c(my.com(0x19, Buffer.from([9, 0, 0, 0])));
+  assert.deepEqual(r.rec.seen.map((s) => [s.text, s.kind]), [
+    ['', MessageKind.Normal],
+    ['STMT_CLOSE 9', MessageKind.NoReply],
+  ]);
+});
+
+test('the login: the database after an 8-bit-length auth (SECURE_CONNECTION) or a NUL-ended one (neither flag); none without CONNECT_WITH_DB', () => {
+  const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s), Buffer.from([0])]);
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n >>> 0);
+    return b;
+  };
+  const head = (caps: number): Buffer => Buffer.concat([u32(caps), u32(16777216), Buffer.from([33]), Buffer.alloc(23), cstr('ann')]);
+  const P41 = 0x200;
+  const cases: [number, Buffer, string][] = [
+    [P41 | 0x8000 | 0x8, Buffer.concat([Buffer.from([3, 1, 2, 3]), cstr('shop')]), 'LOGIN ann shop'],
+    [P41 | 0x8, Buffer.concat([cstr('xyz'), cstr('shop')]), 'LOGIN ann shop'],
+    [P41 | 0x8000, Buffer.concat([Buffer.from([3, 1, 2, 3]), cstr('shop')]), 'LOGIN ann'],
+    [P41 | 0x8000 | 0x8, Buffer.from([3, 1, 2, 3]), 'LOGIN ann'],
+    [P41 | 0x8000 | 0x8, Buffer.concat([Buffer.from([3, 1, 2, 3]), Buffer.from([0])]), 'LOGIN ann'],
+    [P41 | 0x8, cstr('xyz'), 'LOGIN ann'],
+    [P41 | 0x8, Buffer.from('xyz'), 'LOGIN ann'],
+  ];
+  for (const [caps, rest, text] of cases) {
+    const p = pair();
+    p.s(my.greeting(BASE_CAPS));
+    p.c(myPkt(1, Buffer.concat([head(caps), rest])));
+    assert.deepEqual(p.rec.seen.map((s) => s.text), [text], `caps ${caps.toString(16)}, ${JSON.stringify([...rest])}`);
+  }
+});
+
+test('an OK\'s status flags: read after both integers, also at the very end of the packet; cut, none', () => {
+  // SERVER_MORE_RESULTS_EXISTS (8) set: another result follows, so the response goes on.
+  for (const [payload, more] of [
+    [Buffer.from([0, 0, 0, 8, 0, 0, 0]), true],
+    [Buffer.from([0, 0xfc, 1, 0, 0, 8, 0]), true],
+    [Buffer.from([0, 0, 0xfc, 1, 0, 8, 0]), true],
+    [Buffer.from([0, 0xfc, 1, 0, 0xfc, 1, 0, 8, 0]), true],
+    [Buffer.from([0, 0, 0, 2, 0, 0, 0]), false],
+    // Both integers take the packet: no flags.
+    [Buffer.from([0, 0xfc, 1, 0, 0xfc, 1, 0]), false],
+    [Buffer.from([0, 0xfc, 1, 0, 0xfc, 1, 0, 8]), false],
+  ] as [Buffer, boolean][]) {
+    const p = loggedIn(BASE_CAPS);
+    p.c(my.query('CALL p()'));
+    p.s(myPkt(1, payload));
+    p.s(my.ok(2, 0, 2));
+    // Another result follows: the second OK is part of the response; else it answers nothing, on its own.
+    const answers = p.rec.seen.filter((s) => !s.fromClient).map((s) => s.bytes);
+    assert.deepEqual(answers, more ? [4 + payload.length + 11] : [4 + payload.length, 11], JSON.stringify([...payload]));
+  }
+});
+
+test('flushPartial() of the responses: only an answer to something, begun, on a connection in the clear', () => {
+  // Nothing waits and no login: a packet in progress is a greeting, not reported.
+  const a = pair();
+  a.s(my.greeting(BASE_CAPS).subarray(0, 10));
+  assert.equal(a.rsp.flushPartial(), false);
+  // A query waits: its answer in progress is reported, incomplete, once.
+  const b = loggedIn(BASE_CAPS);
+  b.c(my.query('SELECT 1'));
+  b.s(my.columnCount(1, 1).subarray(0, 3));
+  assert.equal(b.rsp.flushPartial(), true);
+  assert.equal(b.rsp.flushPartial(), false);
+  assert.deepEqual(b.rec.seen.filter((s) => !s.fromClient).map((s) => s.incomplete), [true]);
+  // The login waits (Auth): its answer in progress counts.
+  const c = pair();
+  c.s(my.greeting(BASE_CAPS));
+  c.c(my.login(BASE_CAPS, 'u', 'db'));
+  c.s(my.ok(2).subarray(0, 2));
+  assert.equal(c.rsp.flushPartial(), true);
+  // A query waits but nothing of its answer came: nothing to report.
+  const d = loggedIn(BASE_CAPS);
+  d.c(my.query('SELECT 1'));
+  assert.equal(d.rsp.flushPartial(), false);
+  assert.equal(d.rec.seen.filter((s) => !s.fromClient).length, 0);
+});
+
+test('the waiting queue keeps the newest 16: pipelined queries then a FIELD_LIST, the first answer is a query\'s', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(Buffer.concat([...Array.from({ length: 16 }, (_v, i) => my.query(`SELECT ${i}`)), my.com(4, Buffer.from('t\0'))]));
+  p.s(my.ok(1, 2));
+  assert.deepEqual(p.rec.seen.filter((s) => !s.fromClient).map((s) => [s.statusText, s.affectedRows]), [['OK', 2]]);
+});
+
+test('a 9-byte PREPARE OK (no filler) still names the statement; a statement with columns and no parameters has one EOF', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.com(0x16, 'SELECT 1'));
+  p.s(myPkt(1, Buffer.from([0, 5, 0, 0, 0, 0, 0, 0, 0])));
+  p.c(my.execute(5));
+  p.s(my.ok(1));
+  p.c(my.com(0x16, 'SELECT a, b FROM t'));
+  p.s(Buffer.concat([my.prepareOk(1, 6, 2, 0), my.column(2, 'a'), my.column(3, 'b'), my.eof(4)]));
+  p.c(my.query('SELECT 2'));
+  p.s(my.ok(1));
+  assert.deepEqual(p.rec.seen.map((s) => [s.fromClient, s.text, s.statusText]), [
+    [true, 'PREPARE SELECT 1', ''],
+    [false, '', 'OK'],
+    [true, 'SELECT 1', ''],
+    [false, '', 'OK'],
+    [true, 'PREPARE SELECT a, b FROM t', ''],
+    [false, '', 'OK'],
+    [true, 'SELECT 2', ''],
+    [false, '', 'OK'],
+  ]);
+});
+
+test('a result set of two columns: both definitions before the EOF, then the rows', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.query('SELECT a, b FROM t'));
+  p.s(Buffer.concat([my.columnCount(1, 2), my.column(2, 'a'), my.column(3, 'b'), my.eof(4), my.row(5, '1', 'x'), my.row(6, '2', 'y'), my.row(7, '3', 'z'), my.eof(8)]));
+  assert.deepEqual(p.rec.seen.filter((s) => !s.fromClient).map((s) => [s.statusText, s.rows]), [['rows', 3]]);
+});
