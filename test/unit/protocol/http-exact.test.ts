@@ -167,3 +167,108 @@ test('CONNECT answered 2xx leaves HTTP; answered 300 or more it does not', () =>
     ], `CONNECT answered ${status}`);
   }
 });
+
+test('header names: the three the parser acts on, in any case, and nothing that merely starts or ends like them', () => {
+  const post = (header: string): string => `POST /x HTTP/1.1\r\n${header}\r\n\r\nhello`;
+  // Content-Length honoured: the body is 5 bytes and the next request parses.
+  for (const header of ['Content-Length: 5', 'content-length: 5', 'CONTENT-LENGTH:5', 'cOnTeNt-LeNgTh: 5']) {
+    const p = pair();
+    p.c(post(header) + get('/next'));
+    assert.deepEqual(p.rec.seen.map((s) => [s.text, s.bytes]), [
+      ['POST /x', post(header).length],
+      ['GET /next', get('/next').length],
+    ], header);
+  }
+  // Names that are not Content-Length: no body, so "hello" is no request (dropped quietly, then the next line).
+  for (const header of ['Content-Lengthx: 5', 'Content-Lengt: 5', 'Xontent-Length: 5', 'Content_Length: 5', 'Content-Length-X: 5', 'Connection: 5', 'Content-Encoding: 5']) {
+    const p = pair();
+    p.c(post(header));
+    assert.deepEqual(p.rec.seen.map((s) => [s.text, s.bytes]), [['POST /x', post(header).length - 5]], header);
+  }
+  // Transfer-Encoding: chunked only when the last coding is exactly "chunked".
+  const te = (value: string): string => `POST /c HTTP/1.1\r\nTransfer-Encoding: ${value}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`;
+  for (const [value, chunked] of [
+    ['chunked', true],
+    ['CHUNKED', true],
+    ['gzip, chunked', true],
+    ['chunked;x=1', true],
+    ['chunkedx', false],
+    ['chunke', false],
+    ['xchunked', false],
+    ['chunked x', false],
+    // Seven letters, like chunked.
+    ['deflate', false],
+  ] as [string, boolean][]) {
+    const p = pair();
+    p.c(get('/first'));
+    p.c(te(value) + get('/next'));
+    const texts = p.rec.seen.map((s) => s.text);
+    if (chunked) assert.deepEqual(texts, ['GET /first', 'POST /c', 'GET /next'], value);
+    else assert.deepEqual(p.rec.resets.map((r) => r.reason), [ResetReason.Malformed], value);
+  }
+  const bad = pair();
+  bad.c(get('/first'));
+  bad.c('POST /x HTTP/1.1\r\nBad Name: 1\r\n\r\n');
+  assert.deepEqual(bad.rec.resets.map((r) => r.reason), [ResetReason.Malformed]);
+});
+
+test('101 Switching Protocols leaves HTTP only after an Upgrade in Connection; chunk sizes in hex, any case', () => {
+  for (const [connection, tunnel] of [
+    ['Upgrade', true],
+    ['keep-alive, upgrade', true],
+    ['upgradex', false],
+    ['close', false],
+  ] as [string, boolean][]) {
+    const p = pair();
+    p.c(`GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: ${connection}\r\n\r\n`);
+    p.s(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: ${connection}\r\n\r\n`);
+    p.s(ok(true));
+    assert.deepEqual(p.rec.seen.filter((s) => !s.fromClient).map((s) => [s.status, s.kind]), tunnel ? [[101, MessageKind.Normal]] : [[101, MessageKind.Interim], [200, MessageKind.Normal]], connection);
+  }
+  // "upgrade" in a header the parser does not read is no Upgrade.
+  const note = pair();
+  note.c('GET /ws HTTP/1.1\r\nX-Note: upgrade\r\n\r\n');
+  note.s('HTTP/1.1 101 Switching Protocols\r\nX-Note: upgrade\r\n\r\n');
+  note.s(ok(true));
+  assert.deepEqual(note.rec.seen.filter((s) => !s.fromClient).map((s) => [s.status, s.kind]), [[101, MessageKind.Interim], [200, MessageKind.Normal]]);
+  const nine = pair();
+  nine.c(get('/a'));
+  nine.s(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n${'x'.repeat(9)}\r\n0\r\n\r\n`);
+  nine.s(ok(true));
+  assert.deepEqual(nine.rec.seen.filter((s) => !s.fromClient).map((s) => s.status), [200, 200]);
+  const body = 'x'.repeat(0x1a);
+  for (const size of ['1a', '1A', '01a', '1a;ext=9']) {
+    const p = pair();
+    p.c(get('/a'));
+    p.s(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\n${body}\r\n0\r\n\r\n`);
+    p.s(ok(true));
+    assert.deepEqual(p.rec.resets, [], size);
+    assert.deepEqual(p.rec.seen.filter((s) => !s.fromClient).map((s) => s.status), [200, 200], size);
+  }
+  for (const size of ['1g', '9:', '/']) {
+    const p = pair();
+    // (After a first answer: before one, what is not HTTP is skipped quietly.)
+    p.c(get('/0'));
+    p.s(ok(true));
+    p.c(get('/a'));
+    p.s(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\nxx\r\n0\r\n\r\n`);
+    assert.deepEqual(p.rec.resets.map((r) => r.reason), [ResetReason.Malformed], size);
+  }
+});
+
+test('flushPartial(): a message begun is reported once, incomplete; its end then reports nothing', () => {
+  const p = pair();
+  p.c('POST /x HTTP/1.1\r\nContent-Length: 10\r\n\r\n01234');
+  assert.equal(p.req.flushPartial(), true);
+  assert.equal(p.req.flushPartial(), false);
+  p.c('56789');
+  p.c(get('/next'));
+  assert.deepEqual(p.rec.seen.map((s) => [s.text, s.incomplete]), [
+    ['POST /x', true],
+    ['GET /next', false],
+  ]);
+  // Nothing begun: nothing to report.
+  const q = pair();
+  q.c(get('/a'));
+  assert.equal(q.req.flushPartial(), false);
+});
