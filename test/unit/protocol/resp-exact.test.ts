@@ -177,3 +177,40 @@ test('MessageInfo.begin() resets the SQL fields too', () => {
   m.begin(1, 2);
   assert.deepEqual([m.statusCount, m.rows, m.affectedRows, m.errorCode, m.sqlState, m.errorMessage], [-1, -1, -1, -1, '', '']);
 });
+
+test('a first reply that is a plain bulk string of 7 to 12 bytes is no pub/sub message: no text', () => {
+  for (const chunks of [['$7\r\nmessage\r\n'], ['$7\r\n', 'message\r\n'], ['$', '7\r\nmess', 'age\r\n']]) {
+    const r = parse(false, chunks);
+    assert.deepEqual(r.seen.map((s) => [s.text, s.bytes]), [['', 13]], JSON.stringify(chunks));
+  }
+});
+
+test('skip(): "..." only for a request argument\'s own bytes, and only once it has shown what it may', () => {
+  const run = (request: boolean, before: string, n: number, after: string): string[] => {
+    const rec = new FullRecorder();
+    const p = new RespParser(newPairedConnection(), request, rec);
+    p.feed(b(before), 0, before.length, 1, 0);
+    assert.equal(p.skip(n, 2, 0), true);
+    p.feed(b(after), 0, after.length, 3, 0);
+    return rec.seen.map((s) => s.text);
+  };
+  // The bytes missing are the argument's CRLF only: nothing was hidden.
+  assert.deepEqual(run(true, '*2\r\n$3\r\nGET\r\n$2\r\nab', 1, '\n'), ['GET ab']);
+  // 64 bytes shown, then some missing: "...".
+  const k = 'k'.repeat(64);
+  assert.deepEqual(run(true, `*2\r\n$3\r\nGET\r\n$70\r\n${k}`, 3, 'kkk\r\n'), [`GET ${k}...`]);
+  // ... also when the missing bytes are the argument's last ones.
+  assert.deepEqual(run(true, `*2\r\n$3\r\nGET\r\n$70\r\n${k}`, 6, '\r\n'), [`GET ${k}...`]);
+  // A response's bulk string: never a preview.
+  assert.deepEqual(run(false, '$10\r\n01234', 3, '56\r\n'), ['']);
+  // Inside a nested array of a response: no preview either.
+  assert.deepEqual(run(false, '*1\r\n$10\r\n01234', 3, '56\r\n'), ['']);
+});
+
+test('aggregates nest 32 deep at most; deeper is malformed', () => {
+  const nest = (n: number): string => `${'*1\r\n'.repeat(n)}:1\r\n`;
+  const ok = parse(false, [nest(32)]);
+  assert.deepEqual([ok.seen.length, ok.resets.length], [1, 0]);
+  const deep = parse(false, [nest(33)]);
+  assert.deepEqual([deep.seen.length, deep.resets.map((r) => r.reason)], [0, [ResetReason.Malformed]]);
+});
