@@ -261,3 +261,43 @@ test('TLS: a 3-byte first chunk that is a record header is enough; 2 bytes are n
   two.c.feed(Buffer.from([0x16, 0x03, 0x01, 0x00]), 0, 2, 1, 0);
   assert.deepEqual(two.rec.resets.map((r) => r.reason), []);
 });
+
+test('responses with and without a throttle time first: FindCoordinator, DescribeGroups, CreateTopics, DeleteGroups (from v0)', () => {
+  const cases: [number, number, (w: import('../../helpers/kafka-wire').Wire) => void, (w: import('../../helpers/kafka-wire').Wire) => void, string][] = [];
+  for (const ver of [0, 1, 2, 3]) {
+    cases.push([10, ver, (w) => {
+      w.str('g1');
+      if (ver >= 1) w.i8(0);
+    }, (w) => {
+      if (ver >= 1) w.i32(0);
+      w.i16(15);
+      if (ver >= 1) w.str(null);
+      w.i32(-1).str('').i32(-1);
+    }, 'COORDINATOR_NOT_AVAILABLE']);
+    cases.push([15, ver, (w) => w.array(['g1'], (w, g) => w.str(g)), (w) => {
+      if (ver >= 1) w.i32(0);
+      w.array(['g1'], (w, g) => w.i16(16).str(g).str('').str('').str('').array([] as number[], () => {}));
+    }, 'NOT_COORDINATOR']);
+    cases.push([19, ver, (w) => {
+      w.array(['t'], (w, t) => w.str(t).i32(1).i16(1).array([] as number[], () => {}).array([] as number[], () => {}));
+      w.i32(1000);
+      if (ver >= 1) w.i8(0);
+    }, (w) => {
+      if (ver >= 2) w.i32(0);
+      w.array(['t'], (w, t) => {
+        w.str(t).i16(36);
+        if (ver >= 1) w.str(null);
+      });
+    }, 'TOPIC_ALREADY_EXISTS']);
+  }
+  for (const ver of [0, 1]) {
+    cases.push([42, ver, (w) => w.array(['g1', 'g2'], (w, g) => w.str(g)), (w) => {
+      // DeleteGroups has its throttle time from v0.
+      w.i32(0).array(['g1', 'g2'], (w, g) => w.str(g).i16(g === 'g1' ? 0 : 69));
+    }, 'GROUP_ID_NOT_FOUND']);
+  }
+  for (const [key, ver, rq, rs, status] of cases) {
+    const got = exchange(request(key, ver, 11, 'c', rq), response(key, ver, 11, rs));
+    assert.deepEqual(got[1], ['', status, 11], `${apiName(key).toString('latin1')} v${ver}`);
+  }
+});
