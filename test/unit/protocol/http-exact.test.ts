@@ -272,3 +272,31 @@ test('flushPartial(): a message begun is reported once, incomplete; its end then
   q.c(get('/a'));
   assert.equal(q.req.flushPartial(), false);
 });
+
+test('only the method CONNECT (case-sensitive, exactly) tunnels; HEAD likewise is exactly HEAD', () => {
+  for (const [method, tunnel] of [
+    ['CONNECT', true],
+    ['CONNECTX', false],
+    ['CONNEC', false],
+    ['connect', false],
+    ['XCONNECT', false],
+  ] as [string, boolean][]) {
+    const p = pair();
+    p.c(`${method} h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n`);
+    p.s('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    p.c(get('/after'));
+    assert.deepEqual(p.rec.seen.filter((s) => s.fromClient).map((s) => s.text), tunnel ? [`${method} h:443`] : [`${method} h:443`, 'GET /after'], method);
+  }
+  for (const [method, noBody] of [
+    ['HEAD', true],
+    ['HEADX', false],
+    ['HEA', false],
+    ['head', false],
+  ] as [string, boolean][]) {
+    const p = pair();
+    p.c(`${method} /x HTTP/1.1\r\nHost: h\r\n\r\n`);
+    p.s(ok(!noBody));
+    p.s(ok(true));
+    assert.deepEqual(answers(p).map(([, bytes]) => bytes), [ok(!noBody).length, ok(true).length], method);
+  }
+});
