@@ -213,3 +213,144 @@ test('timestamps: a request from its first byte to its last, a response from its
     [at(3), at(4)],
   ]);
 });
+
+/** An ErrorResponse from fields [code, value]; `end` false leaves off the closing NUL (and the last value's). */
+const errorMsg = (fields: [string, string][], end = true): Buffer => {
+  const parts = fields.map(([c, v]) => Buffer.concat([Buffer.from(c), cstr(v)]));
+  let body = Buffer.concat([...parts, Buffer.from([0])]);
+  if (!end) body = body.subarray(0, body.length - 2);
+  return pgMsg('E', body);
+};
+
+test('errors: SQLSTATE and message in any order, a message cut at 200 bytes, FATAL or PANIC (S or V) ends the response', () => {
+  const long = 'm'.repeat(250);
+  const cases: [Buffer, Partial<Full>, boolean][] = [
+    [errorMsg([['S', 'ERROR'], ['V', 'ERROR'], ['C', '42601'], ['M', 'syntax error']]), { statusText: '42601', sqlState: '42601', errorMessage: 'syntax error' }, false],
+    [errorMsg([['M', 'first'], ['C', '23505'], ['D', 'detail']]), { statusText: '23505', sqlState: '23505', errorMessage: 'first' }, false],
+    [errorMsg([['C', '22001'], ['M', long]]), { statusText: '22001', sqlState: '22001', errorMessage: 'm'.repeat(200) }, false],
+    [errorMsg([['C', '22001'], ['M', 'm'.repeat(200)]]), { statusText: '22001', sqlState: '22001', errorMessage: 'm'.repeat(200) }, false],
+    [errorMsg([['S', 'FATAL'], ['C', '57P01'], ['M', 'bye']]), { statusText: '57P01', sqlState: '57P01', errorMessage: 'bye' }, true],
+    [errorMsg([['V', 'PANIC'], ['C', 'XX000'], ['M', 'oops']]), { statusText: 'XX000', sqlState: 'XX000', errorMessage: 'oops' }, true],
+    [errorMsg([['S', 'FATALE'], ['C', '57P01']]), { statusText: '57P01', sqlState: '57P01' }, false],
+    // Cut: the last field has no NUL (nor the closing one): read to the end of what was kept.
+    [errorMsg([['C', '42P01'], ['M', 'no such']], false), { statusText: '42P01', sqlState: '42P01', errorMessage: 'no such' }, false],
+  ];
+  for (const [err, fields, fatal] of cases) {
+    const p = pair();
+    p.c(pg.query('SELECT 1'));
+    p.s(err);
+    if (!fatal) p.s(pg.ready());
+    const r = p.rec.seen.filter((s) => !s.fromClient);
+    assert.equal(r.length, 1, JSON.stringify(fields));
+    const got = Object.fromEntries(Object.keys(fields).map((k) => [k, r[0][k as keyof Full]]));
+    assert.deepEqual([got, r[0].error], [fields, true], JSON.stringify(fields));
+  }
+});
+
+test('SSLRequest and GSSENCRequest: N goes on in the clear, S or G is encrypted, an ErrorResponse is read as one', () => {
+  for (const [code, answer, encrypted] of [
+    [80877103, 'N', false],
+    [80877103, 'S', true],
+    [80877104, 'G', true],
+    [80877104, 'N', false],
+  ] as [number, string, boolean][]) {
+    const p = pair();
+    p.c(Buffer.concat([i32(8), i32(code)]));
+    p.s(Buffer.from(answer));
+    p.c(startupForm(196608, 'user', 'ann'));
+    p.s(Buffer.concat([pg.auth(0), pg.ready()]));
+    assert.deepEqual(p.rec.resets.map((r) => [r.fromClient, r.reason]), encrypted ? [[false, ResetReason.Encrypted]] : [], `${code} ${answer}`);
+    assert.deepEqual(p.rec.seen.map((s) => [s.text, s.statusText]), encrypted ? [] : [['STARTUP ann ann', ''], ['', 'OK']], `${code} ${answer}`);
+  }
+  const e = pair();
+  e.c(Buffer.concat([i32(8), i32(80877103)]));
+  e.s(Buffer.concat([errorMsg([['S', 'FATAL'], ['C', '08P01'], ['M', 'no ssl']])]));
+  assert.deepEqual(e.rec.seen.map((s) => [s.fromClient, s.statusText]), [[false, '08P01']]);
+  // Encrypted: skip() is fine and nothing more is read, also after reset().
+  const x = pair();
+  x.c(Buffer.concat([i32(8), i32(80877103)]));
+  x.s(Buffer.from('S'));
+  x.c(Buffer.from([0x16, 3, 1, 0, 5]));
+  assert.equal(x.req.skip(10, 3, 0), true);
+  x.req.reset();
+  x.c(pg.query('SELECT 1'));
+  assert.deepEqual(x.rec.seen, []);
+  assert.equal(x.rec.resets.length, 1);
+});
+
+test('startup parameters in any order; names that only look like user or database are other parameters', () => {
+  const cases: [string[], string][] = [
+    [['database', 'shop', 'user', 'ann'], 'STARTUP ann shop'],
+    [['usex', 'x', 'user', 'ann', 'databasx', 'y'], 'STARTUP ann ann'],
+    [['users', 'x', 'user', 'bob'], 'STARTUP bob bob'],
+    [['application_name', 'psql', 'user', 'cy', 'database', 'd'], 'STARTUP cy d'],
+    [[], 'STARTUP'],
+  ];
+  for (const [params, text] of cases) {
+    const p = pair();
+    p.c(startupForm(196608, ...params));
+    assert.deepEqual(p.rec.seen.map((s) => s.text), [text], params.join(','));
+  }
+  // A parameter list cut off (no value, or no NUL): what came before it counts.
+  const cut = pair();
+  const m = Buffer.concat([i32(8 + 13), i32(196608), cstr('user'), cstr('eve'), Buffer.from('data')]);
+  cut.c(m);
+  assert.deepEqual(cut.rec.seen.map((s) => s.text), ['STARTUP eve eve']);
+  // Too short for a code: nothing.
+  const tiny = pair();
+  tiny.c(Buffer.concat([i32(6), Buffer.from([0, 3])]));
+  assert.deepEqual([tiny.rec.seen.length, tiny.rec.resets.length], [0, 0]);
+});
+
+test('when no request waits: a notification is a push, a notice or parameter status is nothing; while one waits they belong to its response', () => {
+  const p = pair();
+  p.s(Buffer.concat([pg.notice('hello'), pg.param('TimeZone', 'UTC'), pg.notification('ch', 'x')]));
+  assert.deepEqual(p.rec.seen.map((s) => [s.kind, s.bytes]), [[MessageKind.Push, pg.notification('ch', 'x').length]]);
+  p.c(pg.query('LISTEN ch'));
+  const body = Buffer.concat([pg.notice('n'), pg.notification('ch', 'y'), pg.complete('LISTEN'), pg.ready()]);
+  p.s(body);
+  assert.deepEqual(p.rec.seen.slice(1).map((s) => [s.fromClient, s.kind, s.statusText, s.bytes]), [
+    [true, MessageKind.Normal, '', 15],
+    [false, MessageKind.Normal, 'LISTEN', body.length],
+  ]);
+  // Terminate expects nothing and leaves nothing waiting: a notification after it is a push.
+  p.c(pgMsg('X'));
+  p.s(pg.notification('ch', 'z'));
+  assert.deepEqual(p.rec.seen.slice(3).map((s) => [s.text, s.kind]), [
+    ['TERMINATE', MessageKind.NoReply],
+    ['', MessageKind.Push],
+  ]);
+});
+
+test('rows without a tag (a portal suspended, rows then an error) count the DataRows; FUNCTION CALL; a batch\'s bytes add up', () => {
+  const p = pair();
+  p.c(Buffer.concat([pg.bind('', ''), pg.execute('', 2), pg.sync()]));
+  p.s(Buffer.concat([pg.bindComplete(), pg.dataRow('1'), pg.dataRow('2'), pg.portalSuspended(), pg.ready()]));
+  p.c(pg.query('SELECT x'));
+  p.s(Buffer.concat([pg.dataRow('1'), errorMsg([['C', '22012'], ['M', 'division by zero']]), pg.ready()]));
+  const f = pgMsg('F', i32(42), Buffer.from([0, 0, 0, 0, 0, 0]));
+  p.c(f);
+  p.s(Buffer.concat([pgMsg('V', i32(1), Buffer.from('1')), pg.ready()]));
+  const batch = [pg.parse('', 'SELECT 1'), pg.bind('', ''), pg.describe(''), pg.execute(''), pgMsg('H'), pg.copyData('zz'), pg.sync()];
+  p.c(Buffer.concat(batch));
+  assert.deepEqual(p.rec.seen.map((s) => [s.fromClient, s.text, s.rows, s.statusText, s.bytes]), [
+    [true, 'EXECUTE ', -1, '', pg.bind('', '').length + pg.execute('', 2).length + pg.sync().length],
+    [false, '', 2, '', p.rec.seen[1].bytes],
+    [true, 'SELECT x', -1, '', 14],
+    [false, '', 1, '22012', p.rec.seen[3].bytes],
+    [true, 'FUNCTION CALL', -1, '', f.length],
+    [false, '', -1, '', p.rec.seen[5].bytes],
+    [true, 'SELECT 1', -1, '', batch.reduce((n, b) => n + b.length, 0)],
+  ]);
+});
+
+test('a Query and a Parse whose SQL was cut (no NUL kept): "..."; a Close of an empty name does nothing', () => {
+  const p = pair();
+  const q = pg.query('SELECT 12345');
+  p.c(q.subarray(0, q.length - 3));
+  assert.equal(p.req.flushPartial(), true);
+  assert.deepEqual(p.rec.seen.map((s) => [s.text, s.incomplete]), [['SELECT 123...', true]]);
+  const r = pair();
+  r.c(Buffer.concat([pgMsg('C', Buffer.from('S'), cstr('')), pg.parse('s', 'SELECT 9'), pg.bind('', 's'), pg.execute(''), pg.sync()]));
+  assert.deepEqual(r.rec.seen.map((s) => s.text), ['SELECT 9']);
+});
