@@ -7,7 +7,8 @@
 //                 (AUTH, HELLO and ECHO: the command alone)
 //   memcached     the command line as it is (values are never shown), but
 //                 incr/decr's amount is ?
-//   http          method and path; each query-string value is ?
+//   http          method and path; each query-string value is ? (an empty
+//                 one stays empty)
 //   dns           the question as it is (a name and a type hold no value)
 // Each rewrites the preview in place and returns its new length (never longer).
 import { MYSQL_DIALECT, PGSQL_DIALECT, redactSqlPreview, redactSqlText } from './sql';
@@ -70,9 +71,11 @@ const http: Redactor = (preview, len) => {
     else if (b === Ch.QUESTION && !inQuery) inQuery = true;
     else if (b === Ch.EQ && inQuery) {
       preview[w++] = b;
-      i++;
+      const value = ++i;
       while (i < len && preview[i] !== Ch.AMP && preview[i] !== Ch.SPACE && preview[i] !== Ch.HASH) i++;
-      preview[w++] = Ch.QUESTION;
+      // An empty value (`a=&b`) stays empty: a `?` there would make the text longer than it
+      // was, and the writes would overtake the reads of this in-place rewrite.
+      if (i > value) preview[w++] = Ch.QUESTION;
       continue;
     }
     preview[w++] = b;

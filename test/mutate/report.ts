@@ -33,7 +33,9 @@ export function folderOf(unit: string): string {
 
 function main(): void {
   const root = path.resolve(__dirname, '..', '..', '..');
-  const units = process.argv.slice(2);
+  // --sample: the reports of MUTATE_SAMPLE runs (stryker.config.mjs), an estimate of each unit's score.
+  const sampled = process.argv.includes('--sample');
+  const units = process.argv.slice(2).filter((a) => a !== '--sample');
   const folders = [...new Set(units.map(folderOf))];
   const rows: string[] = [];
   let missing = false;
@@ -42,7 +44,7 @@ function main(): void {
     const survivors: string[] = [];
     const measured: string[] = [];
     for (const unit of units.filter((u) => folderOf(u) === folder)) {
-      const file = path.join(root, 'reports', 'mutation', `${unit}.json`);
+      const file = path.join(root, 'reports', 'mutation', `${unit}${sampled ? '.sample' : ''}.json`);
       if (!fs.existsSync(file)) {
         console.log(`${unit}: no report (${path.relative(root, file)} is missing)`);
         missing = true;
@@ -68,7 +70,7 @@ function main(): void {
     console.log(`\nsrc/${folder}: ${survivors.length} surviving mutants`);
     for (const line of survivors) console.log(line);
   }
-  console.log('\nMutation score per folder:');
+  console.log(sampled ? '\nMutation score per folder, of a sample of each unit (MUTATE_SAMPLE):' : '\nMutation score per folder:');
   for (const r of rows) console.log(`  ${r}`);
   if (missing) process.exitCode = 1;
 }

@@ -8,9 +8,12 @@
 # again. One that survived is always run again: to the tap runner a test file
 # is one test, so Stryker cannot see a test case added to a file it knows and
 # would keep the old "survived" (test/mutate/prune.ts drops those results).
+#
+# MUTATE_SAMPLE=0.15 mutates only a sample of each unit (stryker.config.mjs says
+# how it is drawn) and reports its score as an estimate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PROTOCOLS="protocol-resp protocol-http protocol-dns protocol-memcached protocol-kafka"
+PROTOCOLS="protocol-resp protocol-http protocol-dns protocol-memcached protocol-kafka protocol-mysql protocol-pgsql protocol-sql"
 UNITS=
 for f in ${MUTATE_FOLDERS:-decode connections pairing protocol}; do
 	if [ "$f" = protocol ]; then UNITS="$UNITS $PROTOCOLS"; else UNITS="$UNITS $f"; fi
@@ -25,4 +28,4 @@ for unit in $UNITS; do
 	NODE_OPTIONS="--require $PWD/test/mutate/child-coverage.cjs" MUTATE_FOLDER=$unit \
 		nice -n 19 npx --no-install stryker run stryker.config.mjs
 done
-node dist/test/mutate/report.js $UNITS
+node dist/test/mutate/report.js ${MUTATE_SAMPLE:+--sample} $UNITS

@@ -885,7 +885,8 @@ export class KafkaParser implements StreamParser {
       }
       case ApiKey.DeleteTopics:
       case ApiKey.DeleteGroups: {
-        if (ver >= 1) r.i32();
+        // throttle_time_ms: DeleteTopics from v1, DeleteGroups from v0 (DeleteGroupsResponse.json: "0+").
+        if (ver >= 1 || key === ApiKey.DeleteGroups) r.i32();
         const n = r.array(flex);
         for (let i = 0; i < n && !r.short; i++) {
           r.str(flex);

@@ -1,0 +1,435 @@
+// The MySQL parsers, field by field: every command by name, a command byte
+// past the known ones, MySQL 8's query attributes, affected rows in 3- and
+// 8-byte length-encoded integers, an SSL request told from a login, the
+// EOF rules in a result set, COM_FIELD_LIST, a greeting cut before its
+// capabilities. Written for the survivors of `make mutate` (TESTING.md).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newPairedConnection } from '../../../src/pairing/connection';
+import { mysqlParser } from '../../../src/protocol/mysql';
+import { COMMAND_NAMES, expectsNoReply } from '../../../src/protocol/mysql/names';
+import { MessageKind, ResetReason, type StreamParser } from '../../../src/protocol/message';
+import { FullRecorder, msg, type Full } from '../../helpers/full-recorder';
+import { BASE_CAPS, CAP, my, myFrame, myPkt } from '../../helpers/sql-wire';
+
+const QUERY_ATTRIBUTES = 0x08000000;
+const DEPRECATE_EOF = 0x01000000;
+
+interface Pair {
+  rec: FullRecorder;
+  req: StreamParser;
+  rsp: StreamParser;
+  t: number;
+  c(b: Buffer): void;
+  s(b: Buffer): void;
+}
+
+/** A connection's two parsers; each feed at time (t, t * 1000), t counting up from 1, at an offset in a larger buffer. */
+function pair(): Pair {
+  const rec = new FullRecorder();
+  const conn = newPairedConnection();
+  const p: Pair = {
+    rec,
+    req: mysqlParser(conn, true, rec),
+    rsp: mysqlParser(conn, false, rec),
+    t: 0,
+    c(b) {
+      p.t++;
+      p.req.feed(Buffer.concat([Buffer.from('zzz'), b]), 3, 3 + b.length, p.t, p.t * 1000);
+    },
+    s(b) {
+      p.t++;
+      p.rsp.feed(Buffer.concat([Buffer.from('zzz'), b]), 3, 3 + b.length, p.t, p.t * 1000);
+    },
+  };
+  return p;
+}
+
+/** A pair after a greeting and a login with these capabilities (both sides), and the login's OK. */
+function loggedIn(caps: number): Pair {
+  const p = pair();
+  p.s(my.greeting(caps));
+  p.c(my.login(caps, 'u', 'db'));
+  p.s(my.ok(2));
+  p.rec.seen.length = 0;
+  p.rec.order.length = 0;
+  return p;
+}
+
+const at = (t: number): [number, number] => [t, t * 1000];
+const rsp = (f: Partial<Full>): Full => msg({ fromClient: false, ...f });
+
+test('every command by name (those with arguments show them), and which expect no reply', () => {
+  assert.equal(COMMAND_NAMES.length, 32);
+  const names = ['SLEEP', 'QUIT', 'INIT_DB', 'QUERY', 'FIELD_LIST', 'CREATE_DB', 'DROP_DB', 'REFRESH', 'SHUTDOWN', 'STATISTICS', 'PROCESS_INFO', 'CONNECT', 'PROCESS_KILL', 'DEBUG', 'PING', 'TIME', 'DELAYED_INSERT', 'CHANGE_USER', 'BINLOG_DUMP', 'TABLE_DUMP', 'CONNECT_OUT', 'REGISTER_SLAVE', 'STMT_PREPARE', 'STMT_EXECUTE', 'STMT_SEND_LONG_DATA', 'STMT_CLOSE', 'STMT_RESET', 'SET_OPTION', 'STMT_FETCH', 'DAEMON', 'BINLOG_DUMP_GTID', 'RESET_CONNECTION'];
+  assert.deepEqual([...COMMAND_NAMES], names);
+  for (let com = 0; com < 32; com++) assert.equal(expectsNoReply(com), com === 0x01 || com === 0x18 || com === 0x19, `command ${com}`);
+  const plain = [0x00, 0x01, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x12, 0x13, 0x14, 0x15, 0x1b, 0x1d, 0x1e, 0x1f];
+  for (const com of plain) {
+    const p = loggedIn(BASE_CAPS);
+    p.c(my.com(com));
+    assert.deepEqual(p.rec.order, [msg({ text: names[com], kind: com === 1 ? MessageKind.NoReply : MessageKind.Normal, bytes: 5, start: at(4), end: at(4) })], names[com]);
+  }
+});
+
+test('a command byte past the known ones (0x20 and up) is malformed', () => {
+  for (const com of [0x20, 0x21, 0x7f, 0xff]) {
+    const p = loggedIn(BASE_CAPS);
+    p.c(my.com(com, 'x'));
+    p.c(my.query('SELECT 1'));
+    assert.deepEqual(p.rec.order, [{ fromClient: true, reason: ResetReason.Malformed }, msg({ text: 'SELECT 1', bytes: 13, start: at(5), end: at(5) })], `command ${com}`);
+  }
+});
+
+/** COM_QUERY with MySQL 8's attributes prefix: no parameters, one parameter set. */
+const attrQuery = (sql: string): Buffer => my.com(3, Buffer.concat([Buffer.from([0, 1]), Buffer.from(sql)]));
+
+test('query attributes: the two counts before the SQL are skipped when both sides agreed on them, or when the bytes say so', () => {
+  // Both sides have the capability.
+  const both = loggedIn(BASE_CAPS | QUERY_ATTRIBUTES);
+  both.c(attrQuery('SELECT 1'));
+  assert.deepEqual(both.rec.seen.map((s) => s.text), ['SELECT 1']);
+  // Only the client: the bytes are SQL (the counts show as control bytes).
+  const clientOnly = pair();
+  clientOnly.s(my.greeting(BASE_CAPS));
+  clientOnly.c(my.login(BASE_CAPS | QUERY_ATTRIBUTES, 'u', 'db'));
+  clientOnly.s(my.ok(2));
+  clientOnly.c(attrQuery('SELECT 2'));
+  assert.deepEqual(clientOnly.rec.seen.map((s) => s.text).slice(-1), ['..SELECT 2']);
+  // Both have it, with parameters: the attributes are not skipped (shown as they are), nor cut-off counts.
+  const params = loggedIn(BASE_CAPS | QUERY_ATTRIBUTES);
+  params.c(my.com(3, Buffer.concat([Buffer.from([1, 1]), Buffer.from('SELECT 3')])));
+  params.c(my.com(3, Buffer.from([0])));
+  assert.deepEqual(params.rec.seen.map((s) => s.text), ['..SELECT 3', '.']);
+  // No handshake seen: 0, 1 then SQL is taken for the counts; anything else is SQL.
+  for (const [payload, shown] of [
+    [Buffer.concat([Buffer.from([0, 1]), Buffer.from('SELECT 4')]), 'SELECT 4'],
+    [Buffer.concat([Buffer.from([0, 2]), Buffer.from('SELECT 5')]), '..SELECT 5'],
+    [Buffer.concat([Buffer.from([1, 1]), Buffer.from('SELECT 6')]), '..SELECT 6'],
+    [Buffer.from([0]), '.'],
+    [Buffer.from('SELECT 7'), 'SELECT 7'],
+  ] as [Buffer, string][]) {
+    const p = pair();
+    p.c(my.com(3, payload));
+    assert.deepEqual(p.rec.seen.map((s) => s.text), [shown], shown);
+  }
+  // Known capabilities without the flag: never skipped, whatever the bytes.
+  const without = loggedIn(BASE_CAPS);
+  without.c(attrQuery('SELECT 8'));
+  assert.deepEqual(without.rec.seen.map((s) => s.text), ['..SELECT 8']);
+});
+
+const u16 = (n: number): Buffer => Buffer.from([n & 255, n >> 8]);
+
+test('affected rows in 1-, 3- and 8-byte length-encoded integers; an OK cut inside one counts nothing', () => {
+  const cases: [Buffer, number][] = [
+    [Buffer.from([0xfa]), 250],
+    [Buffer.from([0xfc, 0x34, 0x12]), 0x1234],
+    [Buffer.from([0xfd, 0x56, 0x34, 0x12]), 0x123456],
+    [Buffer.from([0xfe, 5, 0, 0, 0, 1, 0, 0, 0]), 0x100000005],
+  ];
+  for (const [n, value] of cases) {
+    const p = loggedIn(BASE_CAPS);
+    p.c(my.query('UPDATE t SET a = 1'));
+    const ok = myPkt(1, Buffer.concat([Buffer.from([0]), n, Buffer.from([0]), u16(2), u16(0)]));
+    p.s(ok);
+    assert.deepEqual(p.rec.seen[1], rsp({ statusText: 'OK', statusCount: value, affectedRows: value, bytes: ok.length, start: at(5), end: at(5) }), `${value}`);
+  }
+  // An OK that ends right after its 8-byte integer (no status flags).
+  {
+    const p = loggedIn(BASE_CAPS);
+    p.c(my.query('UPDATE t SET a = 1'));
+    p.s(myPkt(1, Buffer.from([0, 0xfe, 5, 0, 0, 0, 1, 0, 0, 0])));
+    assert.deepEqual([p.rec.seen[1].statusText, p.rec.seen[1].affectedRows], ['OK', 0x100000005]);
+  }
+  // An OK (7 bytes at least) whose payload ends inside its 8-byte integer, or with no integer (0xfb, 0xff): nothing counted.
+  for (const n of [Buffer.from([0xfe, 1, 2, 3, 4, 5, 6, 7]), Buffer.from([0xfb, 0, 0, 0, 0, 0]), Buffer.from([0xff, 0, 0, 0, 0, 0])]) {
+    const p = loggedIn(BASE_CAPS);
+    p.c(my.query('UPDATE t SET a = 1'));
+    p.s(myPkt(1, Buffer.concat([Buffer.from([0]), n])));
+    assert.deepEqual([p.rec.seen[1].statusText, p.rec.seen[1].affectedRows], ['OK', 0], JSON.stringify([...n]));
+  }
+});
+
+test('a 32-byte handshake response with CLIENT_SSL is an SSL request; a longer one with it, or a short one without, is a login', () => {
+  const ssl = pair();
+  ssl.s(my.greeting(BASE_CAPS | CAP.ssl));
+  ssl.c(my.sslRequest(BASE_CAPS));
+  ssl.c(my.query('SELECT 1'));
+  assert.deepEqual(ssl.rec.order, [{ fromClient: true, reason: ResetReason.Encrypted }]);
+  const login = pair();
+  login.s(my.greeting(BASE_CAPS | CAP.ssl));
+  login.c(my.login(BASE_CAPS | CAP.ssl, 'ann', 'shop'));
+  assert.deepEqual(login.rec.seen.map((s) => s.text), ['LOGIN ann shop']);
+  const short = pair();
+  short.s(my.greeting(BASE_CAPS));
+  const req = my.sslRequest(BASE_CAPS);
+  req[4 + 1] &= ~(CAP.ssl >> 8); // the same 32 bytes without CLIENT_SSL
+  short.c(req);
+  assert.deepEqual(short.rec.order, [msg({ text: 'LOGIN', bytes: 36, start: at(2), end: at(2) })]);
+});
+
+test('a result set: an EOF is 0xfe and shorter than 9 bytes; with DEPRECATE_EOF an 0xfe OK of any length ends it', () => {
+  // Without DEPRECATE_EOF: a 9-byte packet starting with 0xfe is a row.
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.query('SELECT a FROM t'));
+  p.s(Buffer.concat([my.columnCount(1, 1), my.column(2, 'a'), my.eof(3), myPkt(4, Buffer.from([0xfe, 0, 0, 0, 0, 0, 0, 0, 0])), my.row(5, 'x'), my.eof(6)]));
+  assert.deepEqual([p.rec.seen[1].statusText, p.rec.seen[1].rows], ['rows', 2]);
+  // With it: the rows end at an 0xfe OK, short or long (it may carry info).
+  for (const info of ['', 'Rows matched: 1 Changed: 1']) {
+    const q = loggedIn(BASE_CAPS | DEPRECATE_EOF);
+    q.c(my.query('SELECT a FROM t'));
+    const end = myPkt(4, Buffer.concat([Buffer.from([0xfe, 0, 0]), u16(2), u16(0), Buffer.from(info)]));
+    q.s(Buffer.concat([my.columnCount(1, 1), my.column(2, 'a'), my.row(3, 'x'), end]));
+    q.c(my.query('SELECT 2'));
+    assert.deepEqual(q.rec.seen.map((s) => [s.fromClient, s.statusText, s.rows]), [
+      [true, '', -1],
+      [false, 'rows', 1],
+      [true, '', -1],
+    ], `info ${JSON.stringify(info)}`);
+  }
+});
+
+test('COM_FIELD_LIST: column definitions up to an EOF, status OK, no rows', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.com(4, Buffer.concat([Buffer.from('t'), Buffer.from([0])])));
+  p.s(Buffer.concat([my.column(1, 'a'), my.column(2, 'b'), my.eof(3)]));
+  p.c(my.com(4, Buffer.from('u')));
+  p.s(my.eof(1));
+  assert.deepEqual(p.rec.seen.map((s) => [s.text, s.statusText, s.rows, s.statusCount]), [
+    ['FIELD_LIST t', '', -1, -1],
+    ['', 'OK', -1, -1],
+    ['FIELD_LIST u', '', -1, -1],
+    ['', 'OK', -1, -1],
+  ]);
+});
+
+test('a greeting cut before its capability flags leaves them unknown; cut after the low half, the high half is 0', () => {
+  // The full greeting has DEPRECATE_EOF (in the high half): the result ends at an 0xfe OK after the rows.
+  const full = my.greeting(BASE_CAPS | DEPRECATE_EOF);
+  const payloadLen = full.readUIntLE(0, 3);
+  // protocol (1), version (16 with its NUL), id (4), scramble (8), filler (1): the low flags at 30.
+  for (const [keep, deprecated] of [
+    [payloadLen, true],
+    [31, false],
+    [32, false],
+    [36, false],
+    [37, true],
+  ] as [number, boolean][]) {
+    const p = pair();
+    const g = Buffer.from(full.subarray(0, 4 + keep));
+    g.writeUIntLE(keep, 0, 3);
+    p.s(g);
+    p.c(my.login(BASE_CAPS | DEPRECATE_EOF, 'u', 'db'));
+    p.s(my.ok(2));
+    p.c(my.query('SELECT a FROM t'));
+    // With DEPRECATE_EOF agreed: no EOF after the columns; a row starting with 0xfe... is read by length.
+    const end = myPkt(3, Buffer.concat([Buffer.from([0xfe, 0, 0]), u16(2), u16(0), Buffer.from('xxxxxxxx')]));
+    p.s(Buffer.concat([my.columnCount(1, 1), my.column(2, 'a'), end]));
+    const last = p.rec.seen[p.rec.seen.length - 1];
+    assert.deepEqual([last.fromClient, last.statusText, last.rows], deprecated ? [false, 'rows', 0] : [true, '', -1], `greeting of ${keep} bytes`);
+  }
+});
+
+test('flushPartial() after a whole command reports nothing', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.query('SELECT 1'));
+  assert.equal(p.req.flushPartial(), false);
+  assert.equal(p.rec.seen.length, 1);
+});
+
+test('a column count cut inside its integer is malformed', () => {
+  // (0xfe and fewer than 8 bytes is an EOF: the whole answer.)
+  for (const count of [Buffer.from([0xfc, 1]), Buffer.from([0xfd, 1, 0])]) {
+    const p = loggedIn(BASE_CAPS);
+    p.c(my.query('SELECT 1'));
+    p.s(myPkt(1, count));
+    assert.deepEqual(p.rec.resets, [{ fromClient: false, reason: ResetReason.Malformed }], JSON.stringify([...count]));
+  }
+  // Whole, the same sizes are column counts: the response goes on to its rows.
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.query('SELECT 1'));
+  p.s(Buffer.concat([myPkt(1, Buffer.from([0xfd, 1, 0, 0])), my.column(2, 'a'), my.eof(3), my.row(4, '1'), my.eof(5)]));
+  assert.deepEqual(p.rec.resets, []);
+  assert.deepEqual([p.rec.seen[1].statusText, p.rec.seen[1].rows], ['rows', 1]);
+});
+
+test('a greeting cut after one byte of its low capability flags has none; with both bytes, CLIENT_COMPRESS counts', () => {
+  for (const [keep, compressed] of [
+    [31, false],
+    [32, true],
+  ] as [number, boolean][]) {
+    const p = pair();
+    const full = my.greeting(BASE_CAPS | CAP.compress);
+    const g = Buffer.from(full.subarray(0, 4 + keep));
+    g.writeUIntLE(keep, 0, 3);
+    p.s(g);
+    p.c(my.login(BASE_CAPS | CAP.compress, 'u', 'db'));
+    p.s(my.ok(2));
+    p.c(compressed ? myFrame(0, my.query('SELECT 1'), false) : my.query('SELECT 1'));
+    assert.deepEqual(p.rec.seen.map((x) => x.text), ['LOGIN u db', '', 'SELECT 1'], `greeting of ${keep} bytes`);
+    assert.deepEqual(p.rec.resets, [], `greeting of ${keep} bytes`);
+  }
+});
+
+test('commands waiting for their responses: at most 16, the oldest forgotten; each response read by its own command\'s shape', () => {
+  const p = loggedIn(BASE_CAPS);
+  // 17 pipelined commands: STATISTICS first (its answer is a bare string), then 16 queries.
+  p.c(Buffer.concat([my.com(0x09), ...Array.from({ length: 16 }, (_v, i) => my.query(`SELECT ${i}`))]));
+  // The STATISTICS was forgotten: the first answer is read as the first query's (an OK here).
+  p.s(my.ok(1, 3));
+  const rsp = p.rec.seen.filter((s) => !s.fromClient);
+  assert.deepEqual(rsp.map((s) => [s.statusText, s.affectedRows]), [['OK', 3]]);
+  // Two commands, the second a FIELD_LIST: after the first's OK, an EOF alone answers the second.
+  const q = loggedIn(BASE_CAPS);
+  q.c(Buffer.concat([my.query('SELECT 1'), my.com(4, Buffer.from('t\0'))]));
+  q.s(Buffer.concat([my.ok(1), my.eof(1)]));
+  assert.deepEqual(q.rec.seen.filter((s) => !s.fromClient).map((s) => [s.statusText, s.statusCount]), [
+    ['OK', 0],
+    ['OK', -1],
+  ]);
+});
+
+test('prepared statements: ids matched to PREPAREs in order, at most 16 waiting; the definitions after the OK end at their EOFs', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.com(0x16, 'SELECT ? FROM a'));
+  p.c(my.com(0x16, 'SELECT ? FROM b'));
+  // The first OK: 1 column, 1 parameter: two definitions and two EOFs follow.
+  p.s(Buffer.concat([my.prepareOk(1, 7, 1, 1), my.column(2, 'p'), my.eof(3), my.column(4, 'c'), my.eof(5)]));
+  // The second: no columns, two parameters: two definitions and one EOF.
+  p.s(Buffer.concat([my.prepareOk(1, 8, 0, 2), my.column(2, 'p1'), my.column(3, 'p2'), my.eof(4)]));
+  p.c(my.execute(8));
+  p.c(my.execute(7));
+  assert.deepEqual(p.rec.seen.map((s) => [s.fromClient, s.text, s.statusText]), [
+    [true, 'PREPARE SELECT ? FROM a', ''],
+    [true, 'PREPARE SELECT ? FROM b', ''],
+    [false, '', 'OK'],
+    [false, '', 'OK'],
+    [true, 'SELECT ? FROM b', ''],
+    [true, 'SELECT ? FROM a', ''],
+  ]);
+  // 17 PREPAREs before any answer: the oldest text is dropped, the answers go to the 16 later ones.
+  const q = loggedIn(BASE_CAPS);
+  for (let i = 0; i < 17; i++) q.c(my.com(0x16, `SELECT ${i}`));
+  for (let i = 0; i < 16; i++) q.s(my.prepareOk(1, 100 + i, 0, 0));
+  q.c(my.execute(100));
+  q.c(my.execute(115));
+  assert.deepEqual(q.rec.seen.filter((s) => s.fromClient).slice(-2).map((s) => s.text), ['SELECT 1', 'SELECT 16']);
+  // An EXECUTE too short for its statement id shows the name alone.
+  const r = loggedIn(BASE_CAPS);
+  r.c(my.com(0x17, Buffer.from([1, 2, 3])));
+  r.c(my.com(0x19, Buffer.from([9, 0, 0, 0])));
+  assert.deepEqual(r.rec.seen.map((s) => [s.text, s.kind]), [
+    ['', MessageKind.Normal],
+    ['STMT_CLOSE 9', MessageKind.NoReply],
+  ]);
+});
+
+test('the login: the database after an 8-bit-length auth (SECURE_CONNECTION) or a NUL-ended one (neither flag); none without CONNECT_WITH_DB', () => {
+  const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s), Buffer.from([0])]);
+  const u32 = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n >>> 0);
+    return b;
+  };
+  const head = (caps: number): Buffer => Buffer.concat([u32(caps), u32(16777216), Buffer.from([33]), Buffer.alloc(23), cstr('ann')]);
+  const P41 = 0x200;
+  const cases: [number, Buffer, string][] = [
+    [P41 | 0x8000 | 0x8, Buffer.concat([Buffer.from([3, 1, 2, 3]), cstr('shop')]), 'LOGIN ann shop'],
+    [P41 | 0x8, Buffer.concat([cstr('xyz'), cstr('shop')]), 'LOGIN ann shop'],
+    [P41 | 0x8000, Buffer.concat([Buffer.from([3, 1, 2, 3]), cstr('shop')]), 'LOGIN ann'],
+    [P41 | 0x8000 | 0x8, Buffer.from([3, 1, 2, 3]), 'LOGIN ann'],
+    [P41 | 0x8000 | 0x8, Buffer.concat([Buffer.from([3, 1, 2, 3]), Buffer.from([0])]), 'LOGIN ann'],
+    [P41 | 0x8, cstr('xyz'), 'LOGIN ann'],
+    [P41 | 0x8, Buffer.from('xyz'), 'LOGIN ann'],
+  ];
+  for (const [caps, rest, text] of cases) {
+    const p = pair();
+    p.s(my.greeting(BASE_CAPS));
+    p.c(myPkt(1, Buffer.concat([head(caps), rest])));
+    assert.deepEqual(p.rec.seen.map((s) => s.text), [text], `caps ${caps.toString(16)}, ${JSON.stringify([...rest])}`);
+  }
+});
+
+test('an OK\'s status flags: read after both integers, also at the very end of the packet; cut, none', () => {
+  // SERVER_MORE_RESULTS_EXISTS (8) set: another result follows, so the response goes on.
+  for (const [payload, more] of [
+    [Buffer.from([0, 0, 0, 8, 0, 0, 0]), true],
+    [Buffer.from([0, 0xfc, 1, 0, 0, 8, 0]), true],
+    [Buffer.from([0, 0, 0xfc, 1, 0, 8, 0]), true],
+    [Buffer.from([0, 0xfc, 1, 0, 0xfc, 1, 0, 8, 0]), true],
+    [Buffer.from([0, 0, 0, 2, 0, 0, 0]), false],
+    // Both integers take the packet: no flags.
+    [Buffer.from([0, 0xfc, 1, 0, 0xfc, 1, 0]), false],
+    [Buffer.from([0, 0xfc, 1, 0, 0xfc, 1, 0, 8]), false],
+  ] as [Buffer, boolean][]) {
+    const p = loggedIn(BASE_CAPS);
+    p.c(my.query('CALL p()'));
+    p.s(myPkt(1, payload));
+    p.s(my.ok(2, 0, 2));
+    // Another result follows: the second OK is part of the response; else it answers nothing, on its own.
+    const answers = p.rec.seen.filter((s) => !s.fromClient).map((s) => s.bytes);
+    assert.deepEqual(answers, more ? [4 + payload.length + 11] : [4 + payload.length, 11], JSON.stringify([...payload]));
+  }
+});
+
+test('flushPartial() of the responses: only an answer to something, begun, on a connection in the clear', () => {
+  // Nothing waits and no login: a packet in progress is a greeting, not reported.
+  const a = pair();
+  a.s(my.greeting(BASE_CAPS).subarray(0, 10));
+  assert.equal(a.rsp.flushPartial(), false);
+  // A query waits: its answer in progress is reported, incomplete, once.
+  const b = loggedIn(BASE_CAPS);
+  b.c(my.query('SELECT 1'));
+  b.s(my.columnCount(1, 1).subarray(0, 3));
+  assert.equal(b.rsp.flushPartial(), true);
+  assert.equal(b.rsp.flushPartial(), false);
+  assert.deepEqual(b.rec.seen.filter((s) => !s.fromClient).map((s) => s.incomplete), [true]);
+  // The login waits (Auth): its answer in progress counts.
+  const c = pair();
+  c.s(my.greeting(BASE_CAPS));
+  c.c(my.login(BASE_CAPS, 'u', 'db'));
+  c.s(my.ok(2).subarray(0, 2));
+  assert.equal(c.rsp.flushPartial(), true);
+  // A query waits but nothing of its answer came: nothing to report.
+  const d = loggedIn(BASE_CAPS);
+  d.c(my.query('SELECT 1'));
+  assert.equal(d.rsp.flushPartial(), false);
+  assert.equal(d.rec.seen.filter((s) => !s.fromClient).length, 0);
+});
+
+test('the waiting queue keeps the newest 16: pipelined queries then a FIELD_LIST, the first answer is a query\'s', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(Buffer.concat([...Array.from({ length: 16 }, (_v, i) => my.query(`SELECT ${i}`)), my.com(4, Buffer.from('t\0'))]));
+  p.s(my.ok(1, 2));
+  assert.deepEqual(p.rec.seen.filter((s) => !s.fromClient).map((s) => [s.statusText, s.affectedRows]), [['OK', 2]]);
+});
+
+test('a 9-byte PREPARE OK (no filler) still names the statement; a statement with columns and no parameters has one EOF', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.com(0x16, 'SELECT 1'));
+  p.s(myPkt(1, Buffer.from([0, 5, 0, 0, 0, 0, 0, 0, 0])));
+  p.c(my.execute(5));
+  p.s(my.ok(1));
+  p.c(my.com(0x16, 'SELECT a, b FROM t'));
+  p.s(Buffer.concat([my.prepareOk(1, 6, 2, 0), my.column(2, 'a'), my.column(3, 'b'), my.eof(4)]));
+  p.c(my.query('SELECT 2'));
+  p.s(my.ok(1));
+  assert.deepEqual(p.rec.seen.map((s) => [s.fromClient, s.text, s.statusText]), [
+    [true, 'PREPARE SELECT 1', ''],
+    [false, '', 'OK'],
+    [true, 'SELECT 1', ''],
+    [false, '', 'OK'],
+    [true, 'PREPARE SELECT a, b FROM t', ''],
+    [false, '', 'OK'],
+    [true, 'SELECT 2', ''],
+    [false, '', 'OK'],
+  ]);
+});
+
+test('a result set of two columns: both definitions before the EOF, then the rows', () => {
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.query('SELECT a, b FROM t'));
+  p.s(Buffer.concat([my.columnCount(1, 2), my.column(2, 'a'), my.column(3, 'b'), my.eof(4), my.row(5, '1', 'x'), my.row(6, '2', 'y'), my.row(7, '3', 'z'), my.eof(8)]));
+  assert.deepEqual(p.rec.seen.filter((s) => !s.fromClient).map((s) => [s.statusText, s.rows]), [['rows', 3]]);
+});
