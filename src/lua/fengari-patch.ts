@@ -111,6 +111,30 @@ const ASSERT_OFF = '$1void 0;$2';
 const noAsserts = (count: number): Edit => ({ find: ASSERT_LINE, replace: ASSERT_OFF, count });
 
 /** `case OP_MOVE:` in lvm.js's switches (see 8. above). */
+/**
+ * GETTABUP's and GETTABLE's fast path, the same for both (`table` names the
+ * TValue read): a string key in a table reads its entry in place, through the
+ * entry the key last found in that table (ts.ct/ts.ce) or one Map lookup;
+ * anything else falls through to luaV_gettable after it.
+ */
+function stringKeyGet(table: string): string {
+  return `                if (${table}.type === LUA_TTABLE && (rc.type === LUA_TSHRSTR || rc.type === LUA_TLNGSTR)) {
+                    let ts = rc.value;
+                    let h = ${table}.value;
+                    let e = ts.ce;
+                    if (ts.ct !== h || e.value === undefined) {
+                        e = h.strong.get(ts.hash !== null ? ts.hash : luaS_hashlongstr(ts));
+                        if (e !== undefined) { ts.ct = h; ts.ce = e; }
+                    }
+                    if (e !== undefined && e.value.type !== LUA_TNIL) {
+                        let o = L.stack[ra];
+                        o.type = e.value.type;
+                        o.value = e.value.value;
+                        break;
+                    }
+                }`;
+}
+
 const OPCODE_CASE = /case (OP_[A-Z]+):/g;
 let opcodeNumbers: Record<string, number> | null = null;
 /** `case OP_MOVE:` as `case 0 /* OP_MOVE *\/:`, the number from fengari's own lopcodes.js. */
@@ -212,42 +236,14 @@ const EDITS: Record<string, Edit[]> = {
       replace: `            case OP_GETTABUP: {
                 let upval = cl.upvals[i.B];
                 let rc = RKC(L, base, k, i);
-                if (upval.type === LUA_TTABLE && (rc.type === LUA_TSHRSTR || rc.type === LUA_TLNGSTR)) {
-                    let ts = rc.value;
-                    let h = upval.value;
-                    let e = ts.ce;
-                    if (ts.ct !== h || e.value === undefined) {
-                        e = h.strong.get(ts.hash !== null ? ts.hash : luaS_hashlongstr(ts));
-                        if (e !== undefined) { ts.ct = h; ts.ce = e; }
-                    }
-                    if (e !== undefined && e.value.type !== LUA_TNIL) {
-                        let o = L.stack[ra];
-                        o.type = e.value.type;
-                        o.value = e.value.value;
-                        break;
-                    }
-                }
+${stringKeyGet('upval')}
                 luaV_gettable(L, upval, rc, ra);
                 break;
             }
             case OP_GETTABLE: {
                 let rb = L.stack[RB(L, base, i)];
                 let rc = RKC(L, base, k, i);
-                if (rb.type === LUA_TTABLE && (rc.type === LUA_TSHRSTR || rc.type === LUA_TLNGSTR)) {
-                    let ts = rc.value;
-                    let h = rb.value;
-                    let e = ts.ce;
-                    if (ts.ct !== h || e.value === undefined) {
-                        e = h.strong.get(ts.hash !== null ? ts.hash : luaS_hashlongstr(ts));
-                        if (e !== undefined) { ts.ct = h; ts.ce = e; }
-                    }
-                    if (e !== undefined && e.value.type !== LUA_TNIL) {
-                        let o = L.stack[ra];
-                        o.type = e.value.type;
-                        o.value = e.value.value;
-                        break;
-                    }
-                }
+${stringKeyGet('rb')}
                 luaV_gettable(L, rb, rc, ra);
                 break;
             }`,
