@@ -3,7 +3,8 @@
 // exactly (the mutation tests of test/mutate found the fields Recorder does
 // not keep, fromClient and the nanoseconds among them, unchecked).
 import assert from 'node:assert/strict';
-import type { ParserConnection } from '../../src/protocol/message';
+import type { ParserConnection, ParserFactory, StreamParser } from '../../src/protocol/message';
+import { newPairedConnection } from '../../src/pairing/connection';
 import { PREVIEW_MAX, DETAIL_MAX, MessageKind, type MessageInfo, type MessageSink, type ResetReason } from '../../src/protocol/message';
 
 export interface Full {
@@ -96,4 +97,40 @@ export class FullRecorder implements MessageSink {
     this.resets.push(r);
     this.order.push(r);
   }
+}
+
+/** A connection's two parsers, recorded, fed one whole buffer at a time. */
+export interface ParserPair {
+  rec: FullRecorder;
+  req: StreamParser;
+  rsp: StreamParser;
+  /** The time of the last feed: t seconds and t * 1000 ns, t counting up from 1. */
+  t: number;
+  /** Feeds the client's parser, the server's. */
+  c(b: Buffer): void;
+  s(b: Buffer): void;
+}
+
+/**
+ * Both directions' parsers of one connection from `factory`. Each feed puts
+ * the bytes after `pad` bytes of something else in a larger buffer, so a
+ * parser that reads from offset 0 instead of `start` shows.
+ */
+export function parserPair(factory: ParserFactory, pad: number): ParserPair {
+  const rec = new FullRecorder();
+  const conn = newPairedConnection();
+  const filler = Buffer.alloc(pad, 'z');
+  const feed = (parser: StreamParser, b: Buffer): void => {
+    p.t++;
+    parser.feed(Buffer.concat([filler, b]), pad, pad + b.length, p.t, p.t * 1000);
+  };
+  const p: ParserPair = {
+    rec,
+    req: factory(conn, true, rec),
+    rsp: factory(conn, false, rec),
+    t: 0,
+    c: (b) => feed(p.req, b),
+    s: (b) => feed(p.rsp, b),
+  };
+  return p;
 }

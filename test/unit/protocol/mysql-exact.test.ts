@@ -5,45 +5,19 @@
 // capabilities. Written for the survivors of `make mutate` (TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPairedConnection } from '../../../src/pairing/connection';
 import { mysqlParser } from '../../../src/protocol/mysql';
 import { COMMAND_NAMES, expectsNoReply } from '../../../src/protocol/mysql/names';
-import { MessageKind, ResetReason, type StreamParser } from '../../../src/protocol/message';
-import { FullRecorder, msg, type Full } from '../../helpers/full-recorder';
+import { MessageKind, ResetReason } from '../../../src/protocol/message';
+import { msg, parserPair, type Full, type ParserPair } from '../../helpers/full-recorder';
 import { BASE_CAPS, CAP, my, myFrame, myPkt } from '../../helpers/sql-wire';
 
 const QUERY_ATTRIBUTES = 0x08000000;
 const DEPRECATE_EOF = 0x01000000;
 
-interface Pair {
-  rec: FullRecorder;
-  req: StreamParser;
-  rsp: StreamParser;
-  t: number;
-  c(b: Buffer): void;
-  s(b: Buffer): void;
-}
+type Pair = ParserPair;
 
 /** A connection's two parsers; each feed at time (t, t * 1000), t counting up from 1, at an offset in a larger buffer. */
-function pair(): Pair {
-  const rec = new FullRecorder();
-  const conn = newPairedConnection();
-  const p: Pair = {
-    rec,
-    req: mysqlParser(conn, true, rec),
-    rsp: mysqlParser(conn, false, rec),
-    t: 0,
-    c(b) {
-      p.t++;
-      p.req.feed(Buffer.concat([Buffer.from('zzz'), b]), 3, 3 + b.length, p.t, p.t * 1000);
-    },
-    s(b) {
-      p.t++;
-      p.rsp.feed(Buffer.concat([Buffer.from('zzz'), b]), 3, 3 + b.length, p.t, p.t * 1000);
-    },
-  };
-  return p;
-}
+const pair = (): Pair => parserPair(mysqlParser, 3);
 
 /** A pair after a greeting and a login with these capabilities (both sides), and the login's OK. */
 function loggedIn(caps: number): Pair {

@@ -6,11 +6,10 @@
 // `make mutate` (TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPairedConnection } from '../../../src/pairing/connection';
 import { pgsqlParser } from '../../../src/protocol/pgsql';
 import { isBackType, isFrontType, tagCountsAffected, tagCountsRows } from '../../../src/protocol/pgsql/names';
-import { MessageKind, ResetReason, type StreamParser } from '../../../src/protocol/message';
-import { FullRecorder, msg, type Full } from '../../helpers/full-recorder';
+import { MessageKind, ResetReason } from '../../../src/protocol/message';
+import { msg, parserPair, type Full, type ParserPair } from '../../helpers/full-recorder';
 import { pg, pgMsg } from '../../helpers/sql-wire';
 
 const i32 = (n: number): Buffer => {
@@ -25,35 +24,10 @@ const startupForm = (code: number, ...params: string[]): Buffer => {
   return Buffer.concat([i32(8 + body.length), i32(code), body]);
 };
 
-interface Pair {
-  rec: FullRecorder;
-  req: StreamParser;
-  rsp: StreamParser;
-  t: number;
-  c(b: Buffer): void;
-  s(b: Buffer): void;
-}
+type Pair = ParserPair;
 
-/** A connection's two parsers; each feed at time (t, t * 1000), t counting up from 1. */
-function pair(): Pair {
-  const rec = new FullRecorder();
-  const conn = newPairedConnection();
-  const p: Pair = {
-    rec,
-    req: pgsqlParser(conn, true, rec),
-    rsp: pgsqlParser(conn, false, rec),
-    t: 0,
-    c(b) {
-      p.t++;
-      p.req.feed(Buffer.concat([Buffer.from('zz'), b]), 2, 2 + b.length, p.t, p.t * 1000);
-    },
-    s(b) {
-      p.t++;
-      p.rsp.feed(Buffer.concat([Buffer.from('zz'), b]), 2, 2 + b.length, p.t, p.t * 1000);
-    },
-  };
-  return p;
-}
+/** A connection's two parsers; each feed at time (t, t * 1000), t counting up from 1, at an offset in a larger buffer. */
+const pair = (): Pair => parserPair(pgsqlParser, 2);
 
 const at = (t: number): [number, number] => [t, t * 1000];
 const rsp = (f: Partial<Full>): Full => msg({ fromClient: false, ...f });
