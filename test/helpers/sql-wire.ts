@@ -22,7 +22,10 @@ export interface SqlEvent {
 export class SqlRecorder implements MessageSink {
   seen: SqlEvent[] = [];
   resets: ResetReason[] = [];
+  /** Each message's `incomplete` flag, in order (kept apart: most tests compare `seen` whole). */
+  incomplete: boolean[] = [];
   message(_c: ParserConnection, client: boolean, m: MessageInfo): void {
+    this.incomplete.push(m.incomplete);
     this.seen.push({
       client,
       text: m.preview.toString('latin1', 0, m.previewLen),

@@ -171,15 +171,9 @@ test('random bytes never throw, and a long query is cut at the preview with "...
 });
 
 test('flushPartial: a Query, a batch without its Sync and a response cut short are reported once, incomplete', () => {
-  const incomplete: boolean[] = [];
   const rec = new SqlRecorder();
-  const sink = {
-    message: (c: Parameters<SqlRecorder['message']>[0], f: boolean, m: Parameters<SqlRecorder['message']>[2]) => {
-      incomplete.push(m.incomplete);
-      rec.message(c, f, m);
-    },
-    reset: (c: Parameters<SqlRecorder['reset']>[0], f: boolean, r: ResetReason) => rec.reset(c, f, r),
-  };
+  const sink = rec;
+  const incomplete = rec.incomplete;
   const conn = newPairedConnection();
   const req = pgsqlParser(conn, true, sink);
   const rsp = pgsqlParser(conn, false, sink);
