@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The tcpkit command. Declares the flags, builds the run, and is the one place
 // that exits the process.
-// First: SIGINT and SIGTERM are caught from here on (see lifecycle.ts).
+// First: SIGINT and SIGTERM are caught from here on (see lifecycle.ts), and
+// V8 is set for a long run (v8-flags.ts).
+import './v8-flags';
 import { stopOnSignal, stopSignal } from './lifecycle';
 import { relinquishPrivileges, targetUser } from './privileges';
 import { Command, CommanderError } from 'commander';
