@@ -15,10 +15,14 @@
 #   tcpdump            tcpdump -w /dev/null with the same port filter
 #   *-all              the same tcpkits and the original with every line
 #                      written (-t 0 -o /dev/null)
-#   *-warm             ebpf and original as above, measured after a first
-#                      load of BENCH_WARMUP requests (default 100000) that is
-#                      not: the cost once V8 has compiled the hot paths, as a
-#                      long-running watcher pays it
+#   *-warm             ebpf, libpcap and original as above, measured after a
+#                      first load of BENCH_WARMUP requests (default 100000)
+#                      that is not: the cost per request once V8 has compiled
+#                      the hot paths, as a long-running watcher pays it. A
+#                      cold row minus its warm row is the one-off cost of a
+#                      fresh process meeting traffic (V8 compiling).
+# Each row also says what the watcher spent starting up (from exec until it
+# said it was capturing): paid once a run, not per request.
 # The original's rows say "not built" when ../shared/reference is absent.
 # For tcpkit, 'answered' (the fewest over the rounds) must equal the
 # requests sent: redis-benchmark's GETs and its CONFIG GET.
@@ -47,7 +51,7 @@ REQUESTS=${BENCH_REQUESTS:-200000}
 CLIENTS=${BENCH_CLIENTS:-50}
 PIPELINE=${BENCH_PIPELINE:-1}
 ROUNDS=${BENCH_LIVE_ROUNDS:-3}
-ALL_CASES="nobody ebpf libpcap original tcpdump ebpf-all libpcap-all original-all ebpf-warm original-warm"
+ALL_CASES="nobody ebpf libpcap original tcpdump ebpf-all libpcap-all original-all ebpf-warm libpcap-warm original-warm"
 WARMUP=${BENCH_WARMUP:-100000}
 CASES=(${BENCH_WATCHERS:-$ALL_CASES})
 # Extra node flags for the tcpkit watchers (for example --cpu-prof).
@@ -111,6 +115,8 @@ watch() {
   local pid=$!
   bench_track "$pid"
   if [ -n "$ready" ]; then wait_log "$pid" "$WORK/$name.err" "$ready"; else sleep 1; fi
+  local startup
+  startup=$(cpu_ticks "$pid")
   if [[ $name == *-warm ]]; then
     # Warmed up: a first load, not measured (V8 compiles the hot paths, heaps settle).
     ip netns exec "$CNS" redis-benchmark -h "$SIP" -p "$PORT" -t get -n "$WARMUP" -c "$CLIENTS" -P "$PIPELINE" -q >/dev/null 2>&1
@@ -142,9 +148,9 @@ watch() {
   drops=$(sed -n -e 's/.* sent up, \([0-9]*\) lost.*/\1/p' \
     -e 's/.* delivered, \([0-9]*\) dropped (buffer full).*/\1/p' \
     -e 's/^\([0-9]*\) packets dropped by kernel/\1/p' "$WORK/$name.err" | head -1)
-  echo "$rps $(ticks_to_s $((c1 - c0))) $answered ${drops:--}" >>"$WORK/$name.rows"
+  echo "$rps $(ticks_to_s $((c1 - c0))) $answered ${drops:--} $(ticks_to_s "$startup")" >>"$WORK/$name.rows"
   set -- $t0 $t1
-  log "$name: $rps req/s, CPU $(ticks_to_s $((c1 - c0))) s (main thread $(ticks_to_s $(($3 - $1))), other threads $(ticks_to_s $(($4 - $2)))), answered $answered of $SENT, kernel drops ${drops:--}"
+  log "$name: $rps req/s, start-up CPU $(ticks_to_s "$startup") s, CPU $(ticks_to_s $((c1 - c0))) s (main thread $(ticks_to_s $(($3 - $1))), other threads $(ticks_to_s $(($4 - $2)))), answered $answered of $SENT, kernel drops ${drops:--}"
   cp "$WORK/$name.err" "$WORK/$name.last.err"
 }
 
@@ -154,7 +160,7 @@ run_case() {
     nobody)
       local rps
       rps=$(load)
-      echo "$rps - - -" >>"$WORK/nobody.rows"
+      echo "$rps - - - -" >>"$WORK/nobody.rows"
       log "nobody: $rps req/s"
       ;;
     ebpf) watch ebpf "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
@@ -164,6 +170,7 @@ run_case() {
     original) [ -n "$ORIGINAL" ] && watch original "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     original-all) [ -n "$ORIGINAL" ] && watch original-all "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
     ebpf-warm) watch ebpf-warm "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    libpcap-warm) watch libpcap-warm "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     original-warm) [ -n "$ORIGINAL" ] && watch original-warm "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     tcpdump) watch tcpdump 'listening on' tcpdump -i "$SDEV" -nn -s 0 -w /dev/null "tcp and (port $PORT)" ;;
     *) die "unknown watcher $1" ;;
@@ -181,7 +188,7 @@ machine
 echo "load: redis-benchmark -t get -n $REQUESTS -c $CLIENTS -P $PIPELINE over a veth pair between two namespaces, $SENT requests a run"
 echo "median of $ROUNDS rounds; 'answered' is the fewest in any round (tcpkit's summary)"
 echo
-printf '%-14s %10s %8s %10s %12s %12s\n' watcher "req/s" "lost %" "cpu s/M" answered "kernel drops"
+printf '%-14s %10s %8s %10s %12s %12s %11s\n' watcher "req/s" "lost %" "cpu s/M" answered "kernel drops" "start-up s"
 result watch.load "redis-benchmark -t get -n $REQUESTS -c $CLIENTS -P $PIPELINE, veth"
 result watch.rounds "$ROUNDS"
 result watch.sent "$SENT"
@@ -203,13 +210,15 @@ for c in "${CASES[@]}"; do
   [ "$NOBODY_RPS" != "-" ] && [ "$c" != nobody ] && lost=$(awk -v a="$NOBODY_RPS" -v b="$rps" 'BEGIN { printf "%.1f", (a - b) / a * 100 }')
   answered=$(least "$f" 3)
   drops=$(most "$f" 4)
+  startup=$(median "$f" 5)
   result "watch.$c.rps" "$rps"
   result "watch.$c.lost_pct" "$lost"
   result "watch.$c.cpu_per_m" "$per_m"
   result "watch.$c.cpu_all" "$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $2 }' "$f")"
   result "watch.$c.answered" "${answered:--}"
   result "watch.$c.drops" "${drops:--}"
-  printf '%-14s %10s %8s %10s %12s %12s\n' "$c" "$rps" "$lost" "$per_m" "${answered:--}" "${drops:--}"
+  result "watch.$c.startup_s" "$startup"
+  printf '%-14s %10s %8s %10s %12s %12s %11s\n' "$c" "$rps" "$lost" "$per_m" "${answered:--}" "${drops:--}" "$startup"
 done
 ratio() {
   local a=${PER_M[$1]:-} b=${PER_M[$2]:-}
@@ -218,7 +227,7 @@ ratio() {
 }
 echo
 echo "ratios of CPU per request (same run):"
-for pair in "ebpf original" "ebpf libpcap" "ebpf-all original-all" "libpcap original" "ebpf-warm original-warm"; do
+for pair in "ebpf original" "ebpf libpcap" "ebpf-all original-all" "libpcap original" "ebpf-warm original-warm" "ebpf-warm libpcap-warm"; do
   set -- $pair
   r=$(ratio "$1" "$2")
   echo "  $1 / $2: $r"
