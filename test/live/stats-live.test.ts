@@ -56,7 +56,7 @@ describe('the stats port and daemon mode, live', { skip: why ?? false }, () => {
       assert.equal(lab.redis(gets), gets.length);
       assert.equal(lab.redis(slow), slow.length);
       assert.equal(lab.redis(incrs, { pipeline: true }), incrs.length);
-      await sleep(300); // the engines hand batches over within 20 ms
+      await sleep(300); // the engines hand samples over within 100 ms (eBPF), libpcap within tens of ms
       const total = sets.length + gets.length + slow.length + incrs.length;
 
       // A bare TCP client from the client host: the original's JSON.
