@@ -101,8 +101,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       child.kill(signal);
       const [code, sig] = await exited;
       const tookMs = Date.now() - sent;
-      assert.equal(sig, null, `killed by ${sig}`);
-      assert.equal(code, 0, stderr);
+      if (sig !== null) {
+        // The one way the signal may still end the process: it landed after
+        // the run had ended and said so, during node's own teardown, where
+        // libuv has already put the signal's default action back. Then the
+        // whole file was read and the summary is out; anything less is a
+        // signal that was not handled.
+        assert.equal(sig, signal);
+        assert.equal(Number(/: (\d+) packets in /.exec(stderr)?.[1]), packets, `killed by ${sig} before the run ended:\n${stderr}`);
+      } else {
+        assert.equal(code, 0, stderr);
+      }
       assert.ok(tookMs < 5000, `exited ${tookMs} ms after ${signal}`);
       assert.doesNotMatch(stderr, /\n\s+at |internal error|cut short/);
       const summary = parseSummary(stderr);
