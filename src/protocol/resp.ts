@@ -57,17 +57,18 @@ const ERROR_CODE_MAX = 32;
 const errorCodes = new Map<string, string>();
 const ERROR_CODES_MAX = 256;
 
+/** A letter, digit or `_`: what an error code is made of. */
+function isWordByte(b: number): boolean {
+  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x5f;
+}
+
 /**
  * The first word of an error reply's text (`NOAUTH`, `WRONGTYPE`, `ERR`):
  * letters, digits and `_`, at most ERROR_CODE_MAX of them; '' when none.
  */
 function errorCode(buf: Buffer, from: number, end: number): string {
   let to = from;
-  while (to < end && to - from < ERROR_CODE_MAX) {
-    const b = buf[to];
-    if (!((b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x5f)) break;
-    to++;
-  }
+  while (to < end && to - from < ERROR_CODE_MAX && isWordByte(buf[to])) to++;
   if (to === from) return '';
   const word = buf.toString('latin1', from, to);
   const known = errorCodes.get(word);
@@ -112,6 +113,9 @@ export class RespParser implements StreamParser {
   private firstBulk = false;
   /** A top-level error's line comes next: its first word is the status text. */
   private errorWord = false;
+  /** The word's bytes so far, when a segment ended inside it. */
+  private readonly word = Buffer.alloc(ERROR_CODE_MAX);
+  private wordLen = 0;
   private readonly info = new MessageInfo();
 
   constructor(
@@ -119,6 +123,28 @@ export class RespParser implements StreamParser {
     private readonly request: boolean,
     private readonly sink: MessageSink,
   ) {}
+
+  /** The error's first word, gathered across segments when one ends inside it (`-E`, then `RR x`). */
+  private errorWordPart(buf: Buffer, from: number, end: number): void {
+    const room = ERROR_CODE_MAX - this.wordLen;
+    let to = from;
+    while (to < end && to - from < room && isWordByte(buf[to])) to++;
+    const n = to - from;
+    if (to === end && n < room) {
+      // The segment ended inside the word (or right before it): the rest comes next.
+      buf.copy(this.word, this.wordLen, from, to);
+      this.wordLen += n;
+      return;
+    }
+    this.errorWord = false;
+    if (this.wordLen === 0) {
+      this.info.statusText = errorCode(buf, from, to);
+      return;
+    }
+    buf.copy(this.word, this.wordLen, from, to);
+    this.info.statusText = errorCode(this.word, 0, this.wordLen + n);
+    this.wordLen = 0;
+  }
 
   reset(): void {
     this.state = State.Type;
@@ -232,6 +258,7 @@ export class RespParser implements StreamParser {
           if (this.depth === 0 && (c === Ch.ERROR || c === Ch.BLOB_ERROR)) {
             info.isError = true;
             this.errorWord = c === Ch.ERROR && !this.request;
+            this.wordLen = 0;
           }
           this.state = State.Line;
           break;
@@ -266,10 +293,7 @@ export class RespParser implements StreamParser {
             this.neg = neg;
             this.lineBad = bad;
           } else {
-            if (this.errorWord) {
-              this.errorWord = false;
-              info.statusText = errorCode(buf, p, end);
-            }
+            if (this.errorWord) this.errorWordPart(buf, p, end);
             const next = afterLf(buf, p, end);
             found = next >= 0;
             p = found ? next : end;

@@ -37,11 +37,14 @@ test('error replies: the first word is the status text, whole or split anywhere'
   for (const [wire, code] of cases) {
     const whole = parse(false, [wire]);
     assert.deepEqual(whole.seen, [reply({ error: true, statusText: code, bytes: wire.length, start: [1, 10], end: [1, 10] })], JSON.stringify(wire));
+    // Split anywhere, the word itself included, into two chunks and into three.
     for (let at = 1; at < wire.length; at++) {
       const r = parse(false, [wire.slice(0, at), wire.slice(at)]);
-      // (A split inside the word itself shows the part in the first chunk: not asserted.)
-      const status = at === 1 || at > code.length + 1 ? code : r.seen[0]?.statusText;
-      assert.deepEqual(r.seen.map((s) => [s.error, s.statusText, s.bytes]), [[true, status, wire.length]], `${JSON.stringify(wire)} split at ${at}`);
+      assert.deepEqual(r.seen.map((s) => [s.error, s.statusText, s.bytes]), [[true, code, wire.length]], `${JSON.stringify(wire)} split at ${at}`);
+      for (let at2 = at + 1; at2 < wire.length; at2++) {
+        const r3 = parse(false, [wire.slice(0, at), wire.slice(at, at2), wire.slice(at2)]);
+        assert.deepEqual(r3.seen.map((s) => s.statusText), [code], `${JSON.stringify(wire)} split at ${at} and ${at2}`);
+      }
     }
     // Split right after the '-': the word comes whole in the second chunk.
     const after = parse(false, ['-', wire.slice(1)]);
@@ -56,6 +59,8 @@ test('error replies: the first word is the status text, whole or split anywhere'
   }
   // An error nested in an array is no status.
   assert.deepEqual(parse(false, ['*1\r\n-ERR x\r\n']).seen.map((s) => [s.statusText, s.error]), [['', false]]);
+  // A word cut by one segment does not leak into the next error's.
+  assert.deepEqual(parse(false, ['-WRONG', 'TYPE x\r\n-E', 'RR y\r\n-', 'NOAUTH z\r\n']).seen.map((s) => s.statusText), ['WRONGTYPE', 'ERR', 'NOAUTH']);
 });
 
 test('the status word is read once: a simple string after a split error has none', () => {
