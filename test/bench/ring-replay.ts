@@ -208,8 +208,8 @@ process.stdout.write(
   `${packets} watched packets (pure ACKs left out), ${flowIds.size} flows, ${CHUNK >> 10} KiB a call` +
     (EVICT > 0 ? `, ${EVICT >> 20} MiB walked before each (only the calls timed, by the clock)` : '') +
     `, best of ${RUNS}, CPU ns per packet:\n` +
-    `  record batches (the eBPF engine before): ${best.records.toFixed(0)} ns, ${answered.records} answered\n` +
-    `  ring samples (the eBPF engine now):      ${best.samples.toFixed(0)} ns, ${answered.samples} answered\n`,
+    (ONLY === 'samples' ? '' : `  record batches (the eBPF engine before): ${best.records.toFixed(0)} ns, ${answered.records} answered\n`) +
+    (ONLY === 'records' ? '' : `  ring samples (the eBPF engine now):      ${best.samples.toFixed(0)} ns, ${answered.samples} answered\n`),
 );
 if (evictSum < 0) process.stdout.write('\n'); // keeps the walk's reads alive
 
