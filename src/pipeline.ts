@@ -62,6 +62,8 @@ export class Pipeline {
   private readonly wantTcp: boolean;
   private readonly wantUdp: boolean;
   private lastSec = 0;
+  /** The second tick() last ran for. */
+  private tickedSec = 0;
   private lastNsec = 0;
 
   constructor(
@@ -140,6 +142,7 @@ export class Pipeline {
       off = nextRecord(off, capLen);
       c.records++;
       this.advance(p.tsSec);
+      this.lastSec = p.tsSec;
       this.lastNsec = p.tsNsec;
       const res = decodePacket(buf, data, capLen, linkType, p);
       // The buffer the packet's payload offsets refer to: the batch's, or a datagram put together from fragments.
@@ -201,7 +204,7 @@ export class Pipeline {
       }
       p.tsSec = sec;
       p.tsNsec = nsec;
-      this.advance(sec);
+      this.lastSec = sec;
       this.lastNsec = nsec;
       const info = data[s + SampleField.Info];
       const capLen = w[sw + (SampleField.CapLen >> 2)];
@@ -237,6 +240,14 @@ export class Pipeline {
       if (conn === null) continue;
       this.matched(conn, data);
     }
+    // Once a drain, not per packet: a drain covers at most a tenth of a
+    // second (the engine's DRAIN_MS), and the timeouts and idle expiry tick()
+    // checks are counted in seconds. Packets of a new second in this drain
+    // were paired before it ticks (an answer that came in time is not
+    // expired first). Nothing rare is left in the packet loop, so V8
+    // compiles it without tick()'s code and never throws it away to take
+    // that branch.
+    this.advance(this.lastSec);
   }
 
   /** A packet `p` (payload in `pbuf`) of a watched connection; the table's fromClient says its direction. */
@@ -417,22 +428,17 @@ export class Pipeline {
     this.pairer.forget(conn, this.lastSec, this.lastNsec);
   }
 
-  /** Once per second of capture time: expire idle connections and overdue requests. */
   /**
-   * A packet (or the clock) of second `sec`: once per second, the table and
-   * the requests waiting are checked for expiry. One method for the packet
-   * loops and clock(): V8 keeps type feedback per function, so the call to
-   * tick() here has feedback from the live engine's clock as soon as it has
-   * ticked once. Written in each loop, the call would have none until the
-   * first packet of a new second, and V8 would throw away the loop's
-   * optimized code then and compile it again (a deopt a run, 40-70 ms of
-   * compiling, measured with --trace-deopt).
+   * Capture time reached second `sec` (a packet's, or the clock's): once per
+   * second, the table and the requests waiting are checked for expiry.
    */
   private advance(sec: number): void {
-    if (sec !== this.lastSec) this.tick(sec);
-    this.lastSec = sec;
+    if (sec === this.tickedSec) return;
+    this.tickedSec = sec;
+    this.tick(sec);
   }
 
+  /** Once per second of capture time: expire idle connections and overdue requests. */
   private tick(nowSec: number): void {
     this.table.sweep(nowSec);
     this.fragments.sweep(nowSec);
@@ -464,6 +470,7 @@ export class Pipeline {
   clock(nowSec: number): void {
     if (nowSec <= this.lastSec) return;
     this.advance(nowSec);
+    this.lastSec = nowSec;
     this.lastNsec = 0;
     for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
   }
