@@ -11,6 +11,7 @@
 #
 # MUTATE_SAMPLE=0.15 mutates only a sample of each unit (stryker.config.mjs says
 # how it is drawn) and reports its score as an estimate.
+# MUTATE_RETRY_TIMEOUTS=1 runs the timed-out mutants again too (prune.ts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PROTOCOLS="protocol-resp protocol-http protocol-dns protocol-memcached protocol-kafka protocol-mysql protocol-pgsql protocol-sql"
