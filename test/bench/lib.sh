@@ -122,6 +122,8 @@ _bench_cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   for f in "${_PARTIALS[@]+"${_PARTIALS[@]}"}"; do rm -f "$f"; done
+  # A kernel setting a part changed for its measurement, put back.
+  if [ -n "${BENCH_BPF_STATS_WAS:-}" ]; then echo "$BENCH_BPF_STATS_WAS" >/proc/sys/kernel/bpf_stats_enabled 2>/dev/null || true; fi
   [ -n "${WORK:-}" ] && rm -rf "$WORK"
   exit "$rc"
 }
