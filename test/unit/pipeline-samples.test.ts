@@ -131,13 +131,20 @@ const GET = (k: string) => `*2\r\n$3\r\nGET\r\n$${k.length}\r\n${k}\r\n`;
  * would, `chunks` drains of them; returns the lines and the pipeline.
  */
 function run(specs: SampleSpec[], chunks = 1) {
+  const per = Math.ceil(specs.length / chunks);
+  const drains: SampleSpec[][] = [];
+  for (let i = 0; i < specs.length; i += per) drains.push(specs.slice(i, i + per));
+  return runDrains(drains);
+}
+
+/** The same, one drain per element of `drains`, with `--timeout` when given. */
+function runDrains(drains: SampleSpec[][], timeout?: string) {
   const file = path.join(dir, `out-${Math.random().toString(36).slice(2)}.txt`);
   const fd = fs.openSync(file, 'w');
-  const config = buildConfig({ port: '6379', mode: 'redis' });
+  const config = buildConfig({ port: '6379', mode: 'redis', timeout });
   const pipeline = new Pipeline(config, [new LineOutput(new FdWriter(fd), config.thresholdMs)], respParser, null);
-  const per = Math.ceil(specs.length / chunks);
-  for (let i = 0; i < specs.length; i += per) {
-    const data = ring(specs.slice(i, i + per));
+  for (const specs of drains) {
+    const data = ring(specs);
     // Drains hand over a range of the ring: put this one at an offset, behind other bytes.
     const mapped = Buffer.concat([Buffer.alloc(64, 0xee), data, Buffer.alloc(64, 0xee)]);
     pipeline.onSamples(mapped, 64, 64 + data.length, WALL, 0);
@@ -234,4 +241,25 @@ test('discarded ring records are skipped; a drain ending on a record boundary le
   const { lines, pipeline } = run(specs);
   assert.deepEqual(lines.map((l) => [l.request, l.latencyMs]), [['GET a', 0.3]]);
   assert.equal(pipeline.counters.records, 4);
+});
+
+test('--timeout on the sample path: checked once a drain, after its packets, so an answer in the same drain still pairs', () => {
+  // a's request (second 0) reaches the 1 s timeout in second 1; b's packets carry the capture into second 1.
+  const flows = () => {
+    const a = new Flow({ ip: '10.0.0.2', port: 40000 }, server, 1).handshake(0).request(100_000, GET('a'));
+    const b = new Flow({ ip: '10.0.0.3', port: 40001 }, server, 2).handshake(5).request(1_000_050, GET('b')).response(1_000_100, '+OK\r\n');
+    a.response(1_000_200, '+LATE\r\n');
+    return { a: a.samples, b: b.samples };
+  };
+  // One drain: a's answer is in it, so a is paired (900.2 ms), not given up first.
+  let { a, b } = flows();
+  const one = runDrains([byTime([...a, ...b])], '1');
+  assert.deepEqual(one.lines.map((l) => [l.client, l.latencyMs]), [['10.0.0.3:40001', 0.05], ['10.0.0.2:40000', 900.2]]);
+  assert.deepEqual([one.pipeline.pairer.counters.paired, one.pipeline.pairer.counters.unanswered, one.pipeline.pairer.counters.orphanResponses], [2, 0, 0]);
+  // The answer in a later drain: the drain that reached second 1 gave a up, and its answer pairs with nothing.
+  ({ a, b } = flows());
+  const late = a.pop()!;
+  const two = runDrains([byTime([...a, ...b.slice(0, 2)]), b.slice(2), [late]], '1');
+  assert.deepEqual([two.pipeline.pairer.counters.paired, two.pipeline.pairer.counters.unanswered, two.pipeline.pairer.counters.orphanResponses], [1, 1, 1]);
+  assert.deepEqual(two.lines.map((l) => [l.client, l.request, l.latencyMs]), [['10.0.0.3:40001', 'GET b', 0.05], ['10.0.0.2:40000', 'GET a', null]]);
 });
