@@ -486,6 +486,13 @@ test('skip(): inside a payload it counts the bytes (ending a packet too); in a h
   p.c(my.query('SELECT 2'));
   assert.deepEqual(p.rec.seen.map((s) => [s.text, s.bytes, s.end]), [['SELE...', q.length, [9, 9000]], ['SELECT 2', 13, at(5)]]);
   assert.deepEqual(p.rec.resets, []);
+  // Part of a payload, then the rest of it: the bytes seen are kept (the lost ones are not), cut.
+  const part = loggedIn(BASE_CAPS);
+  part.c(q.subarray(0, 9));
+  assert.equal(part.req.skip(2, 5, 0), true);
+  part.c(q.subarray(11));
+  part.c(my.query('SELECT 2'));
+  assert.deepEqual(part.rec.seen.map((s) => s.text), ['SELE 123456...', 'SELECT 2']);
   // Past the payload's end, or in a header: a gap.
   const a = loggedIn(BASE_CAPS);
   a.c(q.subarray(0, 9));
@@ -543,6 +550,24 @@ test('reset() in the middle of a packet: the next bytes start a packet, on both 
   q.c(my.query('SELECT 2'));
   q.s(my.ok(1, 2));
   assert.deepEqual(texts(q), ['> SELECT 1', '< OK -1 0 incomplete', '> SELECT 2', '< OK -1 2']);
+});
+
+test('flushPartial() of a request: not for auth data or a LOCAL INFILE file (sequence ids past 0), nor for a packet with no payload byte yet', () => {
+  const a = pair();
+  a.s(my.greeting(BASE_CAPS));
+  a.c(my.login(BASE_CAPS, 'u', 'db'));
+  a.s(myPkt(2, Buffer.concat([Buffer.from([0xfe]), cstr('mysql_native_password'), Buffer.alloc(20, 1)])));
+  a.c(myPkt(3, Buffer.alloc(20, 2)).subarray(0, 10));
+  assert.equal(a.req.flushPartial(), false);
+  const p = loggedIn(BASE_CAPS);
+  p.c(my.query("LOAD DATA LOCAL INFILE 'f' INTO TABLE t"));
+  p.s(myPkt(1, Buffer.concat([Buffer.from([0xfb]), Buffer.from('f')])));
+  p.c(myPkt(2, Buffer.from('1,2\n3,4\n')).subarray(0, 8));
+  assert.equal(p.req.flushPartial(), false);
+  const q = loggedIn(BASE_CAPS);
+  q.c(my.query('SELECT 1').subarray(0, 4));
+  assert.equal(q.req.flushPartial(), false);
+  assert.deepEqual([a.rec.seen.map((s) => s.text), p.rec.seen.map((s) => s.text), q.rec.seen], [['LOGIN u db'], ["LOAD DATA LOCAL INFILE 'f' INTO TABLE t"], []]);
 });
 
 test('flushPartial(), then the rest of the same packet and the next messages: each reported once, complete', () => {
@@ -814,16 +839,23 @@ test('the compressed protocol without the handshake: the first frame\'s shape, e
     ['a deflated frame of 4 bytes uncompressed: not a frame', frameOf(12, 0, 4, zlib.deflateSync(Buffer.from([1, 0, 0, 0]))), ['FIELD_LIST ']],
   ];
   for (const [what, first, want] of cases) {
-    const p = pair();
+    // 12 bytes of something else before it: reading before the frame's start would see them.
+    const p = parserPair(mysqlParser, 12);
     p.c(first);
     assert.deepEqual([p.rec.seen.map((s) => s.text), p.rec.resets], [want, []], what);
   }
-  // The first 11 bytes alone are too few to tell: plain packets.
+  // The first 11 bytes alone are too few to tell, stored or deflated: plain packets.
   const split = pair();
   const f = stored(ping);
   split.c(f.subarray(0, 11));
   split.c(f.subarray(11));
   assert.deepEqual(split.rec.seen.map((s) => s.text), ['SLEEP']);
+  const dsplit = pair();
+  const d = myFrame(0, ping, true);
+  dsplit.c(d.subarray(0, 11));
+  dsplit.c(d.subarray(11));
+  // (Read as a plain packet: 5, the uncompressed length, is COM_CREATE_DB.)
+  assert.deepEqual(dsplit.rec.seen.map((s) => s.text), ['CREATE_DB']);
   // The server's first bytes are never taken for a frame: an OK of 11 bytes read as one (with a frame's bytes) of 15.
   const server = pair();
   server.s(stored(my.ok(1)));
@@ -833,6 +865,12 @@ test('the compressed protocol without the handshake: the first frame\'s shape, e
   plain.c(my.com(0x00, Buffer.from([0, 0, 8, 0, 0, 0, 0x0e, 1, 2, 3, 4])));
   plain.c(my.query('SELECT 1'));
   assert.deepEqual(plain.rec.seen.map((s) => s.text), ['SLEEP', 'SELECT 1']);
+  // So is one after a first command without the handshake: only the first chunk is looked at.
+  const later = pair();
+  later.c(my.query('SELECT 0'));
+  later.c(my.com(0x00, Buffer.from([0, 0, 8, 0, 0, 0, 0x0e, 1, 2, 3, 4])));
+  later.c(my.query('SELECT 1'));
+  assert.deepEqual(later.rec.seen.map((s) => s.text), ['SELECT 0', 'SLEEP', 'SELECT 1']);
   // Without the handshake, a chunk that starts inside a query's payload is not looked at.
   const mid = pair();
   const q = my.com(3, Buffer.concat([Buffer.from('SELECT '), Buffer.from([5, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x0e])]));
