@@ -639,3 +639,38 @@ test('the first message, cut by a gap: its key and version (4 bytes) must be the
   p.s.feed(Buffer.from([0, 0, 0, 4, 0, 0, 0, 9]), 0, 8, 2, 0);
   assert.deepEqual(p.rec.seen.filter((s) => !s.fromClient).map((s) => [s.matchId, s.statusText]), [[9, '']]);
 });
+
+test('reset(): the request side waits for a message start; the response side also forgets the requests waiting; flushPartial() reports nothing', () => {
+  const p = pair();
+  const a = apiVersionsRequest(0, 1);
+  p.c.feed(a, 0, 6, 1, 0);
+  p.c.reset();
+  // The rest of the cut message is not a message start: skipped; the next request is read.
+  p.c.feed(a, 6, a.length, 2, 0);
+  const b = apiVersionsRequest(0, 2);
+  p.c.feed(b, 0, b.length, 3, 0);
+  assert.equal(p.c.flushPartial(), false);
+  p.s.reset();
+  const rs = apiVersionsResponse(0, 2, [], 0);
+  p.s.feed(rs, 0, rs.length, 4, 0);
+  const c = apiVersionsRequest(0, 3);
+  p.c.feed(c, 0, c.length, 5, 0);
+  const rs3 = apiVersionsResponse(0, 3, [], 35);
+  p.s.feed(rs3, 0, rs3.length, 6, 0);
+  assert.deepEqual(p.rec.seen.map((s) => [s.fromClient, s.matchId, s.statusText]), [[true, 2, ''], [true, 3, ''], [false, 3, 'UNSUPPORTED_VERSION']]);
+  assert.deepEqual(p.rec.resets, []);
+  // The request side's reset() leaves the requests waiting.
+  const w = pair();
+  const q9 = apiVersionsRequest(0, 9);
+  w.c.feed(q9, 0, q9.length, 1, 0);
+  w.c.reset();
+  const r9 = apiVersionsResponse(0, 9, [], 0);
+  w.s.feed(r9, 0, r9.length, 2, 0);
+  assert.deepEqual(w.rec.seen.map((s) => [s.matchId, s.statusText]), [[9, ''], [9, 'OK']]);
+  // After TLS, reset() keeps the connection encrypted (the shared state says so).
+  const t = pair();
+  t.c.feed(Buffer.from([0x16, 0x03, 0x01, 0, 5]), 0, 5, 1, 0);
+  t.c.reset();
+  t.c.feed(b, 0, b.length, 2, 0);
+  assert.deepEqual([t.rec.seen, t.rec.resets.map((r) => r.reason)], [[], [ResetReason.Encrypted]]);
+});
