@@ -499,7 +499,9 @@ export class MysqlRequestParser extends MysqlFraming {
         appendAscii(info, 'CHANGE_USER ');
         const z = cstringEnd(s, 1, kept);
         for (let i = 1; i < (z < 0 ? kept : z); i++) info.appendPreview(s[i]);
-        st.phase = Phase.Auth;
+        // Its answer (auth switches included, up to the OK or ERR) is read as
+        // COM_CHANGE_USER's (open()), by the command waiting: not as a login,
+        // which waits for nothing and would leave the command queued.
         break;
       }
       default:

@@ -9,7 +9,7 @@ import { newPairedConnection } from '../../../src/pairing/connection';
 import { MemcachedParser } from '../../../src/protocol/memcached/parser';
 import { MemcachedUdpParser } from '../../../src/protocol/memcached/udp';
 import { OPCODE_NAMES, binaryStatusText, isBinaryError } from '../../../src/protocol/memcached/names';
-import { ResetReason } from '../../../src/protocol/message';
+import { MessageKind, ResetReason } from '../../../src/protocol/message';
 import { FullRecorder, msg } from '../../helpers/full-recorder';
 
 interface BinOpts {
@@ -193,4 +193,280 @@ test('UDP: a new message while one is open abandons it (malformed), and the new 
   feed(p, frame(1, 0, 2, 'VALUE k 0 5\r\nhel'), 1);
   feed(p, frame(2, 0, 1, 'STORED\r\n'), 2);
   assert.deepEqual(rec.order, [{ fromClient: false, reason: ResetReason.Malformed }, msg({ fromClient: false, statusText: 'STORED', matchId: 2, bytes: 8, start: [2, 20], end: [2, 20] })]);
+});
+
+// ---------------------------------------------------------------- the whole-unit run of 2026-12-06 (TESTING.md)
+
+/** Feeds `b` with these bytes right after its end in the buffer (a parser must not read them). */
+const feedThen = (p: MemcachedParser, b: string, after: string, t: number): void => {
+  const buf = Buffer.from(b + after, 'latin1');
+  p.feed(buf, 0, b.length, t, t * 10);
+};
+const texts = (rec: FullRecorder): string[] => rec.seen.map((s) => (s.fromClient ? s.text : s.statusText));
+const reasons = (rec: FullRecorder): ResetReason[] => rec.resets.map((r) => r.reason);
+
+test('get, gets, gat and gats may have lines of more than 8,192 bytes (many keys); set, delete and others may not', () => {
+  const keys = Array.from({ length: 900 }, (_v, i) => `key${String(i).padStart(6, '0')}`).join(' ');
+  for (const cmd of ['get', 'gets', 'gat 0', 'gats 0']) {
+    const { rec, p } = parser(true);
+    feed(p, `${cmd} ${keys}\r\n`, 1);
+    assert.deepEqual([reasons(rec), rec.seen.length, rec.seen[0].bytes], [[], 1, cmd.length + 1 + keys.length + 2], cmd);
+  }
+  for (const cmd of ['set', 'delete', 'touch', 'mg', 'incr']) {
+    const { rec, p } = parser(true);
+    feed(p, `${cmd} ${keys}\r\n`, 1);
+    assert.deepEqual([reasons(rec), rec.seen.length], [[ResetReason.Malformed], 0], cmd);
+  }
+});
+
+test('request lines: 8,192 bytes before the LF (CR included) are fine, one more is malformed; white space counts', () => {
+  for (const [line, ok] of [
+    [`set ${'k'.repeat(8192 - 11)} 0 0 1\r`, true],
+    [`set ${'k'.repeat(8192 - 10)} 0 0 1\r`, false],
+    [`set k 0 0 1${' '.repeat(8192 - 11)}`, true],
+    [`set k 0 0 1${' '.repeat(8192 - 10)}`, false],
+  ] as [string, boolean][]) {
+    const { rec, p } = parser(true);
+    // (Data that cannot start a request: after a malformed line it is skipped.)
+    feed(p, `${line}\n1\r\n`, 1);
+    assert.deepEqual([reasons(rec), rec.seen.length], ok ? [[], 1] : [[ResetReason.Malformed], 0], `${line.length} bytes, ${ok}`);
+  }
+});
+
+test('request tokens: TAB separates, a CR inside a token is dropped, "!" and "~" may start a command, a byte outside them may not', () => {
+  const { rec, p } = parser(true);
+  feed(p, 'get\ta\tb\r\n', 1);
+  feed(p, 'get c\rd\r\n', 2);
+  feed(p, '!x\r\n', 3);
+  feed(p, '~y\r\n', 4);
+  assert.deepEqual([texts(rec), reasons(rec)], [['get a b', 'get cd', '!x', '~y'], []]);
+});
+
+test('storage lengths: the digits 0 to 9 only; up to 1 GB; more, or any other byte, is no usable length', () => {
+  for (const [len, ok] of [
+    ['9', true],
+    ['19', true],
+    ['1073741824', true],
+    ['1073741825', false],
+    ['1/', false],
+    ['1:', false],
+  ] as [string, boolean][]) {
+    const { rec, p } = parser(true);
+    feed(p, `set k 0 0 ${len}\r\n`, 1);
+    assert.deepEqual(reasons(rec), ok ? [] : [ResetReason.Malformed], len);
+  }
+  const { rec, p } = parser(true);
+  feed(p, 'set k 0 0 9\r\n123456789\r\nget k\r\n', 1);
+  assert.deepEqual(texts(rec), ['set k 0 0 9', 'get k']);
+});
+
+test('noreply: the whole last token only; meta q only from the flags on (a key named q is no flag); cache_memlimit, decr, ma', () => {
+  const { rec, p } = parser(true);
+  for (const line of ['set k 0 0 1 noreply', 'set k 0 0 1 xoreply', 'set k 0 0 1 abcdefg', 'set k 0 0 1 noreplyy', 'set k 0 0 1 norepl', 'decr k 1 noreply', 'cache_memlimit 100 noreply', 'ma k q', 'ma k', 'get q', 'mg q v']) {
+    const data = line.startsWith('set') ? 'x\r\n' : '';
+    feed(p, `${line}\r\n${data}`, 1);
+  }
+  assert.deepEqual(rec.seen.map((s) => s.kind), [
+    MessageKind.NoReply, MessageKind.Normal, MessageKind.Normal, MessageKind.Normal, MessageKind.Normal, MessageKind.NoReply,
+    MessageKind.NoReply, MessageKind.NoReply, MessageKind.Normal, MessageKind.Normal, MessageKind.Normal,
+  ]);
+});
+
+test('arguments: 64 bytes shown whole, more cut with "..." once (also when the rest comes in later chunks)', () => {
+  const { rec, p } = parser(true);
+  feed(p, `get ${'a'.repeat(64)}\r\n`, 1);
+  const long = `get ${'b'.repeat(70)}\r\n`;
+  const buf = Buffer.from(long, 'latin1');
+  p.feed(buf, 0, 4 + 66, 2, 20);
+  p.feed(buf, 4 + 66, 4 + 68, 3, 30);
+  p.feed(buf, 4 + 68, buf.length, 4, 40);
+  assert.deepEqual(texts(rec), [`get ${'a'.repeat(64)}`, `get ${'b'.repeat(64)}...`]);
+});
+
+test('resynchronising: which bytes can start a message after a reset (a to z, A to Z and digits), never the byte after the chunk', () => {
+  const after = (request: boolean, chunks: string[]): [string[], ResetReason[]] => {
+    const { rec, p } = parser(request);
+    feed(p, request ? '\x01\r\n' : '\x01\r\n', 1);
+    chunks.forEach((c, i) => feed(p, c, 2 + i));
+    return [texts(rec), reasons(rec)];
+  };
+  assert.deepEqual(after(true, ['append k 0 0 1\r\nx\r\n']), [['append k 0 0 1'], [ResetReason.Malformed]]);
+  assert.deepEqual(after(true, ['zap\r\n']), [['zap'], [ResetReason.Malformed]]);
+  assert.deepEqual(after(true, ['{junk\r\nget y\r\n']), [['get y'], [ResetReason.Malformed]]);
+  assert.deepEqual(after(false, ['ABC\r\nEND\r\n']), [['MISS'], [ResetReason.Malformed, ResetReason.Malformed]]);
+  assert.deepEqual(after(false, ['0\r\n']), [['NUMBER'], [ResetReason.Malformed]]);
+  // A chunk that ends a line: what follows it in the buffer is not looked at.
+  const { rec, p } = parser(true);
+  feed(p, '\x01\r\n', 1);
+  feedThen(p, '#junk\r\n', 'g', 2);
+  feed(p, ' x\r\nget y\r\n', 3);
+  assert.deepEqual([texts(rec), reasons(rec)], [['get y'], [ResetReason.Malformed]]);
+  // After a bad line that ended, the next line starts a message only if its first byte can.
+  const q = parser(true);
+  feed(q.p, 'set k 0 0 x\r\n\x01junk\r\nget b\r\n', 1);
+  assert.deepEqual([texts(q.rec), reasons(q.rec)], [['get b'], [ResetReason.Malformed]]);
+});
+
+test('binary after a reset waits for a segment that starts with the magic; text is looked for line by line', () => {
+  const { rec, p } = parser(true);
+  const bad = binReq({ opcode: 0x00, key: 'a' });
+  bad[5] = 1; // data type 1: malformed
+  feed(p, Buffer.concat([bad, Buffer.from('\nget x\r\n')]), 1);
+  feed(p, binReq({ opcode: 0x00, key: 'b' }), 2);
+  assert.deepEqual([texts(rec), reasons(rec)], [['GET b'], [ResetReason.Malformed]]);
+});
+
+test('reply words: letters, digits and _; a word that runs on is no reply; 24 characters at most', () => {
+  for (const [line, want, resets] of [
+    ['19\r\n', ['NUMBER'], 0],
+    ['0\r\n', ['NUMBER'], 0],
+    ['ENDa\r\n', [], 1],
+    ['ENDz\r\n', [], 1],
+    ['ENDq\r\n', [], 1],
+    ['ENDZ\r\n', [], 1],
+    ['END~\r\n', ['MISS'], 0],
+    [`${'1'.repeat(24)}\r\n`, ['NUMBER'], 0],
+    [`${'1'.repeat(30)}\r\n`, [], 1],
+  ] as [string, string[], number][]) {
+    const { rec, p } = parser(false);
+    feed(p, line, 1);
+    assert.deepEqual([texts(rec), rec.resets.length], [want, resets], JSON.stringify(line));
+  }
+  // A word split across chunks: the byte after the first chunk is not read.
+  const { rec, p } = parser(false);
+  const buf = Buffer.from('STORED\r\n', 'latin1');
+  p.feed(buf, 0, 3, 1, 10);
+  p.feed(buf, 3, buf.length, 2, 20);
+  assert.deepEqual(texts(rec), ['STORED']);
+});
+
+test('VALUE lines: TAB separates; the length may be any digits up to 1 GB; a line that ends early has none', () => {
+  for (const [reply, want, resets] of [
+    ['VALUE\tk\t0\t1\r\nx\r\nEND\r\n', ['HIT'], 0],
+    ['VALUE k 0 9\r\n123456789\r\nEND\r\n', ['HIT'], 0],
+    ['VALUE k 0 1073741824\r\n', [], 0],
+    ['VALUE k 0 1073741825\r\nEND\r\n', ['MISS'], 1],
+    ['VALUE k 0 1/\r\nEND\r\n', ['MISS'], 1],
+    ['VALUE k 0 \r\n\r\nEND\r\n', ['MISS'], 1],
+    ['VALUE k\nEND\r\n', ['MISS'], 1],
+    ['STAT pid 1\r\nVALUE k 0 1\r\nx\r\nEND\r\n', ['MISS'], 1],
+    ['VALUE k 0 1\r\nx\r\nVA 1\r\nx\r\nEND\r\n', ['MISS'], 1],
+    ['VA x\r\n', [], 1],
+    ['VA 2\r\nab\r\n', ['VA'], 0],
+  ] as [string, string[], number][]) {
+    const { rec, p } = parser(false);
+    feed(p, reply, 1);
+    assert.deepEqual([texts(rec), rec.resets.length], [want, resets], JSON.stringify(reply));
+  }
+  // A get answer flushed inside its first VALUE: a HIT so far.
+  const { rec, p } = parser(false);
+  feed(p, 'VALUE k 0 5\r\nab', 1);
+  assert.equal(p.flushPartial(), true);
+  assert.deepEqual(rec.seen.map((s) => [s.statusText, s.incomplete]), [['HIT', true]]);
+});
+
+test('flushPartial() of a request with no text yet (a binary header in progress) reports nothing; skip(0) is nothing', () => {
+  const { rec, p } = parser(true);
+  feed(p, binReq({ opcode: 0x01, key: 'k' }).subarray(0, 10), 1);
+  assert.equal(p.flushPartial(), false);
+  const q = parser(true);
+  assert.equal(q.p.skip(0, 1, 0), true);
+  feed(q.p, 'get a\r\n', 2);
+  assert.deepEqual([rec.seen, texts(q.rec), q.rec.resets], [[], ['get a'], []]);
+});
+
+test('skip() in a data block: part of the data then the rest, or past its end (a gap)', () => {
+  const { rec, p } = parser(true);
+  feed(p, 'set k 0 0 5\r\nab', 1);
+  assert.equal(p.skip(1, 2, 0), true);
+  feed(p, 'de\r\nget x\r\n', 3);
+  const q = parser(true);
+  feed(q.p, 'set k 0 0 5\r\nab', 1);
+  assert.equal(q.p.skip(6, 2, 0), false);
+  assert.deepEqual([texts(rec), reasons(rec), reasons(q.rec)], [['set k 0 0 5', 'get x'], [], [ResetReason.Gap]]);
+});
+
+test('binary keys with bytes missing: the extras lost, or the value, add no "..."; the key\'s start lost shows "..." alone', () => {
+  const wire = binReq({ opcode: 0x01, key: 'abc', extras: [0, 0, 0, 0, 0, 0, 0, 0], value: 'hello' });
+  const run = (cuts: [number, number][]): string => {
+    const { rec, p } = parser(true);
+    let at = 0;
+    for (const [feedTo, skip] of cuts) {
+      feed(p, wire.subarray(at, feedTo), 1);
+      at = feedTo;
+      if (skip > 0) assert.equal(p.skip(skip, 2, 0), true);
+      at += skip;
+    }
+    feed(p, wire.subarray(at), 3);
+    return texts(rec)[0];
+  };
+  assert.equal(run([[24, 8]]), 'SET abc');
+  assert.equal(run([[35, 5]]), 'SET abc');
+  assert.equal(run([[32, 2]]), 'SET ...');
+  assert.equal(run([[32, 1], [33, 1]]), 'SET ...');
+  // A 67-byte key: 64 shown, the last 3 lost.
+  const key = 'k'.repeat(67);
+  const w2 = binReq({ opcode: 0x00, key });
+  const { rec, p } = parser(true);
+  feed(p, w2.subarray(0, 24 + 64), 1);
+  assert.equal(p.skip(3, 2, 0), true);
+  assert.deepEqual(texts(rec), [`GET ${'k'.repeat(64)}...`]);
+  // Two binary requests: each has its space before the key; extras and no key: no space.
+  const two = parser(true);
+  feed(two.p, Buffer.concat([binReq({ opcode: 0x00, key: 'a' }), binReq({ opcode: 0x00, key: 'b' }), binReq({ opcode: 0x08, extras: [0, 0, 0, 0] })]), 1);
+  assert.deepEqual(texts(two.rec), ['GET a', 'GET b', 'FLUSH']);
+});
+
+test('binary bodies up to 1 GB; one more byte is malformed', () => {
+  for (const [len, ok] of [
+    [0x40000000, true],
+    [0x40000001, false],
+  ] as [number, boolean][]) {
+    const { rec, p } = parser(false);
+    const h = binRsp({ opcode: 0x00 });
+    h.writeUInt32BE(len, 8);
+    feed(p, h, 1);
+    assert.deepEqual(reasons(rec), ok ? [] : [ResetReason.Malformed], `${len}`);
+  }
+});
+
+test('UDP: a message in two datagrams; out of sequence, another id, seq 0 again, or one past the count: abandoned; short datagrams', () => {
+  const frame = (id: number, seq: number, count: number, body: string): Buffer => {
+    const h = Buffer.alloc(8);
+    h.writeUInt16BE(id, 0);
+    h.writeUInt16BE(seq, 2);
+    h.writeUInt16BE(count, 4);
+    return Buffer.concat([h, Buffer.from(body, 'latin1')]);
+  };
+  const run = (frames: Buffer[], reset = false): [string[], number[], ResetReason[]] => {
+    const rec = new FullRecorder();
+    const p = new MemcachedUdpParser(newPairedConnection(), false, rec);
+    frames.forEach((f, i) => {
+      // Bytes before the datagram in the buffer: a parser must not read them.
+      const buf = Buffer.concat([Buffer.alloc(6, 0xff), f]);
+      p.feed(buf, 6, buf.length, i + 1, 0);
+      if (reset && i === 0) p.reset();
+    });
+    return [texts(rec), rec.seen.map((s) => s.matchId), reasons(rec)];
+  };
+  const first = frame(1, 0, 2, 'VALUE k 0 5\r\nhel');
+  assert.deepEqual(run([first, frame(1, 1, 2, 'lo\r\nEND\r\n')]), [['HIT'], [1], []]);
+  assert.deepEqual(run([first, frame(2, 1, 2, 'lo\r\nEND\r\n')]), [[], [], [ResetReason.Malformed]]);
+  assert.deepEqual(run([first, frame(1, 0, 1, 'STORED\r\n')]), [['STORED'], [1], [ResetReason.Malformed]]);
+  assert.deepEqual(run([frame(1, 0, 1, 'VALUE k 0 5\r\nhel'), frame(1, 1, 2, 'lo\r\nEND\r\n')]), [[], [], [ResetReason.Malformed]]);
+  assert.deepEqual(run([first, frame(1, 1, 2, 'lo\r\nEND\r\n')], true), [[], [], [ResetReason.Malformed]]);
+  assert.deepEqual(run([frame(3, 0, 1, 'STORED\r\n'), frame(4, 0, 1, 'DELETED\r\n')]), [['STORED', 'DELETED'], [3, 4], []]);
+  // A malformed reply inside a datagram is reported, and the next datagram starts afresh.
+  assert.deepEqual(run([frame(5, 0, 1, 'BOGUS\r\n'), frame(6, 0, 1, 'STORED\r\n')]), [['STORED'], [6], [ResetReason.Malformed]]);
+  // 8 bytes (a frame and nothing) are a datagram; 7 are not.
+  assert.deepEqual(run([frame(7, 0, 1, ''), frame(8, 0, 1, 'STORED\r\n')]), [['STORED'], [8], []]);
+  assert.deepEqual(run([frame(7, 0, 1, '').subarray(0, 7)]), [[], [], [ResetReason.Malformed]]);
+  // skip() and flushPartial() reach the message being read.
+  const rec = new FullRecorder();
+  const p = new MemcachedUdpParser(newPairedConnection(), false, rec);
+  const b = frame(9, 0, 1, 'VALUE k 0 5\r\nhe');
+  p.feed(b, 0, b.length, 1, 0);
+  assert.equal(p.skip(2, 2, 0), true);
+  assert.equal(p.flushPartial(), true);
+  assert.deepEqual(rec.seen.map((s) => [s.statusText, s.incomplete, s.matchId]), [['HIT', true, 9]]);
 });
