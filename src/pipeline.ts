@@ -330,7 +330,8 @@ export class Pipeline {
       return;
     }
     // Counted without a branch: the first retransmission would otherwise
-    // send the optimized per-packet path back to the interpreter (see advance()).
+    // send the optimized per-packet path back to the interpreter, to be
+    // compiled again (cli/v8-flags.ts says what that cost).
     this.counters.duplicates += verdict === SegmentVerdict.Duplicate ? 1 : 0;
     if (!this.deliver(conn, fromClient, buf, p.payloadOff + stream.skip, capEnd, p.payloadLen - stream.skip, verdict === SegmentVerdict.Deliver, fin, p.tsSec, p.tsNsec)) return;
     // What was held behind this segment may continue the stream now.
