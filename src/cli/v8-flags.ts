@@ -21,8 +21,9 @@ v8.setFlagsFromString('--no-memory-reducer-for-small-heaps');
 // first time a packet loop takes it, V8 throws away the loop's optimized code
 // and compiles it again. With feedback recorded from the start, a cold
 // `--ebpf -t 10` run of 200,000 requests had one deopt left on its packet
-// path, when the first slow line is printed (before: 3-5), and its CPU fell
-// from a median of 43 to 36 ticks (5 alternating rounds). The cost is a
+// path, when the first slow line is printed (before: 3-5); with this file's
+// other setting and the branch-free counts in stats.ts and pipeline.ts, its
+// CPU fell from a median of 43 to 36 ticks (5 alternating rounds). The cost is a
 // feedback vector for every function that runs once: 0.8 MB more RSS, not
 // time per packet.
 v8.setFlagsFromString('--no-lazy-feedback-allocation');
