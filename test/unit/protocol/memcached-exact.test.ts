@@ -11,6 +11,7 @@ import { MemcachedUdpParser } from '../../../src/protocol/memcached/udp';
 import { OPCODE_NAMES, binaryStatusText, isBinaryError } from '../../../src/protocol/memcached/names';
 import { MessageKind, ResetReason } from '../../../src/protocol/message';
 import { FullRecorder, msg } from '../../helpers/full-recorder';
+import { datagram } from '../../helpers/memcached-wire';
 
 interface BinOpts {
   opcode: number;
@@ -183,15 +184,8 @@ test('reply lines: 8192 bytes before the LF (its CR included) are fine, one more
 test('UDP: a new message while one is open abandons it (malformed), and the new one parses', () => {
   const rec = new FullRecorder();
   const p = new MemcachedUdpParser(newPairedConnection(), false, rec);
-  const frame = (id: number, seq: number, count: number, body: string): Buffer => {
-    const h = Buffer.alloc(8);
-    h.writeUInt16BE(id, 0);
-    h.writeUInt16BE(seq, 2);
-    h.writeUInt16BE(count, 4);
-    return Buffer.concat([h, Buffer.from(body, 'latin1')]);
-  };
-  feed(p, frame(1, 0, 2, 'VALUE k 0 5\r\nhel'), 1);
-  feed(p, frame(2, 0, 1, 'STORED\r\n'), 2);
+  feed(p, datagram(1, 0, 2, 'VALUE k 0 5\r\nhel'), 1);
+  feed(p, datagram(2, 0, 1, 'STORED\r\n'), 2);
   assert.deepEqual(rec.order, [{ fromClient: false, reason: ResetReason.Malformed }, msg({ fromClient: false, statusText: 'STORED', matchId: 2, bytes: 8, start: [2, 20], end: [2, 20] })]);
 });
 
@@ -431,13 +425,6 @@ test('binary bodies up to 1 GB; one more byte is malformed', () => {
 });
 
 test('UDP: a message in two datagrams; out of sequence, another id, seq 0 again, or one past the count: abandoned; short datagrams', () => {
-  const frame = (id: number, seq: number, count: number, body: string): Buffer => {
-    const h = Buffer.alloc(8);
-    h.writeUInt16BE(id, 0);
-    h.writeUInt16BE(seq, 2);
-    h.writeUInt16BE(count, 4);
-    return Buffer.concat([h, Buffer.from(body, 'latin1')]);
-  };
   const run = (frames: Buffer[], reset = false): [string[], number[], ResetReason[]] => {
     const rec = new FullRecorder();
     const p = new MemcachedUdpParser(newPairedConnection(), false, rec);
@@ -449,22 +436,22 @@ test('UDP: a message in two datagrams; out of sequence, another id, seq 0 again,
     });
     return [texts(rec), rec.seen.map((s) => s.matchId), reasons(rec)];
   };
-  const first = frame(1, 0, 2, 'VALUE k 0 5\r\nhel');
-  assert.deepEqual(run([first, frame(1, 1, 2, 'lo\r\nEND\r\n')]), [['HIT'], [1], []]);
-  assert.deepEqual(run([first, frame(2, 1, 2, 'lo\r\nEND\r\n')]), [[], [], [ResetReason.Malformed]]);
-  assert.deepEqual(run([first, frame(1, 0, 1, 'STORED\r\n')]), [['STORED'], [1], [ResetReason.Malformed]]);
-  assert.deepEqual(run([frame(1, 0, 1, 'VALUE k 0 5\r\nhel'), frame(1, 1, 2, 'lo\r\nEND\r\n')]), [[], [], [ResetReason.Malformed]]);
-  assert.deepEqual(run([first, frame(1, 1, 2, 'lo\r\nEND\r\n')], true), [[], [], [ResetReason.Malformed]]);
-  assert.deepEqual(run([frame(3, 0, 1, 'STORED\r\n'), frame(4, 0, 1, 'DELETED\r\n')]), [['STORED', 'DELETED'], [3, 4], []]);
+  const first = datagram(1, 0, 2, 'VALUE k 0 5\r\nhel');
+  assert.deepEqual(run([first, datagram(1, 1, 2, 'lo\r\nEND\r\n')]), [['HIT'], [1], []]);
+  assert.deepEqual(run([first, datagram(2, 1, 2, 'lo\r\nEND\r\n')]), [[], [], [ResetReason.Malformed]]);
+  assert.deepEqual(run([first, datagram(1, 0, 1, 'STORED\r\n')]), [['STORED'], [1], [ResetReason.Malformed]]);
+  assert.deepEqual(run([datagram(1, 0, 1, 'VALUE k 0 5\r\nhel'), datagram(1, 1, 2, 'lo\r\nEND\r\n')]), [[], [], [ResetReason.Malformed]]);
+  assert.deepEqual(run([first, datagram(1, 1, 2, 'lo\r\nEND\r\n')], true), [[], [], [ResetReason.Malformed]]);
+  assert.deepEqual(run([datagram(3, 0, 1, 'STORED\r\n'), datagram(4, 0, 1, 'DELETED\r\n')]), [['STORED', 'DELETED'], [3, 4], []]);
   // A malformed reply inside a datagram is reported, and the next datagram starts afresh.
-  assert.deepEqual(run([frame(5, 0, 1, 'BOGUS\r\n'), frame(6, 0, 1, 'STORED\r\n')]), [['STORED'], [6], [ResetReason.Malformed]]);
+  assert.deepEqual(run([datagram(5, 0, 1, 'BOGUS\r\n'), datagram(6, 0, 1, 'STORED\r\n')]), [['STORED'], [6], [ResetReason.Malformed]]);
   // 8 bytes (a frame and nothing) are a datagram; 7 are not.
-  assert.deepEqual(run([frame(7, 0, 1, ''), frame(8, 0, 1, 'STORED\r\n')]), [['STORED'], [8], []]);
-  assert.deepEqual(run([frame(7, 0, 1, '').subarray(0, 7)]), [[], [], [ResetReason.Malformed]]);
+  assert.deepEqual(run([datagram(7, 0, 1, ''), datagram(8, 0, 1, 'STORED\r\n')]), [['STORED'], [8], []]);
+  assert.deepEqual(run([datagram(7, 0, 1, '').subarray(0, 7)]), [[], [], [ResetReason.Malformed]]);
   // skip() and flushPartial() reach the message being read.
   const rec = new FullRecorder();
   const p = new MemcachedUdpParser(newPairedConnection(), false, rec);
-  const b = frame(9, 0, 1, 'VALUE k 0 5\r\nhe');
+  const b = datagram(9, 0, 1, 'VALUE k 0 5\r\nhe');
   p.feed(b, 0, b.length, 1, 0);
   assert.equal(p.skip(2, 2, 0), true);
   assert.equal(p.flushPartial(), true);

@@ -14,6 +14,7 @@ import {
 } from '../../../src/protocol/memcached';
 import { MessageKind, PREVIEW_MAX, ResetReason, type MessageSink } from '../../../src/protocol/message';
 import { Recorder, events, type Event } from '../../helpers/recorder';
+import { datagram } from '../../helpers/memcached-wire';
 
 
 /** Feeds `chunks` (each with its own timestamp = its index) and returns what was parsed. */
@@ -561,15 +562,6 @@ test('feed() honours start and end within a larger buffer', () => {
 });
 
 // ---------------------------------------------------------------- UDP
-
-/** A memcached UDP datagram: the 8-byte frame, then the payload. */
-function datagram(id: number, seq: number, count: number, payload: string | Buffer): Buffer {
-  const h = Buffer.alloc(8);
-  h.writeUInt16BE(id, 0);
-  h.writeUInt16BE(seq, 2);
-  h.writeUInt16BE(count, 4);
-  return Buffer.concat([h, typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload]);
-}
 
 /** Feeds datagrams (timestamp = index) to the factory's parser for a UDP flow. */
 function udp(request: boolean, grams: Buffer[]): Recorder {
