@@ -136,6 +136,8 @@ watch() {
   c1=$(cpu_ticks "$pid")
   t1=$(thread_ticks "$pid")
   if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
+  # Anything to read from the watcher while it still runs (the kernel case).
+  if [ -n "${WATCH_BEFORE_STOP:-}" ]; then "$WATCH_BEFORE_STOP"; fi
   kill -INT "$pid"
   wait "$pid" || true
   bench_untrack "$pid"
@@ -237,23 +239,18 @@ done
 # process's CPU time, so the rows above do not show it. One more --ebpf run,
 # with the kernel's BPF run-time statistics on (kernel.bpf_stats_enabled, put
 # back as it was afterwards; the statistics' own clock reads are counted in).
+# The program is the socket filter tcpkit attached: tk_filter.
+bpf_stats_snapshot() {
+  bpftool prog show name tk_filter 2>/dev/null | sed -n 's/.*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2/p' | tail -1 >"$WORK/kernel.stats"
+}
 if [[ " ${CASES[*]} " == *" ebpf "* ]] && [ -w /proc/sys/kernel/bpf_stats_enabled ]; then
   BENCH_BPF_STATS_WAS=$(cat /proc/sys/kernel/bpf_stats_enabled)
   echo 1 >/proc/sys/kernel/bpf_stats_enabled
-  ip netns exec "$SNS" node "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 >/dev/null 2>"$WORK/kernel.err" &
-  kpid=$!
-  bench_track "$kpid"
-  wait_log "$kpid" "$WORK/kernel.err" "$TK_READY"
-  load >/dev/null
-  # The program is the socket filter tcpkit attached: tk_filter, loaded by this process.
-  stats=$(bpftool prog show name tk_filter 2>/dev/null | sed -n 's/.*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2/p' | tail -1)
-  kill -INT "$kpid"
-  wait "$kpid" || true
-  bench_untrack "$kpid"
+  WATCH_BEFORE_STOP=bpf_stats_snapshot watch kernel "$TK_READY" node "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10
   echo "$BENCH_BPF_STATS_WAS" >/proc/sys/kernel/bpf_stats_enabled
   BENCH_BPF_STATS_WAS=
-  if [ -n "$stats" ]; then
-    set -- $stats
+  if [ -s "$WORK/kernel.stats" ]; then
+    set -- $(cat "$WORK/kernel.stats")
     per=$(awk -v t="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.0f", t / n; else print "-" }')
     echo
     echo "the eBPF program in the kernel (tk_filter, bpf_stats): $2 runs, $per ns a run, $(awk -v t="$1" -v n="$SENT" 'BEGIN { printf "%.2f", t / n / 1000 }') us per request"
