@@ -177,6 +177,15 @@ export class Pipeline {
    */
   readonly onSamples = (data: Buffer, start: number, end: number, offSec: number, offNsec: number): void => {
     this.drainSamples(data, start, end, offSec, offNsec);
+    // Once a drain, not per packet: a drain covers at most a tenth of a
+    // second (the engine's DRAIN_MS), and the timeouts and idle expiry tick()
+    // checks are counted in seconds. Packets of a new second in this drain
+    // were paired before it ticks (an answer that came in time is not
+    // expired first). Called here, not after drainSamples' loop: nothing may
+    // follow that loop (see onBatch). With the call after it, --trace-deopt
+    // showed the loop's OSR code thrown away at the loop's end on every drain
+    // for the first 4 s of a capture (40 deopts).
+    this.advance(this.lastSec);
     this.flushOutputs();
   };
 
@@ -196,12 +205,12 @@ export class Pipeline {
       if ((lenWord & RING_DISCARD) !== 0) continue;
       const sw = s >> 2;
       c.records++;
-      let sec = w[sw] + offSec;
-      let nsec = w[sw + 1] + offNsec;
-      if (nsec >= 1e9) {
-        nsec -= 1e9;
-        sec++;
-      }
+      // The carry without a branch: a branch first taken seconds into a
+      // capture has no type feedback, and V8 throws the loop's optimized
+      // code away when it is (seen with --trace-deopt).
+      const carry = w[sw + 1] + offNsec >= 1e9 ? 1 : 0;
+      const sec = w[sw] + offSec + carry;
+      const nsec = w[sw + 1] + offNsec - carry * 1e9;
       p.tsSec = sec;
       p.tsNsec = nsec;
       this.lastSec = sec;
@@ -240,14 +249,6 @@ export class Pipeline {
       if (conn === null) continue;
       this.matched(conn, data);
     }
-    // Once a drain, not per packet: a drain covers at most a tenth of a
-    // second (the engine's DRAIN_MS), and the timeouts and idle expiry tick()
-    // checks are counted in seconds. Packets of a new second in this drain
-    // were paired before it ticks (an answer that came in time is not
-    // expired first). Nothing rare is left in the packet loop, so V8
-    // compiles it without tick()'s code and never throws it away to take
-    // that branch.
-    this.advance(this.lastSec);
   }
 
   /** A packet `p` (payload in `pbuf`) of a watched connection; the table's fromClient says its direction. */
