@@ -60,6 +60,14 @@ export class LatencyHistogram {
   constructor(significantDigits: number, smallUs: number) {
     this.hist = newHistogram(significantDigits);
     this.small = new Uint32Array(smallUs);
+    // Runs record()'s branch for large values once, then forgets the value.
+    // A branch that has never run leaves V8 no type feedback, so the
+    // optimized per-transaction code (record() is inlined into the pairer's
+    // message()) is thrown away and compiled again the first time a latency
+    // above smallUs comes, seconds into a capture: a deopt and a 20-40 ms
+    // recompile on the compiler thread. Having run, the branch is compiled in.
+    this.record(smallUs);
+    this.hist.reset();
   }
 
   /** Records `v` µs, a whole number >= 1. */
