@@ -14,8 +14,12 @@
  * header (src/decode/sample.ts mirrors these offsets; a test compiles this
  * header and checks them): no copy, no native call per packet.
  *
- * A sample is a fixed-size reservation (every verifier accepts a constant
- * size): the smallest class that holds the header and the bytes.
+ * A small sample (header and bytes within TK_SAMPLE_SMALL) is written at its
+ * exact size, so that consecutive samples share cache lines. A larger one is
+ * a fixed-size reservation (a reservation's size must be a constant): the
+ * smallest class that holds the header and the bytes. Either way the ring
+ * record's length word says how far the next record is, and cap_len how
+ * many bytes follow this header.
  */
 #ifndef TCPKIT_SAMPLE_H
 #define TCPKIT_SAMPLE_H
