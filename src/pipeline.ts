@@ -474,7 +474,7 @@ export class Pipeline {
     this.advance(nowSec);
     this.lastSec = nowSec;
     this.lastNsec = 0;
-    for (let i = 0; i < this.outputs.length; i++) this.outputs[i].flush();
+    this.flushOutputs();
   }
 }
 
