@@ -40,6 +40,13 @@
 #   BENCH_WATCHERS      the cases to run (default all of them)
 #   BENCH_ORIGINAL_DIR  where the original is built (default $BENCH_DIR/original)
 #   BENCH_RESULTS       file that collects KEY=VALUE results (test/bench/all.sh)
+#   BENCH_KERNEL_PERF   1: also sample both CPUs with `perf record -a -e
+#                       cpu-clock` while each case's load runs, and report
+#                       what the capture path costs in the kernel (the tap,
+#                       the filter, the copy into the ring or packet ring,
+#                       less what the same symbols cost with nobody
+#                       watching), per request: the cost no process's CPU
+#                       time shows, for tcpdump as for --ebpf (needs perf)
 #   BENCH_PERF_DIR      record each watcher with `perf record -g` into
 #                       DIR/CASE.perf.data while the load runs (with
 #                       BENCH_NODE_ARGS=--perf-basic-prof, perf names the
@@ -64,6 +71,7 @@ bench_init live-watch
 need_root
 need node ip redis-server redis-benchmark redis-cli tcpdump
 need_cli
+if [ "${BENCH_KERNEL_PERF:-}" = 1 ]; then need perf; fi
 
 # The original, built from ../shared/reference beside the checkout.
 ORIGINAL=""
@@ -106,6 +114,35 @@ load() {
 }
 
 
+# sys_perf CASE CMD...: runs CMD; with BENCH_KERNEL_PERF=1, samples both CPUs
+# meanwhile into $WORK/CASE.sys.N.data (N: the round).
+sys_perf() {
+  local name=$1
+  shift
+  if [ "${BENCH_KERNEL_PERF:-}" != 1 ]; then "$@"; return; fi
+  local n=1
+  while [ -e "$WORK/$name.sys.$n.data" ]; do n=$((n + 1)); done
+  perf record -q -a -e cpu-clock -F 4999 -o "$WORK/$name.sys.$n.data" >/dev/null 2>&1 &
+  local p=$!
+  sleep 0.3
+  "$@"
+  kill -INT "$p"
+  wait "$p" || true
+}
+
+# The kernel's capture path, by symbol: the packet tap (cloning on the way
+# out, packet_rcv), tcpkit's filter and ring buffer, tcpdump's packet ring,
+# the BPF maps and helpers the filter calls, and the clock reads.
+CAPTURE_SYMS='^(bpf_prog_[0-9a-f]+_.*|bpf_ringbuf_.*|__bpf_ringbuf_reserve|packet_rcv|tpacket_rcv|__packet_rcv_has_room|packet_rcv_has_room|run_filter|skb_clone|kfree_skbmem|dev_queue_xmit_nit|htab_map_hash|__htab_map_lookup_elem|htab_lru_map_lookup_elem|bpf_skb_load_bytes|skb_copy_bits|bpf_ktime_get_ns|ktime_get)$'
+# capture_cpu FILE: CPU seconds the capture path's symbols took in FILE.
+capture_cpu() {
+  perf report -i "$1" --stdio --no-children --sort sym -g none 2>/dev/null |
+    awk -v re="$CAPTURE_SYMS" '
+      /^# Event count/ { total = $NF }
+      /^ +[0-9.]+%/ { pct = $1; sub(/%/, "", pct); sym = $3; if (sym ~ re) share += pct }
+      END { if (total > 0) printf "%.4f", share / 100 * total / 1e9; else print "-" }'
+}
+
 # watch CASE READY-REGEX CMD...: runs CMD in the server's namespace while the
 # load runs; appends "rps cpu_s answered drops" to $WORK/CASE.rows.
 watch() {
@@ -131,7 +168,7 @@ watch() {
   fi
   c0=$(cpu_ticks "$pid")
   t0=$(thread_ticks "$pid")
-  rps=$(load)
+  rps=$(sys_perf "$name" load)
   settle "$pid"
   c1=$(cpu_ticks "$pid")
   t1=$(thread_ticks "$pid")
@@ -161,7 +198,7 @@ run_case() {
   case "$1" in
     nobody)
       local rps
-      rps=$(load)
+      rps=$(sys_perf nobody load)
       echo "$rps - - - -" >>"$WORK/nobody.rows"
       log "nobody: $rps req/s"
       ;;
@@ -188,7 +225,8 @@ done
 
 machine
 echo "load: redis-benchmark -t get -n $REQUESTS -c $CLIENTS -P $PIPELINE over a veth pair between two namespaces, $SENT requests a run"
-echo "median of $ROUNDS rounds; 'answered' is the fewest in any round (tcpkit's summary)"
+echo "median of $ROUNDS rounds; 'lost %' is the median of each round's loss against that round's load alone;"
+echo "'answered' is the fewest in any round (tcpkit's summary)"
 echo
 printf '%-14s %10s %8s %10s %12s %12s %11s\n' watcher "req/s" "lost %" "cpu s/M" answered "kernel drops" "start-up s"
 result watch.load "redis-benchmark -t get -n $REQUESTS -c $CLIENTS -P $PIPELINE, veth"
@@ -208,8 +246,16 @@ for c in "${CASES[@]}"; do
   per_m="-"
   [ "$cpu" != "-" ] && per_m=$(awk -v u="$cpu" -v n="$SENT" 'BEGIN { printf "%.3f", u / n * 1e6 }')
   PER_M[$c]=$per_m
+  # Throughput lost, paired by round: each round's rate against the same
+  # round's load alone, then the median over rounds. The load alone moves by
+  # tens of percent between rounds on this machine; a loss taken from two
+  # medians mixes that in.
   lost="-"
-  [ "$NOBODY_RPS" != "-" ] && [ "$c" != nobody ] && lost=$(awk -v a="$NOBODY_RPS" -v b="$rps" 'BEGIN { printf "%.1f", (a - b) / a * 100 }')
+  if [ "$NOBODY_RPS" != "-" ] && [ "$c" != nobody ]; then
+    paste -d' ' "$WORK/nobody.rows" "$f" | awk 'NF >= 6 && $1 > 0 { printf "%.1f\n", ($1 - $6) / $1 * 100 }' >"$WORK/$c.lost"
+    lost=$(median "$WORK/$c.lost" 1)
+    result "watch.$c.lost_pct_rounds" "$(paste -sd' ' "$WORK/$c.lost")"
+  fi
   answered=$(least "$f" 3)
   drops=$(most "$f" 4)
   startup=$(median "$f" 5)
@@ -235,6 +281,27 @@ for pair in "ebpf original" "ebpf libpcap" "ebpf-all original-all" "libpcap orig
   echo "  $1 / $2: $r"
   result "watch.ratio.$1/$2" "$r"
 done
+# The capture path's kernel cost (BENCH_KERNEL_PERF=1): each round's
+# capture-path CPU less the same round's with nobody watching, per request.
+if [ "${BENCH_KERNEL_PERF:-}" = 1 ] && [ -e "$WORK/nobody.sys.1.data" ]; then
+  echo
+  echo "the capture path in the kernel (perf, both CPUs; less the same symbols with nobody watching), ns per request:"
+  for c in "${CASES[@]}"; do
+    [ "$c" = nobody ] && continue
+    [ -e "$WORK/$c.sys.1.data" ] || continue
+    : >"$WORK/$c.kernel"
+    n=1
+    while [ -e "$WORK/$c.sys.$n.data" ] && [ -e "$WORK/nobody.sys.$n.data" ]; do
+      a=$(capture_cpu "$WORK/$c.sys.$n.data")
+      b=$(capture_cpu "$WORK/nobody.sys.$n.data")
+      awk -v a="$a" -v b="$b" -v n="$SENT" 'BEGIN { if (a != "-" && b != "-") printf "%.0f\n", (a - b) / n * 1e9 }' >>"$WORK/$c.kernel"
+      n=$((n + 1))
+    done
+    k=$(median "$WORK/$c.kernel" 1)
+    printf '  %-14s %6s   (rounds: %s)\n' "$c" "$k" "$(paste -sd' ' "$WORK/$c.kernel")"
+    result "watch.$c.kernel_ns_per_request" "$k"
+  done
+fi
 # The kernel side's cost per packet: the eBPF program runs in softirq, in no
 # process's CPU time, so the rows above do not show it. One more --ebpf run,
 # with the kernel's BPF run-time statistics on (kernel.bpf_stats_enabled, put
