@@ -168,9 +168,15 @@ export class Lab {
     throw new Error(`redis-server did not answer: ${log}`);
   }
 
-  /** tcpdump on this side's veth (or another interface), writing `file`. */
+  /**
+   * tcpdump on this side's veth (or another interface), writing `file`.
+   * -B 65536: a 64 MiB packet ring. The default 2 MiB holds only a few
+   * 64 KiB frames (veth passes them unsegmented), and under a busy machine a
+   * 2 MB result set overran it; tests that check "0 packets dropped" then
+   * failed for the reference, not for tcpkit.
+   */
   async startTcpdump(side: Side, file: string, filter: string, iface = this.dev[side]): Promise<Capture> {
-    const p = this.spawn(side, ['tcpdump', '-i', iface, '-nn', '-U', '--immediate-mode', '-s', '0', '-Z', 'root', '-w', file, filter]);
+    const p = this.spawn(side, ['tcpdump', '-i', iface, '-nn', '-U', '--immediate-mode', '-B', '65536', '-s', '0', '-Z', 'root', '-w', file, filter]);
     let err = '';
     p.stderr!.on('data', (d) => (err += d));
     for (let i = 0; i < 200 && !err.includes('listening on'); i++) {
