@@ -115,8 +115,28 @@ static __always_inline int watched_server(const struct tk_addr *a)
 }
 
 /*
- * Reserves a sample of SIZE bytes: the header, then cap bytes of the packet
- * from offset off (the payload, or the IP header in full mode).
+ * Loads the sample's bytes: cap bytes of the packet from offset off (the
+ * payload, or the IP header in full mode), at most MAX, into DST; n is the
+ * count loaded. FAIL runs before the program returns when the load fails.
+ * Both ways of writing a sample below share it.
+ */
+#define LOAD_CAPPED(DST, MAX, FAIL)                                             \
+	__u64 n = cap; /* 64-bit: no zero-extended copies */                  \
+	if (n > (MAX))                                                          \
+		n = (MAX);                                                      \
+	if (n > 0) {                                                            \
+		/* The verifier must see 1 <= n <= MAX on this very register. */ \
+		asm volatile("" : "+r"(n));                                     \
+		if (n < 1 || n > (MAX) || bpf_skb_load_bytes(skb, off, (DST), n)) { \
+			FAIL;                                                   \
+			return 0;                                               \
+		}                                                               \
+	}                                                                       \
+	h->cap_len = n
+
+/*
+ * Reserves a sample of SIZE bytes and writes it in place: the header, then
+ * the bytes LOAD_CAPPED loads.
  */
 #define EMIT(SIZE)                                                              \
 	do {                                                                    \
@@ -125,19 +145,8 @@ static __always_inline int watched_server(const struct tk_addr *a)
 			c->lost++;                                              \
 			return 0;                                               \
 		}                                                               \
-		__u64 n = cap; /* 64-bit: no zero-extended copies */          \
-		if (n > (SIZE) - TK_SAMPLE_HDR_LEN)                             \
-			n = (SIZE) - TK_SAMPLE_HDR_LEN;                         \
-		if (n > 0) {                                                    \
-			/* The verifier must see 1 <= n on this very register. */ \
-			asm volatile("" : "+r"(n));                             \
-			if (n < 1 || n > (SIZE) - TK_SAMPLE_HDR_LEN ||          \
-			    bpf_skb_load_bytes(skb, off, s + TK_SAMPLE_HDR_LEN, n)) { \
-				bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP);       \
-				return 0;                                       \
-			}                                                       \
-		}                                                               \
-		h->cap_len = n;                                                 \
+		LOAD_CAPPED(s + TK_SAMPLE_HDR_LEN, (SIZE) - TK_SAMPLE_HDR_LEN,  \
+			    bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP));          \
 		__builtin_memcpy(s, h, TK_SAMPLE_HDR_LEN);                      \
 		/* Nobody sleeps on the ring: the reader drains it on a timer. */ \
 		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);                        \
@@ -157,18 +166,7 @@ static __always_inline int watched_server(const struct tk_addr *a)
  */
 #define EMIT_EXACT()                                                            \
 	do {                                                                    \
-		__u64 n = cap;                                                  \
-		asm volatile("" : "+r"(n));                                     \
-		if (n > sizeof(sc->payload))                                    \
-			return 0;                                               \
-		if (n > 0) {                                                    \
-			/* The verifier must see 1 <= n on this very register. */ \
-			asm volatile("" : "+r"(n));                             \
-			if (n < 1 || n > sizeof(sc->payload) ||                 \
-			    bpf_skb_load_bytes(skb, off, sc->payload, n))       \
-				return 0;                                       \
-		}                                                               \
-		h->cap_len = n;                                                 \
+		LOAD_CAPPED(sc->payload, sizeof(sc->payload), (void)0);         \
 		if (bpf_ringbuf_output(&samples, h, TK_SAMPLE_HDR_LEN + n, BPF_RB_NO_WAKEUP)) { \
 			c->lost++;                                              \
 			return 0;                                               \
