@@ -30,9 +30,8 @@
 #define TK_SAMPLE_SMALL 256 /* bytes reserved, header included */
 #define TK_SAMPLE_MEDIUM 2048
 #define TK_SAMPLE_LARGE 16384
-#define TK_SAMPLE_HUGE 65616 /* full mode: a 64 KiB frame on lo, whole */
+#define TK_SAMPLE_HUGE 65616 /* a 64 KiB frame (lo, GSO, GRO), whole */
 #define TK_SNAPLEN_MAX (TK_SAMPLE_HUGE - TK_SAMPLE_HDR_LEN)
-#define TK_PAYLOAD_MAX (TK_SAMPLE_LARGE - TK_SAMPLE_HDR_LEN)
 
 /* tk_sample.info bits */
 #define TK_INFO_SRC_LOW 0x01  /* the sender is the flow key's low end */

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * tcpkit's kernel side: a socket filter on an AF_PACKET (SOCK_DGRAM) socket.
+ * tcpkit's kernel side. One program body (tk_packet), two ways to attach it:
  *
- * It runs on every packet the socket would see, keeps those to or from the
- * watched ports (and servers, with -s), and copies them into a ring buffer.
- * It always returns 0, so nothing is ever queued on the socket itself: the
- * ring buffer is the only way out.  A socket filter lives and dies with its
- * socket, so a killed tcpkit leaves nothing attached to the host.
+ * - tcx (Linux 6.6 and later), on a named Ethernet or loopback interface:
+ *   tk_tcx_ingress and tk_tcx_egress run at the interface's own hooks
+ *   through bpf_links that close with tcpkit, so a killed tcpkit leaves
+ *   nothing attached. No AF_PACKET tap: the kernel clones no outgoing packet
+ *   to hand to one, on watched and unwatched traffic alike.
+ * - Elsewhere (-i any, other link types, older kernels, no CAP_NET_ADMIN): a
+ *   socket filter (tk_filter) on an AF_PACKET (SOCK_DGRAM) socket. It always
+ *   returns 0, so nothing is ever queued on the socket itself, and it lives
+ *   and dies with its socket.
  *
- * With SOCK_DGRAM the packet starts at its network header on every link type
- * (Ethernet, loopback, tunnels), so offsets below are from the IP header.
+ * Either way it keeps packets to or from the watched ports (and servers,
+ * with -s) and copies them into a ring buffer, the only way out. Offsets are
+ * from the IP header: at l3, 0 on the SOCK_DGRAM socket (every link type
+ * starts at its network header there), the Ethernet header's length at tc.
  *
  * Having parsed the headers to filter, it hands up what it learned (see
  * sample.h): the flow's id from an LRU map keyed by both ends (so user space
@@ -186,8 +192,14 @@ static __always_inline int endpoint_cmp(const struct tk_addr *a, __u16 ap, const
 	return ap < bp ? -1 : ap > bp ? 1 : 0;
 }
 
-SEC("socket")
-int tk_filter(struct __sk_buff *skb)
+/*
+ * One packet, wherever the program is attached. l3: where the IP header
+ * starts (0 on the SOCK_DGRAM socket, the Ethernet header's length at a tc
+ * hook); egress: a tc egress hook (the packet is going out); tap: the socket
+ * filter, which sees a loopback packet twice. Returns nothing the caller
+ * passes on: each entry point returns its own "carry on".
+ */
+static __always_inline int tk_packet(struct __sk_buff *skb, const __u32 l3, const int egress, const int tap)
 {
 	__u32 zero = 0;
 	struct tk_counters *c = bpf_map_lookup_elem(&counters, &zero);
@@ -196,7 +208,7 @@ int tk_filter(struct __sk_buff *skb)
 	c->seen++;
 
 	/* On loopback a packet passes the tap going out and coming back in. */
-	if (skb->pkt_type == PACKET_OUTGOING && skb->ifindex == cfg_lo_ifindex)
+	if (tap && skb->pkt_type == PACKET_OUTGOING && skb->ifindex == cfg_lo_ifindex)
 		return 0;
 
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
@@ -213,7 +225,7 @@ int tk_filter(struct __sk_buff *skb)
 
 	if (ethertype == ETH_P_IP) {
 		struct iphdr ip;
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+		if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)))
 			return 0;
 		if (ip.version != 4 || (ip.frag_off & bpf_htons(0x1fff)))
 			return 0; /* not IPv4, or a later fragment: no ports in it */
@@ -233,7 +245,7 @@ int tk_filter(struct __sk_buff *skb)
 		}
 	} else if (ethertype == ETH_P_IPV6) {
 		struct ipv6hdr ip6;
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+		if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)))
 			return 0;
 		family = 6;
 		l4proto = ip6.nexthdr;
@@ -249,7 +261,7 @@ int tk_filter(struct __sk_buff *skb)
 			if (l4proto != 0 && l4proto != 43 && l4proto != 60)
 				break;
 			__u8 ext[2];
-			if (bpf_skb_load_bytes(skb, l4off, ext, 2))
+			if (bpf_skb_load_bytes(skb, l3 + l4off, ext, 2))
 				return 0;
 			l4proto = ext[0];
 			l4off += (ext[1] + 1) * 8;
@@ -263,7 +275,7 @@ int tk_filter(struct __sk_buff *skb)
 		return 0;
 
 	__be16 pp[2];
-	if (bpf_skb_load_bytes(skb, l4off, pp, sizeof(pp)))
+	if (bpf_skb_load_bytes(skb, l3 + l4off, pp, sizeof(pp)))
 		return 0;
 	__u16 sport = bpf_ntohs(pp[0]), dport = bpf_ntohs(pp[1]);
 	int from_server = watched_port(sport) && (!cfg_has_servers || watched_server(msrc));
@@ -282,7 +294,7 @@ int tk_filter(struct __sk_buff *skb)
 			__u8 doff;
 			__u8 flags;
 		} th;
-		if (bpf_skb_load_bytes(skb, l4off + 4, &th, sizeof(th)))
+		if (bpf_skb_load_bytes(skb, l3 + l4off + 4, &th, sizeof(th)))
 			return 0;
 		seq = bpf_ntohl(th.seq);
 		ack = bpf_ntohl(th.ack);
@@ -350,19 +362,19 @@ int tk_filter(struct __sk_buff *skb)
 	h->seq = seq;
 	h->ack = ack;
 	h->payload_len = payload_len;
-	h->orig_len = skb->len;
+	h->orig_len = skb->len - l3;
 	h->ifindex = skb->ifindex;
 	h->sport = sport;
 	h->dport = dport;
 	h->tcp_flags = tcp_flags;
 	h->proto = l4proto;
 	h->family = family;
-	h->pkt_type = skb->pkt_type;
+	h->pkt_type = egress ? PACKET_OUTGOING : skb->pkt_type;
 	__u32 off, cap;
 	if (cfg_full) {
 		h->info = info | TK_INFO_FULL;
-		off = 0;
-		cap = skb->len;
+		off = l3;
+		cap = skb->len - l3;
 		if (cap > cfg_snaplen)
 			cap = cfg_snaplen;
 		if (cap <= TK_SAMPLE_SMALL - TK_SAMPLE_HDR_LEN)
@@ -375,7 +387,7 @@ int tk_filter(struct __sk_buff *skb)
 	}
 	/* Only the payload: the parsers step over what a sample could not hold. */
 	h->info = info;
-	off = hdrs;
+	off = l3 + hdrs;
 	cap = payload_len;
 	if (off + cap > skb->len)
 		cap = skb->len > off ? skb->len - off : 0;
@@ -385,5 +397,44 @@ int tk_filter(struct __sk_buff *skb)
 		EMIT_EXACT();
 	if (cap <= TK_SAMPLE_MEDIUM - TK_SAMPLE_HDR_LEN)
 		EMIT(TK_SAMPLE_MEDIUM);
-	EMIT(TK_SAMPLE_LARGE);
+	/*
+	 * Up to 64 KiB, as in full mode: a packet past the MTU (loopback, a
+	 * send before segmentation at tcx egress, GRO) can hold many messages
+	 * (pipelined requests, result rows), and a parser can step over cut
+	 * bytes only inside one message whose length it knows.
+	 */
+	if (cap <= TK_SAMPLE_LARGE - TK_SAMPLE_HDR_LEN)
+		EMIT(TK_SAMPLE_LARGE);
+	EMIT(TK_SAMPLE_HUGE);
+}
+
+/* The tap: a socket filter on an AF_PACKET socket. 0: nothing is queued on the socket. */
+SEC("socket")
+int tk_filter(struct __sk_buff *skb)
+{
+	tk_packet(skb, 0, 0, 1);
+	return 0;
+}
+
+/*
+ * tcx (Linux 6.6 and later), on an Ethernet or loopback interface: the
+ * program runs at the interface's own hooks, with no AF_PACKET tap, so the
+ * kernel clones no outgoing packet for it, and loopback is watched at
+ * ingress only (each packet once). -1 (TCX_NEXT): the packet goes on as if
+ * nothing were attached.
+ */
+#define TK_TCX_NEXT (-1)
+
+SEC("tc")
+int tk_tcx_ingress(struct __sk_buff *skb)
+{
+	tk_packet(skb, ETH_HLEN, 0, 0);
+	return TK_TCX_NEXT;
+}
+
+SEC("tc")
+int tk_tcx_egress(struct __sk_buff *skb)
+{
+	tk_packet(skb, ETH_HLEN, 1, 0);
+	return TK_TCX_NEXT;
 }

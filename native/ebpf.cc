@@ -1,6 +1,12 @@
 // The eBPF engine: loads bpf/tcpkit.bpf.c (through its bpftool skeleton),
-// fills the port and server maps, attaches it as a socket filter to an
-// AF_PACKET socket, and maps its ring buffer for JavaScript to read in place.
+// fills the port and server maps, attaches it, and maps its ring buffer for
+// JavaScript to read in place.
+//
+// Attached at the interface's tcx hooks (Linux 6.6 and later, a named
+// Ethernet or loopback interface, CAP_NET_ADMIN) through bpf_links, or else
+// as a socket filter on an AF_PACKET socket. Either way nothing outlives the
+// process: the links and the socket are file descriptors, closed by the
+// kernel even on `kill -9`. Nothing is added to a qdisc or a cgroup.
 //
 // No thread and no copy: the program never wakes anyone (BPF_RB_NO_WAKEUP),
 // JavaScript drains the ring on a timer through two external buffers over the
@@ -8,9 +14,6 @@
 // area, mapped twice in a row by the kernel so that a sample that wraps is
 // contiguous, read-only) and moves the consumer position itself. One native
 // call a drain at most, none a packet.
-//
-// Nothing is attached to an interface, a qdisc or a cgroup: the filter goes
-// away with the socket, so even `kill -9` leaves the host as it was.
 #include "ebpf.h"
 
 #include <arpa/inet.h>
@@ -18,6 +21,8 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -82,12 +87,15 @@ Napi::Function EbpfCapture::Init(Napi::Env env) {
                          InstanceMethod("close", &EbpfCapture::CloseJs),
                          InstanceMethod("counters", &EbpfCapture::Counters),
                          InstanceAccessor("linkType", &EbpfCapture::LinkType, nullptr),
+                         InstanceAccessor("attached", &EbpfCapture::Attached, nullptr),
+                         InstanceAccessor("tcxFailure", &EbpfCapture::TcxFailure, nullptr),
                      });
 }
 
-// new EbpfCapture({ iface, ports, servers, l4proto (6, 17, 0 = both), snaplen, ringBytes, wantEmpty, full, flows })
+// new EbpfCapture({ iface, ports, servers, l4proto (6, 17, 0 = both), snaplen, ringBytes, wantEmpty, full, flows, attach })
 //   full: whole IP packets instead of payloads (-S, -w, raw mode); flows: the
-//   flow map's size (0: its default).
+//   flow map's size (0: its default); attach: "auto" (tcx where it can apply,
+//   else the socket filter), "socket" or "tcx" (that one or an error).
 //   iface: name or "any"; ports: number[]; servers: Buffer[] of 16 bytes
 //   (IPv4 as ::ffff:a.b.c.d). Throws with code EBPF (cannot load or attach:
 //   the caller falls back to libpcap), ENODEV (no such interface).
@@ -108,66 +116,149 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
   bool full = o.Get("full").ToBoolean();
   uint32_t flows = o.Has("flows") ? o.Get("flows").ToNumber().Uint32Value() : 0;
 
+  std::string attach = o.Has("attach") ? o.Get("attach").ToString().Utf8Value() : "auto";
+
   int ifindex = 0;
+  int arphrd = -1;
   if (iface != "any") {
     ifindex = static_cast<int>(if_nametoindex(iface.c_str()));
     if (ifindex == 0) {
       ThrowCode(env, "ENODEV", "no interface named " + iface);
       return;
     }
+    arphrd = LinkTypeOf(iface);
   }
   lo_ifindex_ = if_nametoindex("lo");
 
+  Settings settings;
+  settings.ports = ports;
+  settings.servers = servers;
+  settings.l4proto = l4proto;
+  settings.snaplen = snaplen;
+  settings.ring = ring;
+  settings.want_empty = want_empty;
+  settings.full = full;
+  settings.flows = flows;
   libbpf_set_print(SilenceLibbpf);
-  skel_ = tcpkit_bpf__open();
-  if (skel_ == nullptr) {
-    ThrowCode(env, "EBPF", std::string("opening the BPF program: ") + strerror(errno));
+
+  // tcx first where it can apply; any failure there (an older kernel knows
+  // no such attach type, a capability is missing) falls back to the socket.
+  // Whole packets (-S, -w, raw mode) come from the socket tap, as the wire
+  // carries them: tcx egress runs before segmentation (GSO), so a send
+  // there can be one 64 KiB packet where tcpdump sees 45.
+  bool tcx = attach != "socket" && !full && (arphrd == ARPHRD_ETHER || arphrd == ARPHRD_LOOPBACK);
+  if (attach == "tcx" && !tcx) {
+    ThrowCode(env, "EBPF", full ? "tcx: whole packets (-S, -w, raw mode) are read at the socket tap, as the wire carries them"
+                                : "tcx: -i " + iface + " is not an Ethernet or loopback interface");
     return;
   }
-  skel_->rodata->cfg_snaplen = snaplen < TK_SNAPLEN_MAX ? snaplen : TK_SNAPLEN_MAX;
-  skel_->rodata->cfg_l4proto = static_cast<uint8_t>(l4proto);
-  skel_->rodata->cfg_want_empty = want_empty ? 1 : 0;
-  skel_->rodata->cfg_has_servers = servers.Length() > 0 ? 1 : 0;
-  skel_->rodata->cfg_lo_ifindex = lo_ifindex_;
-  skel_->rodata->cfg_full = full ? 1 : 0;
-  bpf_map__set_max_entries(skel_->maps.samples, ring);
-  if (flows > 0) bpf_map__set_max_entries(skel_->maps.flows, flows);
-  ring_size_ = ring;
-
-  int err = tcpkit_bpf__load(skel_);
-  if (err != 0) {
-    ThrowCode(env, "EBPF", std::string("loading the BPF program: ") + strerror(-err));
+  if (tcx) {
+    std::string why = Load(settings, true, arphrd == ARPHRD_LOOPBACK);
+    if (why.empty()) why = AttachTcx(ifindex, arphrd == ARPHRD_LOOPBACK);
+    if (why.empty()) {
+      attached_ = "tcx";
+      return;
+    }
+    Close();
+    if (attach == "tcx") {
+      ThrowCode(env, "EBPF", why);
+      return;
+    }
+    tcx_failure_ = why;
+  }
+  std::string why = Load(settings, false, false);
+  if (why.empty()) why = AttachSocket(ifindex);
+  if (!why.empty()) {
+    ThrowCode(env, "EBPF", why);
     Close();
     return;
   }
+  attached_ = "socket filter";
+}
+
+// The interface's ARPHRD_* type (SIOCGIFHWADDR, in this network namespace), or -1.
+int EbpfCapture::LinkTypeOf(const std::string& iface) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct ifreq ifr = {};
+  strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+  int type = ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 ? ifr.ifr_hwaddr.sa_family : -1;
+  close(fd);
+  return type;
+}
+
+// Opens and loads the program with the entry points for tcx or for the
+// socket, and fills its maps. "" or why it failed.
+std::string EbpfCapture::Load(const Settings& s, bool tcx, bool loopback) {
+  skel_ = tcpkit_bpf__open();
+  if (skel_ == nullptr) return std::string("opening the BPF program: ") + strerror(errno);
+  skel_->rodata->cfg_snaplen = s.snaplen < TK_SNAPLEN_MAX ? s.snaplen : TK_SNAPLEN_MAX;
+  skel_->rodata->cfg_l4proto = static_cast<uint8_t>(s.l4proto);
+  skel_->rodata->cfg_want_empty = s.want_empty ? 1 : 0;
+  skel_->rodata->cfg_has_servers = s.servers.Length() > 0 ? 1 : 0;
+  skel_->rodata->cfg_lo_ifindex = lo_ifindex_;
+  skel_->rodata->cfg_full = s.full ? 1 : 0;
+  bpf_map__set_max_entries(skel_->maps.samples, s.ring);
+  if (s.flows > 0) bpf_map__set_max_entries(skel_->maps.flows, s.flows);
+  ring_size_ = s.ring;
+  // Only the entry points this attachment uses are verified and loaded.
+  bpf_program__set_autoload(skel_->progs.tk_filter, !tcx);
+  bpf_program__set_autoload(skel_->progs.tk_tcx_ingress, tcx);
+  bpf_program__set_autoload(skel_->progs.tk_tcx_egress, tcx && !loopback);
+
+  int err = tcpkit_bpf__load(skel_);
+  if (err != 0) return std::string("loading the BPF program: ") + strerror(-err);
   int ports_fd = bpf_map__fd(skel_->maps.ports);
-  for (uint32_t i = 0; i < ports.Length(); i++) {
-    uint32_t port = ports.Get(i).ToNumber().Uint32Value();
+  for (uint32_t i = 0; i < s.ports.Length(); i++) {
+    uint32_t port = s.ports.Get(i).ToNumber().Uint32Value();
     uint8_t on = 1;
     bpf_map_update_elem(ports_fd, &port, &on, BPF_ANY);
   }
   int servers_fd = bpf_map__fd(skel_->maps.servers);
-  for (uint32_t i = 0; i < servers.Length() && i < TK_MAX_SERVERS; i++) {
-    Napi::Buffer<uint8_t> b = servers.Get(i).As<Napi::Buffer<uint8_t>>();
+  for (uint32_t i = 0; i < s.servers.Length() && i < TK_MAX_SERVERS; i++) {
+    Napi::Buffer<uint8_t> b = s.servers.Get(i).As<Napi::Buffer<uint8_t>>();
     struct tk_addr a;
     memcpy(a.bytes, b.Data(), sizeof a.bytes);
     uint8_t on = 1;
     bpf_map_update_elem(servers_fd, &a, &on, BPF_ANY);
   }
+  return "";
+}
 
-  // The socket gets protocol 0 (no packets) until the filter is on it, so
-  // nothing unfiltered is ever queued.
-  sock_ = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock_ < 0) {
-    ThrowCode(env, "EBPF", std::string("opening a packet socket: ") + strerror(errno));
-    Close();
-    return;
+// tcx links at the interface's ingress and, but for loopback (where every
+// packet that goes out comes back in), its egress. "" or why not.
+std::string EbpfCapture::AttachTcx(int ifindex, bool loopback) {
+  // Not in Debian 12's headers (Linux 6.1); the kernel's values since 6.6.
+  constexpr int kTcxIngress = 46, kTcxEgress = 47;
+  // BPF_F_BEFORE with no program named: first at the hook, so that a program
+  // already there that redirects or drops a packet does not hide it. Ours
+  // returns TCX_NEXT, so the rest run as before.
+  constexpr uint32_t kBefore = 1U << 3;
+  LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = kBefore);
+  const struct {
+    struct bpf_program* prog;
+    int type;
+    const char* name;
+  } hooks[] = {
+      {skel_->progs.tk_tcx_ingress, kTcxIngress, "ingress"},
+      {skel_->progs.tk_tcx_egress, kTcxEgress, "egress"},
+  };
+  for (int i = 0; i < (loopback ? 1 : 2); i++) {
+    int fd = bpf_link_create(bpf_program__fd(hooks[i].prog), ifindex, static_cast<enum bpf_attach_type>(hooks[i].type), &opts);
+    if (fd < 0) return std::string("tcx ") + hooks[i].name + ": " + strerror(-fd);
+    tcx_links_[i] = fd;
   }
+  return "";
+}
+
+// The socket filter: a packet socket that gets protocol 0 (no packets) until
+// the filter is on it, so nothing unfiltered is ever queued. "" or why not.
+std::string EbpfCapture::AttachSocket(int ifindex) {
+  sock_ = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock_ < 0) return std::string("opening a packet socket: ") + strerror(errno);
   int prog_fd = bpf_program__fd(skel_->progs.tk_filter);
   if (setsockopt(sock_, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof prog_fd) != 0) {
-    ThrowCode(env, "EBPF", std::string("attaching the BPF program: ") + strerror(errno));
-    Close();
-    return;
+    return std::string("attaching the BPF program: ") + strerror(errno);
   }
   int small = 4096;
   setsockopt(sock_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -177,10 +268,9 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = ifindex;
   if (bind(sock_, reinterpret_cast<struct sockaddr*>(&sll), sizeof sll) != 0) {
-    ThrowCode(env, "EBPF", std::string("binding the packet socket: ") + strerror(errno));
-    Close();
-    return;
+    return std::string("binding the packet socket: ") + strerror(errno);
   }
+  return "";
 }
 
 EbpfCapture::~EbpfCapture() { Close(); }
@@ -188,6 +278,10 @@ EbpfCapture::~EbpfCapture() { Close(); }
 void EbpfCapture::Close() {
   if (sock_ >= 0) close(sock_);
   sock_ = -1;
+  for (int& fd : tcx_links_) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
   if (skel_ != nullptr) tcpkit_bpf__destroy(skel_);
   skel_ = nullptr;
 }
@@ -312,6 +406,15 @@ Napi::Value EbpfCapture::Counters(const Napi::CallbackInfo& info) {
   o.Set("flows", Napi::Number::New(env, static_cast<double>(last_.flows)));
   o.Set("noFlow", Napi::Number::New(env, static_cast<double>(last_.no_flow)));
   return o;
+}
+
+// attached: "tcx" or "socket filter"; tcxFailure: why tcx was tried and not used, or "".
+Napi::Value EbpfCapture::Attached(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), attached_);
+}
+
+Napi::Value EbpfCapture::TcxFailure(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), tcx_failure_);
 }
 
 Napi::Value EbpfCapture::LinkType(const Napi::CallbackInfo& info) {

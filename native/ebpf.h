@@ -3,6 +3,8 @@
 
 #include <napi.h>
 
+#include <string>
+
 extern "C" {
 #include "../bpf/sample.h"
 }
@@ -21,7 +23,19 @@ class EbpfCapture : public Napi::ObjectWrap<EbpfCapture> {
   ~EbpfCapture() override;
 
  private:
+  // The constructor's options, for each attempt to load the program.
+  struct Settings {
+    Napi::Array ports, servers;
+    uint32_t l4proto = 0, snaplen = 0, ring = 0, flows = 0;
+    bool want_empty = false, full = false;
+  };
+  static int LinkTypeOf(const std::string& iface);
+  std::string Load(const Settings& s, bool tcx, bool loopback);
+  std::string AttachTcx(int ifindex, bool loopback);
+  std::string AttachSocket(int ifindex);
   void Close();
+  Napi::Value Attached(const Napi::CallbackInfo& info);
+  Napi::Value TcxFailure(const Napi::CallbackInfo& info);
   Napi::Value Ring(const Napi::CallbackInfo& info);
   Napi::Value WallOffset(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
@@ -31,6 +45,10 @@ class EbpfCapture : public Napi::ObjectWrap<EbpfCapture> {
 
   struct tcpkit_bpf* skel_ = nullptr;
   int sock_ = -1;
+  int tcx_links_[2] = {-1, -1};
+  // "tcx" or "socket filter"; why tcx was tried and not used ("" if not).
+  std::string attached_;
+  std::string tcx_failure_;
   unsigned lo_ifindex_ = 1;
   uint32_t ring_size_ = 0;
   bool ring_given_ = false;

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { parseIp } from '../connections/address';
 import { MODES, type Config, type Endpoint, type Mode } from '../config';
+import type { EbpfAttach } from '../engine/native';
 
 export { MODES, type Config, type Mode };
 
@@ -170,6 +171,17 @@ const schema = z.object({
   top: z.boolean().optional(),
   topSpeed: z.boolean().optional(),
 });
+
+/**
+ * TCPKIT_EBPF_ATTACH: where --ebpf attaches its program. auto (the default):
+ * tcx where it can apply (Linux 6.6+, a named Ethernet or loopback
+ * interface), else a socket filter; tcx or socket: that one only.
+ */
+export function ebpfAttach(value: string | undefined): EbpfAttach {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'tcx' || value === 'socket') return value;
+  throw new UsageError(`TCPKIT_EBPF_ATTACH=${value}: say auto, tcx or socket`);
+}
 
 export function buildConfig(raw: RawOptions): Config {
   const parsed = schema.safeParse(raw);

@@ -7,7 +7,7 @@ import './v8-flags';
 import { stopOnSignal, stopSignal } from './lifecycle';
 import { relinquishPrivileges, targetUser } from './privileges';
 import { Command, CommanderError } from 'commander';
-import { buildConfig, MODES, portModesNotice, UsageError, WELL_KNOWN_PORTS, type Config, type Mode, type RawOptions } from './config';
+import { buildConfig, ebpfAttach, MODES, portModesNotice, UsageError, WELL_KNOWN_PORTS, type Config, type Mode, type RawOptions } from './config';
 import { PcapFileEngine } from '../engine/pcap-file';
 import { EbpfEngine, openLiveEngine, type PcapLiveEngine } from '../engine/live';
 import { native } from '../engine/native';
@@ -105,6 +105,7 @@ function openEngine(config: Config, modes: string | null, luaWantsPackets: boole
       // What sees whole packets gets them; the parsers need only payloads.
       wantFull: config.mode === 'raw' || config.portModes.includes('raw') || luaWantsPackets || config.writeFile !== undefined,
       flowSlots: config.maxConnections,
+      ebpfAttach: ebpfAttach(process.env.TCPKIT_EBPF_ATTACH),
     },
     config.ebpf,
   );

@@ -4,7 +4,7 @@
 // eBPF has no thread: its ring buffer is read in place on a timer
 // (engine/ring.ts). The run() promise settles when capture has ended (stop(),
 // or an error).
-import { native, type EbpfCaptureHandle, type EbpfCounters, type LiveBatchCallback, type PcapLiveCaptureHandle } from './native';
+import { native, type EbpfAttach, type EbpfCaptureHandle, type EbpfCounters, type LiveBatchCallback, type PcapLiveCaptureHandle } from './native';
 import type { BatchHandler, Engine, EngineCounters, SampleHandler } from './engine';
 import { RingReader } from './ring';
 import type { Endpoint } from '../config';
@@ -25,6 +25,8 @@ export interface LiveOptions {
   wantFull?: boolean;
   /** eBPF: the kernel's flow map's size (default in bpf/sample.h). */
   flowSlots?: number;
+  /** eBPF: where the program attaches (TCPKIT_EBPF_ATTACH; default auto). */
+  ebpfAttach?: EbpfAttach;
 }
 
 export class CaptureError extends Error {
@@ -156,6 +158,7 @@ export class EbpfEngine extends LiveEngine {
         wantEmpty: options.wantEmpty,
         full: this.full,
         flows: options.flowSlots ?? 0,
+        attach: options.ebpfAttach ?? 'auto',
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
@@ -165,6 +168,12 @@ export class EbpfEngine extends LiveEngine {
 
   get linkType(): number {
     return this.handle.linkType;
+  }
+
+  /** How the program is attached, and why not with tcx when that was tried: for the line that says which engine runs. */
+  get attachment(): string {
+    const failure = this.handle.tcxFailure;
+    return failure === '' ? this.handle.attached : `${this.handle.attached}; ${failure}`;
   }
 
   /** Reads the ring until stop(): `onSamples` gets each drain's samples, with the wall-clock offset. */
@@ -347,7 +356,7 @@ export function openLiveEngine(options: LiveOptions, wantEbpf: boolean): { engin
   if (wantEbpf) {
     try {
       const engine = new EbpfEngine(options);
-      return { engine, notice: `capturing with eBPF ${where} (ring buffer ${engine.ringBytes >> 10} KiB)` };
+      return { engine, notice: `capturing with eBPF ${where} (${engine.attachment}, ring buffer ${engine.ringBytes >> 10} KiB)` };
     } catch (e) {
       const err = e as CaptureError;
       if (err.code === 'ENODEV') throw new CaptureError(`-i ${options.iface}: no such interface`, 'ENODEV');

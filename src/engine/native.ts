@@ -43,7 +43,11 @@ export interface EbpfOptions {
   full: boolean;
   /** The kernel flow map's size; 0 for its default. */
   flows: number;
+  /** tcx where it can apply, else the socket filter (auto); or only one of them. */
+  attach: EbpfAttach;
 }
+
+export type EbpfAttach = 'auto' | 'tcx' | 'socket';
 
 export interface EbpfCounters {
   seen: number;
@@ -65,6 +69,10 @@ export interface EbpfCaptureHandle {
   /** Detaches the program and frees its maps; the ring's pages stay mapped while referenced. */
   close(): void;
   readonly linkType: number;
+  /** How the program is attached: "tcx" or "socket filter". */
+  readonly attached: string;
+  /** Why tcx was tried and not used; "" when it was not tried or worked. */
+  readonly tcxFailure: string;
 }
 
 export interface PcapLiveOptions {

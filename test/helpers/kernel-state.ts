@@ -45,7 +45,7 @@ export function kernelState(namespaces: string[] = [], opts: StateOptions = {}):
  */
 export async function kernelStateBefore(namespaces: string[] = [], ms = 5000): Promise<string> {
   const deadline = Date.now() + ms;
-  while (/socket_filter\s+name tk_filter/.test(out(['bpftool', 'prog', 'show', 'name', 'tk_filter'])) && Date.now() < deadline) {
+  while (/name tk_(filter|tcx_ingress|tcx_egress)\b/.test(out(['bpftool', 'prog', 'show'])) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
   }
   return kernelState(namespaces);

@@ -136,7 +136,7 @@ describe('live capture under faults', { skip: why ?? false }, () => {
       // eBPF -B 4: a 4 KiB ring, sixteen small samples between two reads;
       // libpcap -B 1: the smallest packet ring libpcap will make.
       const tk = await lab.tcpkit('server', [...engineArgs(engine), '-i', lab.dev.server, '-p', '6379', '-m', 'redis', '-B', engine === 'ebpf' ? '4' : '1', '-o', '/dev/null']);
-      if (engine === 'ebpf') assert.match(tk.stderr, /\(ring buffer 4 KiB\)/);
+      if (engine === 'ebpf') assert.match(tk.stderr, /ring buffer 4 KiB\)/);
       const held = heldBy(tk.proc.pid!, engine);
       const bench = load();
       try {
