@@ -160,6 +160,15 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
       return;
     }
     Close();
+    // The usual reasons in words: a service without CAP_NET_ADMIN (loading
+    // a tc program and creating a tcx link both need it), an older kernel.
+    if (last_errno_ == EPERM || last_errno_ == EACCES) {
+      why = "tcx: needs CAP_NET_ADMIN";
+    } else if (last_errno_ == EINVAL && why.rfind("tcx ", 0) == 0) {
+      why += " (tcx needs Linux 6.6 or later)";
+    } else {
+      why = "tcx: " + why;
+    }
     if (attach == "tcx") {
       ThrowCode(env, "EBPF", why);
       return;
@@ -207,7 +216,10 @@ std::string EbpfCapture::Load(const Settings& s, bool tcx, bool loopback) {
   bpf_program__set_autoload(skel_->progs.tk_tcx_egress, tcx && !loopback);
 
   int err = tcpkit_bpf__load(skel_);
-  if (err != 0) return std::string("loading the BPF program: ") + strerror(-err);
+  if (err != 0) {
+    last_errno_ = -err;
+    return std::string("loading the BPF program: ") + strerror(-err);
+  }
   int ports_fd = bpf_map__fd(skel_->maps.ports);
   for (uint32_t i = 0; i < s.ports.Length(); i++) {
     uint32_t port = s.ports.Get(i).ToNumber().Uint32Value();
@@ -245,7 +257,10 @@ std::string EbpfCapture::AttachTcx(int ifindex, bool loopback) {
   };
   for (int i = 0; i < (loopback ? 1 : 2); i++) {
     int fd = bpf_link_create(bpf_program__fd(hooks[i].prog), ifindex, static_cast<enum bpf_attach_type>(hooks[i].type), &opts);
-    if (fd < 0) return std::string("tcx ") + hooks[i].name + ": " + strerror(-fd);
+    if (fd < 0) {
+      last_errno_ = -fd;
+      return std::string("tcx ") + hooks[i].name + ": " + strerror(-fd);
+    }
     tcx_links_[i] = fd;
   }
   return "";

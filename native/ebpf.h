@@ -49,6 +49,8 @@ class EbpfCapture : public Napi::ObjectWrap<EbpfCapture> {
   // "tcx" or "socket filter"; why tcx was tried and not used ("" if not).
   std::string attached_;
   std::string tcx_failure_;
+  // The errno of the last failed load or attach.
+  int last_errno_ = 0;
   unsigned lo_ifindex_ = 1;
   uint32_t ring_size_ = 0;
   bool ring_given_ = false;

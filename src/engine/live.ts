@@ -173,7 +173,7 @@ export class EbpfEngine extends LiveEngine {
   /** How the program is attached, and why not with tcx when that was tried: for the line that says which engine runs. */
   get attachment(): string {
     const failure = this.handle.tcxFailure;
-    return failure === '' ? this.handle.attached : `${this.handle.attached}; ${failure}`;
+    return failure === '' ? this.handle.attached : `${this.handle.attached} [${failure}]`;
   }
 
   /** Reads the ring until stop(): `onSamples` gets each drain's samples, with the wall-clock offset. */

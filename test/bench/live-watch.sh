@@ -11,6 +11,9 @@
 # on one case only; each figure is the median over the rounds):
 #   nobody             the load alone
 #   ebpf / libpcap     tcpkit --ebpf / tcpkit (libpcap), -t 10: prints nothing
+#                      (--ebpf attaches at tcx on the veth, Linux 6.6+)
+#   ebpf-socket        --ebpf with TCPKIT_EBPF_ATTACH=socket: the socket
+#                      filter behind an AF_PACKET tap, as before tcx
 #   original           the 2019 C tcpkit (../shared/reference), -t 10
 #   tcpdump            tcpdump -w /dev/null with the same port filter
 #   *-all              the same tcpkits and the original with every line
@@ -58,7 +61,7 @@ REQUESTS=${BENCH_REQUESTS:-200000}
 CLIENTS=${BENCH_CLIENTS:-50}
 PIPELINE=${BENCH_PIPELINE:-1}
 ROUNDS=${BENCH_LIVE_ROUNDS:-3}
-ALL_CASES="nobody ebpf libpcap original tcpdump ebpf-all libpcap-all original-all ebpf-warm libpcap-warm original-warm"
+ALL_CASES="nobody ebpf ebpf-socket libpcap original tcpdump ebpf-all libpcap-all original-all ebpf-warm libpcap-warm original-warm"
 WARMUP=${BENCH_WARMUP:-100000}
 CASES=(${BENCH_WATCHERS:-$ALL_CASES})
 # Extra node flags for the tcpkit watchers (for example --cpu-prof).
@@ -203,6 +206,7 @@ run_case() {
       log "nobody: $rps req/s"
       ;;
     ebpf) watch ebpf "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    ebpf-socket) watch ebpf-socket "$TK_READY" env TCPKIT_EBPF_ATTACH=socket node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     libpcap) watch libpcap "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     ebpf-all) watch ebpf-all "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
     libpcap-all) watch libpcap-all "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
@@ -306,9 +310,13 @@ fi
 # process's CPU time, so the rows above do not show it. One more --ebpf run,
 # with the kernel's BPF run-time statistics on (kernel.bpf_stats_enabled, put
 # back as it was afterwards; the statistics' own clock reads are counted in).
-# The program is the socket filter tcpkit attached: tk_filter.
+# The programs are the ones this tcpkit attached: at tcx, tk_tcx_ingress and
+# tk_tcx_egress (summed); as a socket filter, tk_filter.
 bpf_stats_snapshot() {
-  bpftool prog show name tk_filter 2>/dev/null | sed -n 's/.*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2/p' | tail -1 >"$WORK/kernel.stats"
+  bpftool prog show 2>/dev/null | awk '
+    /^[0-9]+: / { ours = ($4 == "tk_filter" || $4 == "tk_tcx_ingress" || $4 == "tk_tcx_egress") }
+    ours { for (i = 1; i < NF; i++) { if ($i == "run_time_ns") t += $(i + 1); if ($i == "run_cnt") n += $(i + 1) } }
+    END { if (n > 0) print t, n }' >"$WORK/kernel.stats"
 }
 if [[ " ${CASES[*]} " == *" ebpf "* ]] && [ -w /proc/sys/kernel/bpf_stats_enabled ]; then
   BENCH_BPF_STATS_WAS=$(cat /proc/sys/kernel/bpf_stats_enabled)
@@ -321,7 +329,7 @@ if [[ " ${CASES[*]} " == *" ebpf "* ]] && [ -w /proc/sys/kernel/bpf_stats_enable
     set -- $(cat "$WORK/kernel.stats")
     per=$(awk -v t="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.0f", t / n; else print "-" }')
     echo
-    echo "the eBPF program in the kernel (tk_filter, bpf_stats): $2 runs, $per ns a run, $(awk -v t="$1" -v n="$SENT" 'BEGIN { printf "%.2f", t / n / 1000 }') us per request"
+    echo "the eBPF program in the kernel ($(grep -oE '\((tcx|socket filter)' "$WORK/kernel.err" | head -1 | tr -d '('), bpf_stats): $2 runs, $per ns a run, $(awk -v t="$1" -v n="$SENT" 'BEGIN { printf "%.2f", t / n / 1000 }') us per request"
     result watch.kernel.ns_per_run "$per"
     result watch.kernel.runs "$2"
   fi

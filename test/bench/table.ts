@@ -248,7 +248,7 @@ function unrelatedRows(r: Results): Row[] {
   return [{
     measure,
     tcpkit: `\`--ebpf\` ${fixed(e, 2)}%`,
-    beside: `libpcap ${g('libpcap.cpu_pct')}%; idle (no traffic): \`--ebpf\` ${g('ebpf.idle_pct')}%, libpcap ${g('libpcap.idle_pct')}%; iperf3 ${g('none.gbps')} Gbit/s alone, ${g('ebpf.gbps')} under \`--ebpf\`, ${g('libpcap.gbps')} under libpcap`,
+    beside: `libpcap ${g('libpcap.cpu_pct')}%; idle (no traffic): \`--ebpf\` ${g('ebpf.idle_pct')}%, libpcap ${g('libpcap.idle_pct')}%; iperf3 ${g('nobody.gbps')} Gbit/s alone, ${g('ebpf.gbps')} under \`--ebpf\` (${g('ebpf.seen').split(':')[0]}), ${g('ebpf-socket.gbps')} under its socket filter, ${g('libpcap.gbps')} under libpcap, ${g('tcpdump.gbps')} under tcpdump`,
     target: '`--ebpf` < 1%',
     result: verdict(e < 1),
   }];

@@ -10,17 +10,25 @@
 #
 # Environment:
 #   BENCH_BULK_SECONDS  length of each transfer, and of the idle window (default 10)
+#   BENCH_UNRELATED_ROUNDS  rounds, the cases alternating (default 1); medians reported
+#   BENCH_UNRELATED_CASES   the cases (default: nobody ebpf ebpf-socket libpcap tcpdump)
 #   BENCH_RESULTS       file that collects KEY=VALUE results (test/bench/all.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SECONDS_EACH=${BENCH_BULK_SECONDS:-10}
+ROUNDS=${BENCH_UNRELATED_ROUNDS:-1}
+# nobody: the transfer alone; ebpf: --ebpf as it attaches by default (tcx on
+# lo, Linux 6.6+); ebpf-socket: the same with TCPKIT_EBPF_ATTACH=socket (the
+# AF_PACKET tap the kernel clones each outgoing packet for); tcpdump: what a
+# user might run instead, with the same port filter.
+CASES=${BENCH_UNRELATED_CASES:-nobody ebpf ebpf-socket libpcap tcpdump}
 WATCHED=6379
 BULK=5201
 
 bench_init unrelated
 need_root
-need node ip iperf3
+need node ip iperf3 tcpdump
 need_cli
 
 bench_netns
@@ -41,21 +49,31 @@ pct() { awk -v t="$1" -v hz="$HZ" -v s="$2" 'BEGIN { printf "%.2f", t / hz / s *
 machine
 result unrelated.load "iperf3 -t $SECONDS_EACH, one TCP stream on port $BULK; tcpkit watches port $WATCHED"
 result unrelated.seconds "$SECONDS_EACH"
-BASE=$(transfer)
-result unrelated.none.gbps "$BASE"
-log "no watcher: $BASE Gbit/s"
-echo "load: iperf3 -c 127.0.0.1 -p $BULK -t $SECONDS_EACH (one stream, loopback, in a namespace); tcpkit watches port $WATCHED"
+result unrelated.rounds "$ROUNDS"
+echo "load: iperf3 -c 127.0.0.1 -p $BULK -t $SECONDS_EACH (one stream, loopback, in a namespace); tcpkit watches port $WATCHED; $ROUNDS round(s), cases alternating"
 echo
-printf '%-22s %12s %14s %14s  %s\n' watcher "Gbit/s" "CPU % (bulk)" "CPU % (idle)" "what reached user space"
-printf '%-22s %12s %14s %14s  %s\n' "(nobody)" "$BASE" - - -
+printf '%-22s %5s %12s %14s %14s  %s\n' watcher round "Gbit/s" "CPU % (bulk)" "CPU % (idle)" "what reached user space"
 
-for engine in ebpf libpcap; do
-  flags=()
-  [ "$engine" = ebpf ] && flags=(--ebpf)
-  ip netns exec "$NS" node "$CLI" "${flags[@]}" -i lo -p "$WATCHED" -m redis -o /dev/null 2>"$WORK/$engine.err" &
+# One case, one round: appends "round gbps busy idle" to $WORK/CASE.rows.
+run_case() {
+  local case=$1 round=$2 gbps busy idle seen pid t0 t1 c0 c1
+  if [ "$case" = nobody ]; then
+    gbps=$(transfer)
+    printf '%-22s %5s %12s %14s %14s  %s\n' "(nobody)" "$round" "$gbps" - - -
+    echo "$round $gbps - -" >>"$WORK/$case.rows"
+    return
+  fi
+  local cmd=(node "$CLI" --ebpf -i lo -p "$WATCHED" -m redis -o /dev/null) env=() ready='capturing with' engine=ebpf
+  case $case in
+    ebpf) ;; # auto: tcx on lo
+    ebpf-socket) env=(TCPKIT_EBPF_ATTACH=socket) ;;
+    libpcap) cmd=(node "$CLI" -i lo -p "$WATCHED" -m redis -o /dev/null) engine=libpcap ;;
+    tcpdump) cmd=(tcpdump -i lo -nn -s 0 -w /dev/null "tcp port $WATCHED") ready='listening on' engine=tcpdump ;;
+  esac
+  ip netns exec "$NS" env "${env[@]}" "${cmd[@]}" 2>"$WORK/$case.err" &
   pid=$!
   bench_track "$pid"
-  wait_log "$pid" "$WORK/$engine.err" 'capturing with'
+  wait_log "$pid" "$WORK/$case.err" "$ready"
   sleep 1 # past start-up
   t0=$(now)
   c0=$(cpu_ticks "$pid")
@@ -72,11 +90,26 @@ for engine in ebpf libpcap; do
   kill -INT "$pid"
   wait "$pid" || true
   bench_untrack "$pid"
-  seen=$(grep -E "^tcpkit: $engine:" "$WORK/$engine.err" | sed "s/^tcpkit: $engine: //" | head -1)
-  if grep -qE 'eBPF unavailable' "$WORK/$engine.err"; then seen="fell back to libpcap: $seen"; fi
-  printf '%-22s %12s %14s %14s  %s\n' "tcpkit $engine" "$gbps" "$busy" "$idle" "$seen"
-  result "unrelated.$engine.gbps" "$gbps"
-  result "unrelated.$engine.cpu_pct" "$busy"
-  result "unrelated.$engine.idle_pct" "$idle"
-  result "unrelated.$engine.seen" "$seen"
+  seen=$(grep -E "^tcpkit: $engine:|packets captured" "$WORK/$case.err" | sed "s/^tcpkit: $engine: //" | head -1)
+  if grep -qE 'eBPF unavailable' "$WORK/$case.err"; then seen="fell back to libpcap: $seen"; fi
+  if [ "$engine" = ebpf ]; then seen="$(grep -oE '\((tcx|socket filter)[^,]*' "$WORK/$case.err" | head -1 | tr -d '('): $seen"; fi
+  printf '%-22s %5s %12s %14s %14s  %s\n' "$case" "$round" "$gbps" "$busy" "$idle" "$seen"
+  echo "$round $gbps $busy $idle" >>"$WORK/$case.rows"
+  [ "$round" = 1 ] && result "unrelated.$case.seen" "$seen"
+  return 0
+}
+
+for round in $(seq "$ROUNDS"); do
+  for case in $CASES; do run_case "$case" "$round"; done
+done
+echo
+echo "medians over $ROUNDS round(s):"
+for case in $CASES; do
+  g=$(median "$WORK/$case.rows" 2) b=$(median "$WORK/$case.rows" 3) i=$(median "$WORK/$case.rows" 4)
+  printf '%-22s %12s %14s %14s\n' "$case" "$g" "$b" "$i"
+  result "unrelated.$case.gbps" "$g"
+  if [ "$case" != nobody ]; then
+    result "unrelated.$case.cpu_pct" "$b"
+    result "unrelated.$case.idle_pct" "$i"
+  fi
 done

@@ -153,6 +153,20 @@ describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false 
     await asItWas(state, held);
   });
 
+  test('without CAP_NET_ADMIN (the service unit\'s three capabilities): the socket filter, and the notice says why not tcx', async () => {
+    const caps = ['setpriv', '--bounding-set=-all,+bpf,+perfmon,+net_raw', 'sh'];
+    const tk = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis'], caps);
+    let code: number | null;
+    try {
+      assert.equal(lab.redis(session), session.length);
+    } finally {
+      code = await tk.stop('SIGINT');
+    }
+    assert.equal(code, 0, tk.stderr);
+    assert.match(tk.stderr, /capturing with eBPF on .*\(socket filter \[tcx: needs CAP_NET_ADMIN\], ring buffer/);
+    assert.deepEqual(parseLines(tk.stdout).map((l) => l.request), ['SET k v', 'GET k', 'DEL k']);
+  });
+
   test('whole packets (-m raw) come from the socket tap; TCPKIT_EBPF_ATTACH=tcx then says why and falls back to libpcap', async () => {
     const auto = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'raw']);
     assert.equal(await auto.stop(), 0, auto.stderr);
