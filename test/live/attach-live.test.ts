@@ -117,6 +117,9 @@ describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false 
     assert.deepEqual(lines.map((l) => l.server), ['127.0.0.1:6379', '127.0.0.1:6379', '127.0.0.1:6379', '[::1]:6379', '[::1]:6379', '[::1]:6379']);
     const s = parseSummary(tk.stderr);
     assert.deepEqual([s.answered, s.noResponse, s.orphans], [6, 0, 0], tk.stderr);
+    // Pairing would hide a packet seen twice (the copy reads as a retransmit):
+    // the count shows it. Each command and each reply is one packet.
+    assert.match(tk.stderr, /^tcpkit: ebpf lo: \d+ packets in [\d.]+ s: 12 to or from redis on port 6379,/m);
     await asItWas(state, held);
   });
 
