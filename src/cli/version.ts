@@ -11,6 +11,8 @@ export interface EbpfProbe {
   libbpf: string;
   ringbuf: boolean | number;
   socketFilter: boolean | number;
+  /** The kernel knows tcx (Linux 6.6+); an errno when its BTF could not be read. */
+  tcx: boolean | number;
 }
 
 const EPERM = 1;
@@ -72,6 +74,14 @@ function errnoName(n: number): string {
   return found ? found[0] : `errno ${n}`;
 }
 
+/** Whether --ebpf can attach at tcx here (README: "Where --ebpf attaches"). */
+export function tcxAnswer(a: boolean | number, caps: bigint): string {
+  if (a === false) return 'no (Linux 6.6 or later): --ebpf attaches as a socket filter';
+  if (a !== true) return `unknown (${errnoName(a)}): --ebpf tries it, else a socket filter`;
+  if (!has(caps, 'CAP_NET_ADMIN')) return 'yes, but it needs CAP_NET_ADMIN: --ebpf attaches as a socket filter';
+  return 'yes: --ebpf -i NAME attaches there (payload mode)';
+}
+
 /** Whether the eBPF engine can run here, and if not, why. */
 export function ebpfVerdict(probe: EbpfProbe, caps: bigint): string {
   const why: string[] = [];
@@ -101,6 +111,7 @@ export function versionReport(version: string): { text: string; ok: boolean } {
       `BTF: ${fs.existsSync(BTF_FILE) ? `yes (${BTF_FILE})` : `no (${BTF_FILE} is absent)`}`,
       `BPF ring buffer: ${answer(probe.ringbuf, caps)}`,
       `BPF socket filter: ${answer(probe.socketFilter, caps)}`,
+      `tcx: ${tcxAnswer(probe.tcx, caps)}`,
       `capabilities: ${describeCapabilities(caps)} (uid ${uid})`,
       `eBPF engine: ${ebpfVerdict(probe, caps)}`,
       `libpcap engine: ${has(caps, 'CAP_NET_RAW') ? 'usable' : 'live capture needs CAP_NET_RAW (-r reads files without it)'}`,

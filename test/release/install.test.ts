@@ -79,12 +79,13 @@ describe('the release tarball, installed with npm on a host without build tools'
     assert.match(lines[5], /^BTF: (yes \(\/sys\/kernel\/btf\/vmlinux\)|no )/);
     assert.match(lines[6], /^BPF ring buffer: (yes|no)$/);
     assert.match(lines[7], /^BPF socket filter: (yes|no)$/);
+    assert.match(lines[8], /^tcx: (yes|no|unknown)/);
     if (process.getuid?.() === 0) {
-      assert.match(lines[8], /^capabilities: CAP_BPF CAP_PERFMON CAP_NET_RAW CAP_NET_ADMIN CAP_SYS_ADMIN and \d+ others \(uid 0\)$/);
-      assert.equal(lines[9], 'eBPF engine: usable');
-      assert.equal(lines[10], 'libpcap engine: usable');
+      assert.match(lines[9], /^capabilities: CAP_BPF CAP_PERFMON CAP_NET_RAW CAP_NET_ADMIN CAP_SYS_ADMIN and \d+ others \(uid 0\)$/);
+      assert.equal(lines[10], 'eBPF engine: usable');
+      assert.equal(lines[11], 'libpcap engine: usable');
     }
-    assert.equal(lines.length, 11);
+    assert.equal(lines.length, 12);
   });
 
   test('the demo capture: every request, as make demo shows it', () => {

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES, parseLines, tcpkit } from '../helpers/run';
+import { tcxAnswer } from '../../src/cli/version';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-cli-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -89,6 +90,15 @@ test('-v prints the version first, then what this host offers (test/release chec
   assert.match(help.stdout.replace(/\s+/g, ' '), /-o, --output <file> write lines to this file instead of standard output: replaced, or appended with -d; reopened on SIGHUP/);
   assert.match(help.stdout.replace(/\s+/g, ' '), /-B, --buffer <KiB> capture buffer size, in KiB \(default: 16384/);
   assert.match(help.stdout.replace(/\s+/g, ' '), /-u, --udp watch UDP only \(raw, dns and memcached modes\)/);
+});
+
+test('-v says whether --ebpf can attach at tcx: the kernel, then CAP_NET_ADMIN', () => {
+  const netAdmin = 1n << 12n;
+  assert.equal(tcxAnswer(true, netAdmin), 'yes: --ebpf -i NAME attaches there (payload mode)');
+  assert.equal(tcxAnswer(true, 0n), 'yes, but it needs CAP_NET_ADMIN: --ebpf attaches as a socket filter');
+  assert.equal(tcxAnswer(false, netAdmin), 'no (Linux 6.6 or later): --ebpf attaches as a socket filter');
+  assert.equal(tcxAnswer(os.constants.errno.ENOENT, netAdmin), 'unknown (ENOENT): --ebpf tries it, else a socket filter');
+  assert.match(tcpkit(['-v']).stdout, /^tcx: (yes|no|unknown)/m);
 });
 
 test('-o writes the lines to a file', () => {
