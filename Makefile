@@ -92,7 +92,7 @@ test: setup
 bench: setup
 	$(Q)bash test/bench/all.sh
 
-# Slow (see TESTING.md): not part of make test. MUTATE_FOLDERS picks folders.
+# Slow (see test/TESTING.md): not part of make test. MUTATE_FOLDERS picks folders.
 mutate: build
 	$(Q)bash test/mutate/run.sh
 

@@ -33,7 +33,7 @@ export function folderOf(unit: string): string {
 
 function main(): void {
   const root = path.resolve(__dirname, '..', '..', '..');
-  // --sample: the reports of MUTATE_SAMPLE runs (stryker.config.mjs), an estimate of each unit's score.
+  // --sample: the reports of MUTATE_SAMPLE runs (test/mutate/stryker.config.mjs), an estimate of each unit's score.
   const sampled = process.argv.includes('--sample');
   const units = process.argv.slice(2).filter((a) => a !== '--sample');
   const folders = [...new Set(units.map(folderOf))];

@@ -9,7 +9,7 @@
 # is one test, so Stryker cannot see a test case added to a file it knows and
 # would keep the old "survived" (test/mutate/prune.ts drops those results).
 #
-# MUTATE_SAMPLE=0.15 mutates only a sample of each unit (stryker.config.mjs says
+# MUTATE_SAMPLE=0.15 mutates only a sample of each unit (test/mutate/stryker.config.mjs says
 # how it is drawn) and reports its score as an estimate.
 # MUTATE_RETRY_TIMEOUTS=1 runs the timed-out mutants again too (prune.ts).
 set -euo pipefail
@@ -27,6 +27,6 @@ for unit in $UNITS; do
 	echo "== $unit"
 	node dist/test/mutate/prune.js "reports/mutation/$unit.incremental.json"
 	NODE_OPTIONS="--require $PWD/test/mutate/child-coverage.cjs" MUTATE_FOLDER=$unit \
-		nice -n 19 npx --no-install stryker run stryker.config.mjs
+		nice -n 19 npx --no-install stryker run test/mutate/stryker.config.mjs
 done
 node dist/test/mutate/report.js ${MUTATE_SAMPLE:+--sample} $UNITS

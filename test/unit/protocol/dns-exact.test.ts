@@ -3,7 +3,7 @@
 // opcode and rcode name against IANA's registries, a message at an offset
 // inside a larger buffer, the limits (16 compression pointers, the preview's
 // 256 bytes), and the header check used after the TCP framing is lost.
-// Written for the survivors of `make mutate` (TESTING.md).
+// Written for the survivors of `make mutate` (test/TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newPairedConnection } from '../../../src/pairing/connection';

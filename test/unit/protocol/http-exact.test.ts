@@ -3,7 +3,7 @@
 // wrapped), a response with no request waiting, what reset() on either side
 // forgets, obs-fold lines, white space and empty elements in a
 // Content-Length list, CONNECT answered 300. Written for the survivors of
-// `make mutate` (TESTING.md).
+// `make mutate` (test/TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newPairedConnection } from '../../../src/pairing/connection';

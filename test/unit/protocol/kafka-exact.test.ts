@@ -2,7 +2,7 @@
 // request line of Produce, Fetch and Metadata, and the error code of their
 // responses put in the last field read (a field skipped at the wrong version
 // moves it), every API and error name, and the TLS record test. Written for
-// the survivors of `make mutate` (TESTING.md).
+// the survivors of `make mutate` (test/TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newPairedConnection } from '../../../src/pairing/connection';
@@ -303,7 +303,7 @@ test('responses with and without a throttle time first: FindCoordinator, Describ
   }
 });
 
-// ---------------------------------------------------------------- the whole-unit run of 2026-12-06 (TESTING.md)
+// ---------------------------------------------------------------- the whole-unit run of 2026-12-06 (test/TESTING.md)
 
 test('ListOffsets v0 to v8: the request line, and the last partition\'s error read from the response (v0: its offsets array)', () => {
   for (let ver = 0; ver <= 8; ver++) {

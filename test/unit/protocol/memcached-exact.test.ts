@@ -2,7 +2,7 @@
 // opcode and status name, a binary STAT answer (one packet per statistic),
 // key bytes shown as text shows them, a key with a gap in it, what a gap and
 // resynchronisation do, the longest line, UDP messages abandoned. Written for
-// the survivors of `make mutate` (TESTING.md).
+// the survivors of `make mutate` (test/TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newPairedConnection } from '../../../src/pairing/connection';
@@ -189,7 +189,7 @@ test('UDP: a new message while one is open abandons it (malformed), and the new 
   assert.deepEqual(rec.order, [{ fromClient: false, reason: ResetReason.Malformed }, msg({ fromClient: false, statusText: 'STORED', matchId: 2, bytes: 8, start: [2, 20], end: [2, 20] })]);
 });
 
-// ---------------------------------------------------------------- the whole-unit run of 2026-12-06 (TESTING.md)
+// ---------------------------------------------------------------- the whole-unit run of 2026-12-06 (test/TESTING.md)
 
 /** Feeds `b` with these bytes right after its end in the buffer (a parser must not read them). */
 const feedThen = (p: MemcachedParser, b: string, after: string, t: number): void => {

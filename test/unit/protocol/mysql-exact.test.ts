@@ -2,7 +2,7 @@
 // past the known ones, MySQL 8's query attributes, affected rows in 3- and
 // 8-byte length-encoded integers, an SSL request told from a login, the
 // EOF rules in a result set, COM_FIELD_LIST, a greeting cut before its
-// capabilities. Written for the survivors of `make mutate` (TESTING.md).
+// capabilities. Written for the survivors of `make mutate` (test/TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
@@ -409,7 +409,7 @@ test('a result set of two columns: both definitions before the EOF, then the row
   assert.deepEqual(p.rec.seen.filter((s) => !s.fromClient).map((s) => [s.statusText, s.rows]), [['rows', 3]]);
 });
 
-// ---------------------------------------------------------------- the whole-unit run of 2026-12-06 (TESTING.md)
+// ---------------------------------------------------------------- the whole-unit run of 2026-12-06 (test/TESTING.md)
 
 const u32 = (n: number): Buffer => {
   const b = Buffer.alloc(4);

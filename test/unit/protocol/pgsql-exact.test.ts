@@ -3,7 +3,7 @@
 // protocol other than 3), command tags and their counts, batches whose
 // Executes show nothing, a flushed batch's Sync, Close of a portal, and the
 // count of requests waiting for ReadyForQuery. Written for the survivors of
-// `make mutate` (TESTING.md).
+// `make mutate` (test/TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pgsqlParser } from '../../../src/protocol/pgsql';

@@ -2,7 +2,7 @@
 // one-pass path and the state machine), malformed lengths, nested requests,
 // inline commands' spacing and long arguments, pub/sub's first element, what
 // a gap reports, and MessageInfo.begin()'s SQL fields. Written for the
-// survivors of `make mutate` (TESTING.md).
+// survivors of `make mutate` (test/TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newPairedConnection } from '../../../src/pairing/connection';

@@ -2,7 +2,7 @@
 // (src/protocol/redact.ts), function by function with exact values: the
 // statement text as one line, every kind of literal and what is not one, the
 // interned names and the per-connection statement table. Written for the
-// survivors of `make mutate` (TESTING.md).
+// survivors of `make mutate` (test/TESTING.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageInfo, PREVIEW_MAX } from '../../../src/protocol/message';

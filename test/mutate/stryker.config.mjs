@@ -13,7 +13,7 @@
 // kill most mutants in about a second, and the slower files that drive the
 // CLI through synthetic captures only see the mutants the unit tests missed.
 // Left out: the recorded-* tests (they record live traffic on every run), the
-// corpus and the slowest offline files; TESTING.md says what that leaves.
+// corpus and the slowest offline files; test/TESTING.md says what that leaves.
 import fs from 'node:fs';
 import ts from 'typescript';
 
