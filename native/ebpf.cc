@@ -107,15 +107,15 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
   }
   Napi::Object o = info[0].As<Napi::Object>();
   std::string iface = o.Get("iface").As<Napi::String>().Utf8Value();
-  Napi::Array ports = o.Get("ports").As<Napi::Array>();
-  Napi::Array servers = o.Get("servers").As<Napi::Array>();
-  uint32_t l4proto = o.Get("l4proto").ToNumber().Uint32Value();
-  uint32_t snaplen = o.Get("snaplen").ToNumber().Uint32Value();
-  uint32_t ring = o.Get("ringBytes").ToNumber().Uint32Value();
-  bool want_empty = o.Get("wantEmpty").ToBoolean();
-  bool full = o.Get("full").ToBoolean();
-  uint32_t flows = o.Has("flows") ? o.Get("flows").ToNumber().Uint32Value() : 0;
-
+  Settings settings;
+  settings.ports = o.Get("ports").As<Napi::Array>();
+  settings.servers = o.Get("servers").As<Napi::Array>();
+  settings.l4proto = o.Get("l4proto").ToNumber().Uint32Value();
+  settings.snaplen = o.Get("snaplen").ToNumber().Uint32Value();
+  settings.ring = o.Get("ringBytes").ToNumber().Uint32Value();
+  settings.want_empty = o.Get("wantEmpty").ToBoolean();
+  settings.full = o.Get("full").ToBoolean();
+  settings.flows = o.Has("flows") ? o.Get("flows").ToNumber().Uint32Value() : 0;
   std::string attach = o.Has("attach") ? o.Get("attach").ToString().Utf8Value() : "auto";
 
   int ifindex = 0;
@@ -130,15 +130,6 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
   }
   lo_ifindex_ = if_nametoindex("lo");
 
-  Settings settings;
-  settings.ports = ports;
-  settings.servers = servers;
-  settings.l4proto = l4proto;
-  settings.snaplen = snaplen;
-  settings.ring = ring;
-  settings.want_empty = want_empty;
-  settings.full = full;
-  settings.flows = flows;
   libbpf_set_print(SilenceLibbpf);
 
   // tcx first where it can apply; any failure there (an older kernel knows
@@ -146,9 +137,9 @@ EbpfCapture::EbpfCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ebpf
   // Whole packets (-S, -w, raw mode) come from the socket tap, as the wire
   // carries them: tcx egress runs before segmentation (GSO), so a send
   // there can be one 64 KiB packet where tcpdump sees 45.
-  bool tcx = attach != "socket" && !full && (arphrd == ARPHRD_ETHER || arphrd == ARPHRD_LOOPBACK);
+  bool tcx = attach != "socket" && !settings.full && (arphrd == ARPHRD_ETHER || arphrd == ARPHRD_LOOPBACK);
   if (attach == "tcx" && !tcx) {
-    ThrowCode(env, "EBPF", full ? "tcx: whole packets (-S, -w, raw mode) are read at the socket tap, as the wire carries them"
+    ThrowCode(env, "EBPF", settings.full ? "tcx: whole packets (-S, -w, raw mode) are read at the socket tap, as the wire carries them"
                                 : "tcx: -i " + iface + " is not an Ethernet or loopback interface");
     return;
   }

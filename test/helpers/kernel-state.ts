@@ -1,6 +1,7 @@
 // What a capture could leave behind in the kernel: BPF programs and links,
 // qdiscs, tc filters, XDP and other attachments, in the host and in the given
 // namespaces. Tests take a snapshot before and compare after.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -99,4 +100,14 @@ export async function bpfGone(held: BpfObjects, ms = 5000): Promise<string[]> {
     now = left();
   }
   return now;
+}
+
+/**
+ * After a capture in a lab where other tcpkits may come and go: the BPF
+ * objects this one held are gone, and the lab's namespaces settled back to
+ * `state` (a kernelState(namespaces, { hostBpf: false })).
+ */
+export async function assertLeftAsItWas(state: string, held: BpfObjects, namespaces: string[]): Promise<void> {
+  assert.deepEqual(await bpfGone(held), [], 'its BPF objects are gone');
+  assert.equal(await settlesTo(state, namespaces, 5000, { hostBpf: false }), state, 'the lab\'s interfaces and qdiscs are as they were');
 }

@@ -8,8 +8,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Lab, labUnavailable, tempDir, type Commands } from '../helpers/netns';
-import { bpfGone, bpfHeldBy, kernelState, settlesTo, type BpfObjects } from '../helpers/kernel-state';
+import { Lab, labUnavailable, type Commands, type RunningTcpkit } from '../helpers/netns';
+import { assertLeftAsItWas, bpfHeldBy, kernelState, type BpfObjects } from '../helpers/kernel-state';
 import { parseLines, parseSummary } from '../helpers/run';
 
 /** tcx needs Linux 6.6; on an older kernel, auto falls back, and these tests say why they did not run. */
@@ -32,11 +32,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false }, () => {
   let lab: Lab;
-  let tmp: ReturnType<typeof tempDir>;
   let nsList: string[];
 
   before(async () => {
-    tmp = tempDir('tk-attach-live-');
     lab = Lab.create();
     nsList = [lab.ns.server, lab.ns.client];
     await lab.startRedis();
@@ -44,33 +42,40 @@ describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false 
 
   after(async () => {
     await lab?.destroy();
-    tmp?.remove();
   });
 
   const snapshot = (): string => kernelState(nsList, { hostBpf: false });
   /** TCPKIT_EBPF_ATTACH for one run: lab.tcpkit runs `exec tcpkit` under this shell. */
   const withAttach = (v: string): string[] => ['env', `TCPKIT_EBPF_ATTACH=${v}`, 'sh'];
 
-  async function asItWas(state: string, held: BpfObjects): Promise<void> {
-    assert.deepEqual(await bpfGone(held), [], 'its BPF objects are gone');
-    assert.equal(await settlesTo(state, nsList, 5000, { hostBpf: false }), state, 'the lab\'s interfaces and qdiscs are as they were');
-  }
+  const asItWas = (state: string, held: BpfObjects): Promise<void> => assertLeftAsItWas(state, held, nsList);
 
-  test('the veth, payload mode: tcx at ingress and egress (two links); every request paired; SIGINT leaves nothing', async () => {
-    const state = snapshot();
-    const tk = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis']);
+  /**
+   * tcpkit on the server side while `load` runs, then SIGINT, which must end
+   * it with 0. `held`: its BPF objects, read while it ran.
+   */
+  async function capture(args: string[], load: () => void, wrap: string[] = []): Promise<{ tk: RunningTcpkit; held: BpfObjects }> {
+    const tk = await lab.tcpkit('server', args, wrap);
     const held = bpfHeldBy(tk.proc.pid!);
     let code: number | null;
     try {
-      assert.match(tk.stderr, new RegExp(`capturing with eBPF on ${lab.dev.server}, .*\\(tcx, ring buffer \\d+ KiB\\)`));
-      assert.equal(held.prog.length, 2, 'the ingress and the egress program');
-      assert.equal(held.link.length, 2, 'one tcx link at each hook');
-      assert.equal(lab.redis(session), session.length);
+      load();
     } finally {
       code = await tk.stop('SIGINT');
     }
     assert.equal(code, 0, tk.stderr);
-    assert.deepEqual(parseLines(tk.stdout).map((l) => l.request), ['SET k v', 'GET k', 'DEL k']);
+    return { tk, held };
+  }
+  const requests = (tk: RunningTcpkit): string[] => parseLines(tk.stdout).map((l) => l.request);
+  const runSession = (): void => assert.equal(lab.redis(session), session.length);
+
+  test('the veth, payload mode: tcx at ingress and egress (two links); every request paired; SIGINT leaves nothing', async () => {
+    const state = snapshot();
+    const { tk, held } = await capture(['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis'], runSession);
+    assert.match(tk.stderr, new RegExp(`capturing with eBPF on ${lab.dev.server}, .*\\(tcx, ring buffer \\d+ KiB\\)`));
+    assert.equal(held.prog.length, 2, 'the ingress and the egress program');
+    assert.equal(held.link.length, 2, 'one tcx link at each hook');
+    assert.deepEqual(requests(tk), ['SET k v', 'GET k', 'DEL k']);
     assert.match(tk.stderr, /^tcpkit: ebpf: \d+ packets seen in the kernel, .* 0 lost/m);
     await asItWas(state, held);
   });
@@ -89,29 +94,20 @@ describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false 
       await new Promise<void>((r) => (bench.exitCode !== null || bench.signalCode !== null ? r() : bench.once('exit', () => r())));
     }
     await asItWas(state, held);
-    const next = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis']);
-    const nextHeld = bpfHeldBy(next.proc.pid!);
-    assert.equal(lab.redis(session), session.length);
-    assert.equal(await next.stop(), 0, next.stderr);
+    const { tk: next, held: nextHeld } = await capture(['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis'], runSession);
     assert.match(next.stderr, /\(tcx, ring buffer/);
-    assert.deepEqual(parseLines(next.stdout).map((l) => l.request), ['SET k v', 'GET k', 'DEL k']);
+    assert.deepEqual(requests(next), ['SET k v', 'GET k', 'DEL k']);
     await asItWas(state, nextHeld);
   });
 
   test('tcx on lo: ingress only (one link), each packet once, IPv4 and IPv6', async () => {
     const state = snapshot();
-    const tk = await lab.tcpkit('server', ['--ebpf', '-i', 'lo', '-p', '6379', '-m', 'redis']);
-    const held = bpfHeldBy(tk.proc.pid!);
-    let code: number | null;
-    try {
-      assert.match(tk.stderr, /capturing with eBPF on lo, .*\(tcx, /);
-      assert.equal(held.link.length, 1, 'loopback: every packet that goes out comes back in');
+    const { tk, held } = await capture(['--ebpf', '-i', 'lo', '-p', '6379', '-m', 'redis'], () => {
       assert.equal(lab.redis(session, { loopback: true }), session.length);
       assert.equal(lab.redis(session, { loopback: true, ipv6: true }), session.length);
-    } finally {
-      code = await tk.stop('SIGINT');
-    }
-    assert.equal(code, 0, tk.stderr);
+    });
+    assert.match(tk.stderr, /capturing with eBPF on lo, .*\(tcx, /);
+    assert.equal(held.link.length, 1, 'loopback: every packet that goes out comes back in');
     const lines = parseLines(tk.stdout);
     assert.deepEqual(lines.map((l) => l.request), [...session, ...session].map((c) => c.join(' ')));
     assert.deepEqual(lines.map((l) => l.server), ['127.0.0.1:6379', '127.0.0.1:6379', '127.0.0.1:6379', '[::1]:6379', '[::1]:6379', '[::1]:6379']);
@@ -126,14 +122,9 @@ describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false 
   test('tcx egress sees a send before segmentation: 2,000 pipelined replies in 64 KiB packets all pair', async () => {
     const value = 'v'.repeat(100);
     const piped: Commands = [['SET', 'big', value], ...Array.from({ length: 2000 }, (): string[] => ['GET', 'big'])];
-    const tk = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis', '-t', '1000']);
-    let code: number | null;
-    try {
+    const { tk } = await capture(['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis', '-t', '1000'], () => {
       assert.equal(lab.redis(piped, { pipeline: true }), piped.length);
-    } finally {
-      code = await tk.stop('SIGINT');
-    }
-    assert.equal(code, 0, tk.stderr);
+    });
     assert.match(tk.stderr, /\(tcx, /);
     const s = parseSummary(tk.stderr);
     assert.deepEqual([s.answered, s.noResponse, s.orphans, s.malformed], [piped.length, 0, 0, 0], tk.stderr);
@@ -141,33 +132,18 @@ describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false 
 
   test('TCPKIT_EBPF_ATTACH=socket: the socket filter (no link), the same lines', async () => {
     const state = snapshot();
-    const tk = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis'], withAttach('socket'));
-    const held = bpfHeldBy(tk.proc.pid!);
-    let code: number | null;
-    try {
-      assert.match(tk.stderr, /capturing with eBPF on .*\(socket filter, ring buffer/);
-      assert.deepEqual([held.prog.length, held.link.length], [1, 0]);
-      assert.equal(lab.redis(session), session.length);
-    } finally {
-      code = await tk.stop('SIGINT');
-    }
-    assert.equal(code, 0, tk.stderr);
-    assert.deepEqual(parseLines(tk.stdout).map((l) => l.request), ['SET k v', 'GET k', 'DEL k']);
+    const { tk, held } = await capture(['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis'], runSession, withAttach('socket'));
+    assert.match(tk.stderr, /capturing with eBPF on .*\(socket filter, ring buffer/);
+    assert.deepEqual([held.prog.length, held.link.length], [1, 0]);
+    assert.deepEqual(requests(tk), ['SET k v', 'GET k', 'DEL k']);
     await asItWas(state, held);
   });
 
   test('without CAP_NET_ADMIN (the service unit\'s three capabilities): the socket filter, and the notice says why not tcx', async () => {
     const caps = ['setpriv', '--bounding-set=-all,+bpf,+perfmon,+net_raw', 'sh'];
-    const tk = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis'], caps);
-    let code: number | null;
-    try {
-      assert.equal(lab.redis(session), session.length);
-    } finally {
-      code = await tk.stop('SIGINT');
-    }
-    assert.equal(code, 0, tk.stderr);
+    const { tk } = await capture(['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis'], runSession, caps);
     assert.match(tk.stderr, /capturing with eBPF on .*\(socket filter \[tcx: needs CAP_NET_ADMIN\], ring buffer/);
-    assert.deepEqual(parseLines(tk.stdout).map((l) => l.request), ['SET k v', 'GET k', 'DEL k']);
+    assert.deepEqual(requests(tk), ['SET k v', 'GET k', 'DEL k']);
   });
 
   test('whole packets (-m raw) come from the socket tap; TCPKIT_EBPF_ATTACH=tcx then says why and falls back to libpcap', async () => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { Lab, labUnavailable, tempDir, type Commands } from '../helpers/netns';
-import { bpfGone, bpfHeldBy, kernelState, settlesTo, type BpfObjects } from '../helpers/kernel-state';
+import { assertLeftAsItWas, bpfHeldBy, kernelState, type BpfObjects } from '../helpers/kernel-state';
 import { parseLines, parseSummary, tcpkit } from '../helpers/run';
 
 const why = labUnavailable() ?? (spawnSync('sh', ['-c', 'command -v redis-benchmark']).status === 0 ? null : 'redis-benchmark is not installed (make setup)');
@@ -64,10 +64,7 @@ describe('live capture under faults', { skip: why ?? false }, () => {
     return held;
   }
 
-  async function asItWas(state: string, held: BpfObjects): Promise<void> {
-    assert.deepEqual(await bpfGone(held), [], 'its BPF objects are gone');
-    assert.equal(await settlesTo(state, nsList, 5000, { hostBpf: false }), state, 'the lab\'s interfaces and qdiscs are as they were');
-  }
+  const asItWas = (state: string, held: BpfObjects): Promise<void> => assertLeftAsItWas(state, held, nsList);
 
   /** redis-benchmark from the client host until stopped: -P 16, 20 connections. */
   function load(extra: string[] = []): { proc: ChildProcess; stop: () => Promise<void> } {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Lab, tempDir, type RunningTcpkit } from '../helpers/netns';
 import { sameAsTshark } from '../helpers/sql-dissect';
-import { bpfGone, bpfHeldBy, kernelState, settlesTo } from '../helpers/kernel-state';
+import { assertLeftAsItWas, bpfHeldBy, kernelState } from '../helpers/kernel-state';
 import { MYSQL_PORT, PGSQL_PORT, mariadbCli, psqlCli, sqlClient, sqlUnavailable, startMariadb, startPostgres } from '../helpers/sql-servers';
 
 const why = sqlUnavailable();
@@ -135,10 +135,7 @@ describe('live capture of real MariaDB and PostgreSQL servers', { skip: why ?? f
     assert.equal(code, 0, tk.stderr);
     assert.match(tk.stderr, new RegExp(`capturing with ${engine === 'ebpf' ? 'eBPF' : 'libpcap'} on ${lab.dev.server}`));
     // Checked by each test after its own assertions.
-    const kernel = async (): Promise<void> => {
-      assert.deepEqual(await bpfGone(held), [], 'its BPF objects are gone');
-      assert.equal(await settlesTo(state, nsList, 5000, { hostBpf: false }), state, 'the lab\'s interfaces and qdiscs are as they were');
-    };
+    const kernel = (): Promise<void> => assertLeftAsItWas(state, held, nsList);
     return { objs: tk.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Obj), stderr: tk.stderr, kernel };
   }
 
