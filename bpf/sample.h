@@ -70,6 +70,7 @@ struct tk_counters {
 	__u64 skipped;   /* matched but not wanted: pure ACKs */
 	__u64 flows;     /* flows added to the flow map */
 	__u64 no_flow;   /* samples sent without a flow id: the flow map was full */
+	__u64 unread;    /* matched, wanted, but its bytes could not be loaded */
 };
 
 /* A server address for -s: IPv6, or IPv4 mapped (::ffff:a.b.c.d). */

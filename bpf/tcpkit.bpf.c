@@ -135,6 +135,7 @@ static __always_inline int watched_server(const struct tk_addr *a)
 		asm volatile("" : "+r"(n));                                     \
 		if (n < 1 || n > (MAX) || bpf_skb_load_bytes(skb, off, (DST), n)) { \
 			FAIL;                                                   \
+			c->unread++;                                            \
 			return 0;                                               \
 		}                                                               \
 	}                                                                       \
@@ -233,6 +234,9 @@ static __always_inline int tk_packet(struct __sk_buff *skb, const __u32 l3, cons
 		l4proto = ip.protocol;
 		l4off = ip.ihl * 4;
 		iplen = bpf_ntohs(ip.tot_len);
+		/* 0: a GSO packet past 64 KiB (BIG TCP, Linux 6.3+), as long as the skb. */
+		if (iplen == 0)
+			iplen = skb->len - l3;
 		__builtin_memcpy(&src->bytes[0], &ip.saddr, 4);
 		__builtin_memcpy(&dst->bytes[0], &ip.daddr, 4);
 		if (cfg_has_servers) {
@@ -251,6 +255,9 @@ static __always_inline int tk_packet(struct __sk_buff *skb, const __u32 l3, cons
 		l4proto = ip6.nexthdr;
 		l4off = sizeof(ip6);
 		iplen = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
+		/* 0: a jumbogram (BIG TCP's hop-by-hop jumbo option), as long as the skb. */
+		if (ip6.payload_len == 0)
+			iplen = skb->len - l3;
 		__builtin_memcpy(src->bytes, &ip6.saddr, 16);
 		__builtin_memcpy(dst->bytes, &ip6.daddr, 16);
 		__builtin_memcpy(msrc->bytes, &ip6.saddr, 16);

@@ -392,6 +392,7 @@ void EbpfCapture::UpdateCounters() {
           sum.skipped += c.skipped;
           sum.flows += c.flows;
           sum.no_flow += c.no_flow;
+          sum.unread += c.unread;
         }
         last_ = sum;
       }
@@ -399,7 +400,7 @@ void EbpfCapture::UpdateCounters() {
   }
 }
 
-// counters(): { seen, matched, sent, lost, skipped, flows, noFlow }, summed over CPUs.
+// counters(): { seen, matched, sent, lost, skipped, flows, noFlow, unread }, summed over CPUs.
 Napi::Value EbpfCapture::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   UpdateCounters();
@@ -411,6 +412,7 @@ Napi::Value EbpfCapture::Counters(const Napi::CallbackInfo& info) {
   o.Set("skipped", Napi::Number::New(env, static_cast<double>(last_.skipped)));
   o.Set("flows", Napi::Number::New(env, static_cast<double>(last_.flows)));
   o.Set("noFlow", Napi::Number::New(env, static_cast<double>(last_.no_flow)));
+  o.Set("unread", Napi::Number::New(env, static_cast<double>(last_.unread)));
   return o;
 }
 

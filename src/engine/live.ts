@@ -254,7 +254,8 @@ export class EbpfEngine extends LiveEngine {
 
   describeCounters(): string {
     const c = this.kernelCounters();
-    return `ebpf: ${c.seen} packets seen in the kernel, ${c.matched} matched, ${c.skipped} pure ACKs left there, ${c.sent} sent up, ${c.lost} lost (ring buffer full)`;
+    const unread = c.unread > 0 ? `, ${c.unread} not read (bpf_skb_load_bytes failed)` : '';
+    return `ebpf: ${c.seen} packets seen in the kernel, ${c.matched} matched, ${c.skipped} pure ACKs left there, ${c.sent} sent up, ${c.lost} lost (ring buffer full)${unread}`;
   }
 }
 

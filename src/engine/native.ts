@@ -58,6 +58,8 @@ export interface EbpfCounters {
   /** Flows added to the kernel's flow map, and samples sent without a flow id (map full). */
   flows: number;
   noFlow: number;
+  /** Samples not sent because the packet's bytes could not be loaded (never expected: the lengths are checked first). */
+  unread: number;
 }
 
 export interface EbpfCaptureHandle {
