@@ -172,7 +172,10 @@ export default {
   },
   // dist/test stays in: incremental mode knows a test file by its source, and
   // would count every test as new (and re-run every mutant) without it.
-  ignorePatterns: ['dist/src', 'dist/bench', 'release', 'build-asan', 'build/Release/obj.target', 'reports', '.stryker-tmp', 'bpf/.output'],
+  // Top-level folders are anchored with '/': Stryker matches patterns without
+  // case against every name, and a bare 'release' also left out
+  // build/Release, the addon the CLI tests load.
+  ignorePatterns: ['/dist/src', '/dist/bench', '/release', '/build-asan', '/build/Release/obj.target', '/reports', '/.stryker-tmp', '/bpf/.output'],
   coverageAnalysis: 'perTest',
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
   incremental: true,
