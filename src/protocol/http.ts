@@ -29,7 +29,7 @@
 //   until reset().
 // - isError is status >= 500: a 4xx is the server correctly refusing the
 //   request, a 5xx is the server failing it.
-import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserConnection, type ParserFactory, type StreamParser } from './message';
+import { MessageInfo, MessageKind, PREVIEW_MAX, PerConnection, ResetReason, type MessageSink, type ParserConnection, type ParserFactory, type StreamParser } from './message';
 import { afterLf } from './text';
 
 const enum Ch {
@@ -196,16 +196,7 @@ class ConnState {
   }
 }
 
-const shared = new WeakMap<ParserConnection, ConnState>();
-
-function connState(conn: ParserConnection): ConnState {
-  let s = shared.get(conn);
-  if (s === undefined) {
-    s = new ConnState();
-    shared.set(conn, s);
-  }
-  return s;
-}
+const connStates = new PerConnection(() => new ConnState());
 
 function hexValue(b: number): number {
   if (b >= Ch.ZERO && b <= Ch.NINE) return b - Ch.ZERO;
@@ -265,7 +256,7 @@ export class HttpParser implements StreamParser {
     private readonly request: boolean,
     private readonly sink: MessageSink,
   ) {
-    this.conn_ = connState(conn);
+    this.conn_ = connStates.of(conn);
   }
 
   flushPartial(): boolean {

@@ -19,6 +19,26 @@ export interface ParserConnection {
   readonly sport: number;
 }
 
+/**
+ * What both directions' parsers of one connection share (a handshake's
+ * outcome, requests still unanswered), made by the first of them to ask and
+ * gone with the connection.
+ */
+export class PerConnection<S> {
+  private readonly states = new WeakMap<ParserConnection, S>();
+
+  constructor(private readonly make: () => S) {}
+
+  of(conn: ParserConnection): S {
+    let s = this.states.get(conn);
+    if (s === undefined) {
+      s = this.make();
+      this.states.set(conn, s);
+    }
+    return s;
+  }
+}
+
 /** What a completed message is, for pairing. */
 export const enum MessageKind {
   /** A request that expects a response, or a response. */
@@ -116,6 +136,11 @@ export class MessageInfo {
   /** One byte of request text; control bytes would break the one-line output, so they show as '.'. */
   appendPreview(b: number): void {
     if (this.previewLen < PREVIEW_MAX) this.preview[this.previewLen++] = b < 0x20 || b === 0x7f ? 0x2e : b;
+  }
+
+  /** Text known to be ASCII (a command's name), byte by byte as appendPreview() takes it. */
+  appendAscii(text: string): void {
+    for (let i = 0; i < text.length; i++) this.appendPreview(text.charCodeAt(i));
   }
 
   /** `...`: the text was cut here. */

@@ -43,7 +43,7 @@
 // starts that way, for captures that begin mid-connection. A connection whose
 // client opens with a TLS record is reported once (ResetReason.Encrypted) and
 // not decoded.
-import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserConnection, type StreamParser } from '../message';
+import { MessageInfo, MessageKind, PREVIEW_MAX, PerConnection, ResetReason, type MessageSink, type ParserConnection, type StreamParser } from '../message';
 import { ApiKey, LONG_POLL_TEXT, MAX_API_KEY, MAX_PLAUSIBLE_VERSION, apiName, errorName, isFlexible, isKnownApi } from './names';
 import { Reader } from './reader';
 
@@ -194,16 +194,7 @@ class ConnState {
   }
 }
 
-const shared = new WeakMap<ParserConnection, ConnState>();
-
-function connState(conn: ParserConnection): ConnState {
-  let s = shared.get(conn);
-  if (s === undefined) {
-    s = new ConnState();
-    shared.set(conn, s);
-  }
-  return s;
-}
+const connStates = new PerConnection(() => new ConnState());
 
 /** A TLS handshake record: content type 22, version 3.x. */
 function isTlsRecord(buf: Buffer, at: number, end: number): boolean {
@@ -243,7 +234,7 @@ export class KafkaParser implements StreamParser {
     private readonly request: boolean,
     private readonly sink: MessageSink,
   ) {
-    this.shared = connState(conn);
+    this.shared = connStates.of(conn);
   }
 
   /** A message cut short is not reported from its first bytes (yet): its size prefix is all it had. */

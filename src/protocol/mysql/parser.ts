@@ -37,8 +37,9 @@
 // SSL requested in the handshake: counted once as ResetReason.Encrypted, and
 // nothing more on the connection is parsed.
 import zlib from 'node:zlib';
-import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserConnection, type StreamParser } from '../message';
+import { MessageInfo, MessageKind, PREVIEW_MAX, PerConnection, ResetReason, type MessageSink, type ParserConnection, type StreamParser } from '../message';
 import { StatementTable, appendSql, trimSql } from '../sql';
+import { cstringEnd } from '../text';
 import { COMMAND_NAMES, Cap, Com, ERROR_CODES, Header, MAX_PACKET, SQLSTATES, ServerStatus, expectsNoReply } from './names';
 
 /** Payload bytes kept for reading. */
@@ -107,16 +108,7 @@ class ConnState {
   }
 }
 
-const shared = new WeakMap<ParserConnection, ConnState>();
-
-function connState(conn: ParserConnection): ConnState {
-  let s = shared.get(conn);
-  if (s === undefined) {
-    s = new ConnState();
-    shared.set(conn, s);
-  }
-  return s;
-}
+const connStates = new PerConnection(() => new ConnState());
 
 /** A length-encoded integer at `off`: its value in `lenencValue`, returns the offset after it (-1 when cut off). */
 let lenencValue = 0;
@@ -143,15 +135,6 @@ function readLenenc(b: Buffer, off: number, end: number): number {
     return off + 9;
   }
   return -1; // 0xfb (NULL) and 0xff are no integers
-}
-
-function cstringEnd(buf: Buffer, from: number, end: number): number {
-  for (let i = from; i < end; i++) if (buf[i] === 0) return i;
-  return -1;
-}
-
-function appendAscii(info: MessageInfo, text: string): void {
-  for (let i = 0; i < text.length; i++) info.appendPreview(text.charCodeAt(i));
 }
 
 /** Packet framing (plain and compressed), shared by both directions. */
@@ -192,7 +175,7 @@ abstract class MysqlFraming implements StreamParser {
     protected readonly fromClient: boolean,
     protected readonly sink: MessageSink,
   ) {
-    this.state = connState(conn);
+    this.state = connStates.of(conn);
   }
 
   /** A whole packet is in (its first `kept` payload bytes in scratch). */
@@ -456,7 +439,7 @@ export class MysqlRequestParser extends MysqlFraming {
         break;
       }
       case Com.StmtPrepare: {
-        appendAscii(info, 'PREPARE ');
+        info.appendAscii('PREPARE ');
         const f = this.fmt;
         f.previewLen = 0;
         appendSql(f, s, 1, kept);
@@ -479,24 +462,24 @@ export class MysqlRequestParser extends MysqlFraming {
         if (com === Com.StmtExecute && text !== null) {
           for (let i = 0; i < text.length; i++) info.appendPreview(text[i]);
         } else {
-          appendAscii(info, com === Com.StmtExecute ? 'EXECUTE ' : `${COMMAND_NAMES[com]} `);
-          appendAscii(info, String(s.readUInt32LE(1)));
+          info.appendAscii(com === Com.StmtExecute ? 'EXECUTE ' : `${COMMAND_NAMES[com]} `);
+          info.appendAscii(String(s.readUInt32LE(1)));
         }
         if (com === Com.StmtClose) st.statements.delete(this.idKey, 0, 4);
         break;
       }
       case Com.InitDb:
-        appendAscii(info, 'INIT_DB ');
+        info.appendAscii('INIT_DB ');
         for (let i = 1; i < kept; i++) info.appendPreview(s[i]);
         break;
       case Com.FieldList: {
-        appendAscii(info, 'FIELD_LIST ');
+        info.appendAscii('FIELD_LIST ');
         const z = cstringEnd(s, 1, kept);
         for (let i = 1; i < (z < 0 ? kept : z); i++) info.appendPreview(s[i]);
         break;
       }
       case Com.ChangeUser: {
-        appendAscii(info, 'CHANGE_USER ');
+        info.appendAscii('CHANGE_USER ');
         const z = cstringEnd(s, 1, kept);
         for (let i = 1; i < (z < 0 ? kept : z); i++) info.appendPreview(s[i]);
         // Its answer (auth switches included, up to the OK or ERR) is read as
@@ -509,7 +492,7 @@ export class MysqlRequestParser extends MysqlFraming {
           this.malformed();
           return;
         }
-        appendAscii(info, COMMAND_NAMES[com]);
+        info.appendAscii(COMMAND_NAMES[com]);
     }
     if (expectsNoReply(com)) kind = MessageKind.NoReply;
     this.holdKind = kind;
@@ -555,7 +538,7 @@ export class MysqlRequestParser extends MysqlFraming {
     const info = this.info;
     info.begin(this.msgSec, this.msgNsec);
     info.bytes = this.packetBytes;
-    appendAscii(info, 'LOGIN');
+    info.appendAscii('LOGIN');
     // caps (4), max packet (4), charset (1), filler (23), then the user name.
     const userEnd = cstringEnd(s, 32, kept);
     if (userEnd >= 0) {

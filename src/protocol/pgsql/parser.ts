@@ -31,8 +31,9 @@
 // ParserConnection). They share how many requests wait for ReadyForQuery
 // too: a NotificationResponse when none waits is a push (MessageKind.Push),
 // answering nothing; a NoticeResponse or ParameterStatus then is skipped.
-import { MessageInfo, MessageKind, PREVIEW_MAX, ResetReason, type MessageSink, type ParserConnection, type StreamParser } from '../message';
+import { MessageInfo, MessageKind, PREVIEW_MAX, PerConnection, ResetReason, type MessageSink, type ParserConnection, type StreamParser } from '../message';
 import { StatementTable, appendSql, trimSql } from '../sql';
+import { cstringEnd } from '../text';
 import { Back, COMMAND_TAGS, ErrorField, Front, SQLSTATES, StartupCode, isBackType, isFrontType, tagCountsAffected, tagCountsRows } from './names';
 
 /** Body bytes kept for reading: a statement's text (the preview holds 256 of them), tags, error fields. */
@@ -73,26 +74,7 @@ class ConnState {
   outstanding = 0;
 }
 
-const shared = new WeakMap<ParserConnection, ConnState>();
-
-function connState(conn: ParserConnection): ConnState {
-  let s = shared.get(conn);
-  if (s === undefined) {
-    s = new ConnState();
-    shared.set(conn, s);
-  }
-  return s;
-}
-
-/** The offset of the NUL that ends a C string at `from` in buf[from, end), or -1. */
-function cstringEnd(buf: Buffer, from: number, end: number): number {
-  for (let i = from; i < end; i++) if (buf[i] === Ch.NUL) return i;
-  return -1;
-}
-
-function appendAscii(info: MessageInfo, text: string): void {
-  for (let i = 0; i < text.length; i++) info.appendPreview(text.charCodeAt(i));
-}
+const connStates = new PerConnection(() => new ConnState());
 
 function appendBytes(info: MessageInfo, b: Uint8Array, start: number, end: number): void {
   for (let i = start; i < end; i++) info.appendPreview(b[i]);
@@ -130,7 +112,7 @@ abstract class PgFraming implements StreamParser {
     protected readonly fromClient: boolean,
     protected readonly sink: MessageSink,
   ) {
-    this.state = connState(conn);
+    this.state = connStates.of(conn);
   }
 
   /**
@@ -392,10 +374,10 @@ export class PgRequestParser extends PgFraming {
           text = this.portals.get(s, 0, portalEnd);
           len = text === null ? 0 : text.length;
         }
-        if (this.executes++ > 0 && info.previewLen > 0) appendAscii(info, '; ');
+        if (this.executes++ > 0 && info.previewLen > 0) info.appendAscii('; ');
         if (text === null) {
           // Prepared before the capture began.
-          appendAscii(info, 'EXECUTE ');
+          info.appendAscii('EXECUTE ');
           appendBytes(info, s, 0, portalEnd === 0 ? 0 : portalEnd);
         } else {
           appendBytes(info, text, 0, len);
@@ -422,7 +404,7 @@ export class PgRequestParser extends PgFraming {
         }
         if (!this.inBatch) {
           info.begin(this.msgSec, this.msgNsec);
-          appendAscii(info, 'SYNC');
+          info.appendAscii('SYNC');
         } else if (this.executes === 0 && this.parsedText !== null) {
           appendBytes(info, this.parsedText, 0, this.parsedLen);
         }
@@ -433,13 +415,13 @@ export class PgRequestParser extends PgFraming {
       }
       case Front.FunctionCall:
         info.begin(this.msgSec, this.msgNsec);
-        appendAscii(info, 'FUNCTION CALL');
+        info.appendAscii('FUNCTION CALL');
         info.bytes = this.msgBytes;
         this.request(MessageKind.Normal);
         return;
       case Front.Terminate:
         info.begin(this.msgSec, this.msgNsec);
-        appendAscii(info, 'TERMINATE');
+        info.appendAscii('TERMINATE');
         info.bytes = this.msgBytes;
         this.request(MessageKind.NoReply);
         return;
@@ -474,7 +456,7 @@ export class PgRequestParser extends PgFraming {
     info.begin(this.msgSec, this.msgNsec);
     info.bytes = this.msgBytes;
     if (code === StartupCode.Cancel) {
-      appendAscii(info, 'CANCEL');
+      info.appendAscii('CANCEL');
       this.request(MessageKind.NoReply);
       return;
     }
@@ -503,7 +485,7 @@ export class PgRequestParser extends PgFraming {
       }
       p = ve + 1;
     }
-    appendAscii(info, 'STARTUP');
+    info.appendAscii('STARTUP');
     if (user >= 0) {
       info.appendPreview(Ch.SPACE);
       appendBytes(info, s, user, userEnd);
