@@ -1,5 +1,6 @@
 // protocol/: one streaming parser per protocol and direction (resp.ts,
-// memcached/, http.ts, dns.ts); this file is their contract.
+// memcached/, http.ts, dns.ts, kafka/, mysql/, pgsql/); this file is their
+// contract.
 //
 // The protocol stage's contract: what a parser is (StreamParser), what it
 // reports when a message completes (MessageInfo, MessageKind), and the little it
