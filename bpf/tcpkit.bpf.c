@@ -44,6 +44,14 @@ const volatile __u8 cfg_has_servers = 0;  /* -s given: match addresses too */
 const volatile __u32 cfg_lo_ifindex = 1;  /* loopback: seen twice, keep once */
 const volatile __u8 cfg_full = 0;         /* send whole IP packets (-S, -w, raw) */
 
+/*
+ * The reader's, in the mapped .bss: 1 while it sleeps with no timer (the ring
+ * was empty). Samples are then submitted with a wake-up, until the reader,
+ * awake, clears it. Otherwise nothing wakes the reader: it drains on its own
+ * timer.
+ */
+volatile __u32 reader_sleeps = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* resized from -B by the loader */
@@ -155,8 +163,7 @@ static __always_inline int watched_server(const struct tk_addr *a)
 		LOAD_CAPPED(s + TK_SAMPLE_HDR_LEN, (SIZE) - TK_SAMPLE_HDR_LEN,  \
 			    bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP));          \
 		__builtin_memcpy(s, h, TK_SAMPLE_HDR_LEN);                      \
-		/* Nobody sleeps on the ring: the reader drains it on a timer. */ \
-		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);                        \
+		bpf_ringbuf_submit(s, wake);                                    \
 		c->sent++;                                                      \
 		return 0;                                                       \
 	} while (0)
@@ -174,7 +181,7 @@ static __always_inline int watched_server(const struct tk_addr *a)
 #define EMIT_EXACT()                                                            \
 	do {                                                                    \
 		LOAD_CAPPED(sc->payload, sizeof(sc->payload), (void)0);         \
-		if (bpf_ringbuf_output(&samples, h, TK_SAMPLE_HDR_LEN + n, BPF_RB_NO_WAKEUP)) { \
+		if (bpf_ringbuf_output(&samples, h, TK_SAMPLE_HDR_LEN + n, wake)) { \
 			c->lost++;                                              \
 			return 0;                                               \
 		}                                                               \
@@ -377,6 +384,8 @@ static __always_inline int tk_packet(struct __sk_buff *skb, const __u32 l3, cons
 	h->proto = l4proto;
 	h->family = family;
 	h->pkt_type = egress ? PACKET_OUTGOING : skb->pkt_type;
+	/* The reader drains on a timer, unless it sleeps (idle): wake it then. */
+	__u64 wake = reader_sleeps ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	__u32 off, cap;
 	if (cfg_full) {
 		h->info = info | TK_INFO_FULL;

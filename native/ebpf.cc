@@ -24,6 +24,7 @@
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -85,6 +86,7 @@ Napi::Function EbpfCapture::Init(Napi::Env env) {
                          InstanceMethod("ring", &EbpfCapture::Ring),
                          InstanceMethod("wallOffset", &EbpfCapture::WallOffset),
                          InstanceMethod("close", &EbpfCapture::CloseJs),
+                         InstanceMethod("sleeper", &EbpfCapture::Sleeper),
                          InstanceMethod("counters", &EbpfCapture::Counters),
                          InstanceAccessor("linkType", &EbpfCapture::LinkType, nullptr),
                          InstanceAccessor("attached", &EbpfCapture::Attached, nullptr),
@@ -282,6 +284,7 @@ std::string EbpfCapture::AttachSocket(int ifindex) {
 EbpfCapture::~EbpfCapture() { Close(); }
 
 void EbpfCapture::Close() {
+  StopSleeper();
   if (sock_ >= 0) close(sock_);
   sock_ = -1;
   for (int& fd : tcx_links_) {
@@ -365,6 +368,76 @@ Napi::Value EbpfCapture::WallOffset(const Napi::CallbackInfo& info) {
   a.Set(0u, Napi::Number::New(env, static_cast<double>(sec)));
   a.Set(1u, Napi::Number::New(env, static_cast<double>(nsec)));
   return a;
+}
+
+// sleeper(onWake): the page of the program's .bss, where reader_sleeps is
+// JavaScript's to set (a u32 at offset 0); while it is 1, the program submits
+// each sample with a wake-up, and onWake() is called on the JavaScript thread.
+// Nothing else wakes the reader: an idle capture sleeps with no timer. Once.
+Napi::Value EbpfCapture::Sleeper(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (skel_ == nullptr || wake_poll_ != nullptr || info.Length() < 1 || !info[0].IsFunction()) {
+    Napi::Error::New(env, "EbpfCapture.sleeper(onWake): closed, already called, or no function").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  static_assert(offsetof(tcpkit_bpf::tcpkit_bpf__bss, reader_sleeps) == 0, "reader_sleeps is the .bss's first word");
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* bss = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(skel_->maps.bss), 0);
+  if (bss == MAP_FAILED) {
+    ThrowCode(env, "EBPF", std::string("mapping the program's .bss: ") + strerror(errno));
+    return env.Undefined();
+  }
+  Napi::Buffer<uint8_t> flag = MappedBuffer(env, bss, page);
+  // The ring's fd is readable while it holds data; edge-triggered in a set of
+  // its own, the set is readable only after a wake-up, once.
+  int epfd = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {};
+  ev.events = EPOLLIN | EPOLLET;
+  uv_loop_t* loop = nullptr;
+  if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, bpf_map__fd(skel_->maps.samples), &ev) != 0 ||
+      napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    int e = errno;
+    if (epfd >= 0) close(epfd);
+    ThrowCode(env, "EBPF", std::string("watching the ring buffer: ") + strerror(e));
+    return env.Undefined();
+  }
+  wake_poll_ = new uv_poll_t;
+  if (uv_poll_init(loop, wake_poll_, epfd) != 0) {
+    delete wake_poll_;
+    wake_poll_ = nullptr;
+    close(epfd);
+    ThrowCode(env, "EBPF", "watching the ring buffer: uv_poll_init failed");
+    return env.Undefined();
+  }
+  wake_epfd_ = epfd;
+  wake_env_ = env;
+  wake_poll_->data = this;
+  on_wake_ = Napi::Persistent(info[0].As<Napi::Function>());
+  uv_poll_start(wake_poll_, UV_READABLE, &EbpfCapture::OnRingPoll);
+  return flag;
+}
+
+void EbpfCapture::OnRingPoll(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<EbpfCapture*>(handle->data);
+  if (self == nullptr || self->wake_epfd_ < 0) return;
+  struct epoll_event ev[4];
+  while (epoll_wait(self->wake_epfd_, ev, 4, 0) > 0) {
+  }
+  Napi::Env env(self->wake_env_);
+  Napi::HandleScope scope(env);
+  self->on_wake_.MakeCallback(env.Global(), {});
+}
+
+void EbpfCapture::StopSleeper() {
+  if (wake_poll_ != nullptr) {
+    uv_poll_stop(wake_poll_);
+    wake_poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(wake_poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    wake_poll_ = nullptr;
+  }
+  if (wake_epfd_ >= 0) close(wake_epfd_);
+  wake_epfd_ = -1;
+  if (!on_wake_.IsEmpty()) on_wake_.Reset();
 }
 
 // close(): the program detached (its socket closed, its maps freed). The ring's

@@ -2,6 +2,7 @@
 #define TCPKIT_EBPF_H
 
 #include <napi.h>
+#include <uv.h>
 
 #include <string>
 
@@ -15,7 +16,9 @@ namespace tcpkit {
 
 // The eBPF engine's native half: loads and attaches the program, and maps its
 // ring buffer into JavaScript. There is no capture thread: JavaScript reads
-// the ring in place (src/engine/ring.ts) on its own timer.
+// the ring in place (src/engine/ring.ts) on its own timer, and while idle
+// sleeps until the program wakes it (sleeper(): the event loop watches the
+// ring's fd).
 class EbpfCapture : public Napi::ObjectWrap<EbpfCapture> {
  public:
   static Napi::Function Init(Napi::Env env);
@@ -39,6 +42,9 @@ class EbpfCapture : public Napi::ObjectWrap<EbpfCapture> {
   Napi::Value Ring(const Napi::CallbackInfo& info);
   Napi::Value WallOffset(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
+  Napi::Value Sleeper(const Napi::CallbackInfo& info);
+  static void OnRingPoll(uv_poll_t* handle, int status, int events);
+  void StopSleeper();
   void UpdateCounters();
   Napi::Value Counters(const Napi::CallbackInfo& info);
   Napi::Value LinkType(const Napi::CallbackInfo& info);
@@ -54,6 +60,12 @@ class EbpfCapture : public Napi::ObjectWrap<EbpfCapture> {
   unsigned lo_ifindex_ = 1;
   uint32_t ring_size_ = 0;
   bool ring_given_ = false;
+  // sleeper(): an epoll set holding the ring (edge-triggered), watched by the
+  // event loop, and what to call when the program wakes the reader.
+  int wake_epfd_ = -1;
+  uv_poll_t* wake_poll_ = nullptr;
+  napi_env wake_env_ = nullptr;
+  Napi::FunctionReference on_wake_;
   struct tk_counters last_ = {};
 };
 

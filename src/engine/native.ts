@@ -65,6 +65,12 @@ export interface EbpfCounters {
 export interface EbpfCaptureHandle {
   /** The ring buffer's pages, mapped (once): see engine/ring.ts. */
   ring(): { consumer: Buffer; data: Buffer; page: number; size: number };
+  /**
+   * The page where the reader says it sleeps (a u32 at 0, the program's
+   * reader_sleeps): while it is 1 the program wakes the reader with each
+   * sample, and `onWake` is called. Once.
+   */
+  sleeper(onWake: () => void): Buffer;
   /** [seconds, nanoseconds]: CLOCK_REALTIME - CLOCK_MONOTONIC now. */
   wallOffset(): [number, number];
   counters(): EbpfCounters;

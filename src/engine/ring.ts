@@ -2,7 +2,8 @@
 // into two Buffers; this walks the samples the program committed and hands
 // them to the pipeline as one range per drain, then moves the consumer
 // position so the kernel may reuse the space. No copy, no native call, no
-// thread: a drain runs on the JavaScript thread, on a timer.
+// thread: a drain runs on the JavaScript thread, on a timer (or, idle, when the
+// program wakes it: engine/live.ts).
 //
 // The ring (kernel/bpf/ringbuf.c): a consumer page (consumer_pos, u64, ours to
 // write), a producer page (producer_pos, u64), then the data area twice in a

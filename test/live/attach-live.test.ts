@@ -6,6 +6,7 @@
 // behind, kill -9 included.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Lab, labUnavailable, type Commands, type RunningTcpkit } from '../helpers/netns';
@@ -117,6 +118,33 @@ describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false 
     // the count shows it. Each command and each reply is one packet.
     assert.match(tk.stderr, /^tcpkit: ebpf lo: \d+ packets in [\d.]+ s: 12 to or from redis on port 6379,/m);
     await asItWas(state, held);
+  });
+
+  test('idle, the reader sleeps (no drain every 50 ms), and the program wakes it with the first request after', async () => {
+    const tk = await lab.tcpkit('server', ['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis']);
+    const pid = tk.proc.pid!;
+    const wakeups = (): number => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))![1]);
+    let code: number | null;
+    try {
+      await sleep(1500);
+      const before = wakeups();
+      await sleep(5000);
+      const idle = wakeups() - before;
+      // Draining every 50 ms while idle, as before, woke the main thread about 100 times in 5 s.
+      assert.ok(idle < 40, `the main thread woke ${idle} times in 5 s with nothing to watch`);
+      for (let k = 0; k < 4; k++) {
+        await sleep(1200);
+        assert.equal(lab.redis([['GET', `after-idle-${k}`]]), 1);
+        const answered = Date.now();
+        while (!tk.stdout.includes(`GET after-idle-${k}`) && Date.now() - answered < 3000) await sleep(5);
+        const took = Date.now() - answered;
+        // Unwoken, the sleeping reader would drain within 1,000 ms anyway: 4 lines under 300 ms each say it was woken.
+        assert.ok(took < 300, `the line for GET after-idle-${k} came ${took} ms after its answer; stderr: ${tk.stderr}`);
+      }
+    } finally {
+      code = await tk.stop('SIGINT');
+    }
+    assert.equal(code, 0, tk.stderr);
   });
 
   test('tcx egress sees a send before segmentation: 2,000 pipelined replies in 64 KiB packets all pair', async () => {
