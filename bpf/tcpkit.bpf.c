@@ -43,12 +43,13 @@ const volatile __u8 cfg_want_empty = 0;   /* keep pure ACKs (raw mode, Lua) */
 const volatile __u8 cfg_has_servers = 0;  /* -s given: match addresses too */
 const volatile __u32 cfg_lo_ifindex = 1;  /* loopback: seen twice, keep once */
 const volatile __u8 cfg_full = 0;         /* send whole IP packets (-S, -w, raw) */
+const volatile __u32 cfg_wake_bytes = 0;  /* unread bytes past which the reader is woken (0: never) */
 
 /*
- * The reader's, in the mapped .bss: 1 while it sleeps with no timer (the ring
- * was empty). Samples are then submitted with a wake-up, until the reader,
- * awake, clears it. Otherwise nothing wakes the reader: it drains on its own
- * timer.
+ * The reader's, in the mapped .bss: 1 while it sleeps (the ring was empty).
+ * Samples are then submitted with a wake-up, until the reader, awake, clears
+ * it. Otherwise the reader drains on its own timer, and is woken only when
+ * the ring holds more than cfg_wake_bytes it has not read (a burst).
  */
 volatile __u32 reader_sleeps = 0;
 
@@ -384,8 +385,9 @@ static __always_inline int tk_packet(struct __sk_buff *skb, const __u32 l3, cons
 	h->proto = l4proto;
 	h->family = family;
 	h->pkt_type = egress ? PACKET_OUTGOING : skb->pkt_type;
-	/* The reader drains on a timer, unless it sleeps (idle): wake it then. */
-	__u64 wake = reader_sleeps ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	/* The reader drains on a timer, unless it sleeps (idle) or a burst fills the ring: wake it then. */
+	__u64 wake = reader_sleeps || (cfg_wake_bytes && bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) > cfg_wake_bytes) ?
+		     BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	__u32 off, cap;
 	if (cfg_full) {
 		h->info = info | TK_INFO_FULL;

@@ -200,6 +200,8 @@ std::string EbpfCapture::Load(const Settings& s, bool tcx, bool loopback) {
   skel_->rodata->cfg_has_servers = s.servers.Length() > 0 ? 1 : 0;
   skel_->rodata->cfg_lo_ifindex = lo_ifindex_;
   skel_->rodata->cfg_full = s.full ? 1 : 0;
+  // Past a quarter of the ring unread, each sample wakes the reader (sleeper()).
+  skel_->rodata->cfg_wake_bytes = s.ring / 4;
   bpf_map__set_max_entries(skel_->maps.samples, s.ring);
   if (s.flows > 0) bpf_map__set_max_entries(skel_->maps.flows, s.flows);
   ring_size_ = s.ring;

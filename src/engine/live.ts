@@ -113,14 +113,14 @@ abstract class LiveEngine implements Engine {
  * ran): measured on unpipelined redis-benchmark traffic, draining every 5 ms
  * cost 44-49 CPU ticks per 200k requests, every 20 ms 32-33, every 50 ms
  * 27-32; later, once warm (4 alternating rounds, medians): every 40 ms 17,
- * every 100 ms 14.5, every 200 ms 11. So the ring is drained every DRAIN_MS,
- * sooner only when a drain found it more than an eighth full. 100 ms, not
- * 200: the default 16 MiB ring then holds a burst of 160 MB/s of samples
- * (over a million small packets a second) until the next drain sees it.
- * While idle the reader sleeps, and the program wakes it with the first
- * sample that comes (its reader_sleeps flag): no wake-ups while nothing is
- * watched (it woke 20 times a second before, 0.4-0.5% of a core), and the
- * first drain of a burst is at once. DRAIN_SLEEP_MS bounds a sleep all the
+ * every 100 ms 14.5, every 200 ms 11 (but on 2026-12-06, 12 alternating
+ * rounds each, 250 ms was no cheaper than 100: medians 9 and 8 ticks). So
+ * the ring is drained every DRAIN_MS, sooner when a drain found it more than
+ * an eighth full, and at once when the program wakes the reader because a
+ * quarter of it is unread: a burst does not wait for the timer. While idle the reader sleeps,
+ * and the program wakes it with the first sample that comes (its
+ * reader_sleeps flag): no wake-ups while nothing is watched (it woke 20 times
+ * a second before, 0.4-0.5% of a core). DRAIN_SLEEP_MS bounds a sleep all the
  * same, for the sample that raced the flag. Timestamps are the kernel's: only
  * when lines appear waits, never what they say.
  */
@@ -218,8 +218,10 @@ export class EbpfEngine extends LiveEngine {
       // looked at once more, so a sample committed before the program could
       // see it is found then. A sample whose program read the flag just
       // before it was set waits for the next one, or for DRAIN_SLEEP_MS.
+      // The program also wakes the reader while a quarter of the ring is
+      // unread (a burst): then it drains at once, whatever its timer says.
       const asleep = this.handle.sleeper(() => {
-        if (this.timer === null || delay !== DRAIN_SLEEP_MS) return;
+        if (this.timer === null) return; // a drain is running or already due
         clearTimeout(this.timer);
         tick();
       });

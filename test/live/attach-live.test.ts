@@ -147,6 +147,17 @@ describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false 
     assert.equal(code, 0, tk.stderr);
   });
 
+  test('a burst past a quarter of the ring wakes the reader before its timer: 50,000 GETs through a 1 MiB ring, none lost', async () => {
+    const { tk } = await capture(['--ebpf', '-i', lab.dev.server, '-p', '6379', '-m', 'redis', '-t', '1000', '-B', '1024'], () => {
+      // About 11 MB/s of samples: more than the ring holds between two 100 ms drains.
+      lab.exec('client', ['redis-benchmark', '-h', lab.ip4.server, '-p', '6379', '-t', 'get', '-n', '50000', '-c', '50', '-P', '1', '-q']);
+    });
+    assert.match(tk.stderr, /ring buffer 1024 KiB/);
+    assert.match(tk.stderr, /^tcpkit: ebpf: \d+ packets seen in the kernel, .* 0 lost \(ring buffer full\)$/m, tk.stderr);
+    // redis-benchmark's two CONFIG GETs, then the GETs.
+    assert.equal(parseSummary(tk.stderr).answered, 50_002, tk.stderr);
+  });
+
   test('tcx egress sees a send before segmentation: 2,000 pipelined replies in 64 KiB packets all pair', async () => {
     const value = 'v'.repeat(100);
     const piped: Commands = [['SET', 'big', value], ...Array.from({ length: 2000 }, (): string[] => ['GET', 'big'])];
