@@ -117,12 +117,12 @@ abstract class LiveEngine implements Engine {
  * rounds each, 250 ms was no cheaper than 100: medians 9 and 8 ticks). So
  * the ring is drained every DRAIN_MS, sooner when a drain found it more than
  * an eighth full, and at once when the program wakes the reader because a
- * quarter of it is unread: a burst does not wait for the timer. While idle the reader sleeps,
- * and the program wakes it with the first sample that comes (its
- * reader_sleeps flag): no wake-ups while nothing is watched (it woke 20 times
- * a second before, 0.4-0.5% of a core). DRAIN_SLEEP_MS bounds a sleep all the
- * same, for the sample that raced the flag. Timestamps are the kernel's: only
- * when lines appear waits, never what they say.
+ * quarter of it is unread: a burst does not wait for the timer. While idle
+ * the reader sleeps, and the program wakes it with the first sample that
+ * comes (its reader_sleeps flag): no wake-ups while nothing is watched (it
+ * woke 20 times a second before, 0.4-0.5% of a core). DRAIN_SLEEP_MS bounds
+ * a sleep all the same, for the sample that raced the flag. Timestamps are
+ * the kernel's: only when lines appear waits, never what they say.
  */
 const DRAIN_MS = 100;
 const DRAIN_SOON_MS = 5;
