@@ -8,8 +8,9 @@
 // process: the links and the socket are file descriptors, closed by the
 // kernel even on `kill -9`. Nothing is added to a qdisc or a cgroup.
 //
-// No thread and no copy: the program never wakes anyone (BPF_RB_NO_WAKEUP),
-// JavaScript drains the ring on a timer through two external buffers over the
+// No thread and no copy: the program wakes the reader only when it sleeps
+// (idle) or a burst has filled a quarter of the ring (sleeper()); otherwise
+// JavaScript drains the ring on a timer, through two external buffers over the
 // ring's pages (the consumer page, writable; the producer page and the data
 // area, mapped twice in a row by the kernel so that a sample that wraps is
 // contiguous, read-only) and moves the consumer position itself. One native
@@ -413,7 +414,6 @@ Napi::Value EbpfCapture::Sleeper(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   wake_epfd_ = epfd;
-  wake_env_ = env;
   wake_poll_->data = this;
   on_wake_ = Napi::Persistent(info[0].As<Napi::Function>());
   uv_poll_start(wake_poll_, UV_READABLE, &EbpfCapture::OnRingPoll);
@@ -422,11 +422,11 @@ Napi::Value EbpfCapture::Sleeper(const Napi::CallbackInfo& info) {
 
 void EbpfCapture::OnRingPoll(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<EbpfCapture*>(handle->data);
-  if (self == nullptr || self->wake_epfd_ < 0) return;
+  if (self == nullptr) return; // stopped (StopSleeper)
   struct epoll_event ev[4];
   while (epoll_wait(self->wake_epfd_, ev, 4, 0) > 0) {
   }
-  Napi::Env env(self->wake_env_);
+  Napi::Env env = self->on_wake_.Env();
   Napi::HandleScope scope(env);
   self->on_wake_.MakeCallback(env.Global(), {});
 }

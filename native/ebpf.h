@@ -64,7 +64,6 @@ class EbpfCapture : public Napi::ObjectWrap<EbpfCapture> {
   // event loop, and what to call when the program wakes the reader.
   int wake_epfd_ = -1;
   uv_poll_t* wake_poll_ = nullptr;
-  napi_env wake_env_ = nullptr;
   Napi::FunctionReference on_wake_;
   struct tk_counters last_ = {};
 };

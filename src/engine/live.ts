@@ -1,9 +1,9 @@
 // The live engines: eBPF (--ebpf) and libpcap, and the choice between them.
 //
 // libpcap runs a native capture thread that hands over one batch at a time;
-// eBPF has no thread: its ring buffer is read in place on a timer
-// (engine/ring.ts). The run() promise settles when capture has ended (stop(),
-// or an error).
+// eBPF has no thread: its ring buffer is read in place on a timer, or when
+// the program wakes the reader (engine/ring.ts, EbpfEngine.run). The run()
+// promise settles when capture has ended (stop(), or an error).
 import { native, type EbpfAttach, type EbpfCaptureHandle, type EbpfCounters, type LiveBatchCallback, type PcapLiveCaptureHandle } from './native';
 import type { BatchHandler, Engine, EngineCounters, SampleHandler } from './engine';
 import { RingReader } from './ring';
@@ -225,22 +225,18 @@ export class EbpfEngine extends LiveEngine {
         clearTimeout(this.timer);
         tick();
       });
+      // Only this thread writes the flag; the program only reads it.
       const sleeps = new Uint32Array(asleep.buffer, asleep.byteOffset, 1);
-      let flagged = false;
       const tick = (): void => {
         this.timer = null;
         try {
           let n = drain();
-          if (n === 0 && !this.stopRequested && !flagged) {
+          if (n === 0 && !this.stopRequested && sleeps[0] === 0) {
             Atomics.store(sleeps, 0, 1);
-            flagged = true;
             n = drain();
           }
-          if (n > 0 && flagged) {
-            // Awake: the program goes back to submitting without wake-ups.
-            Atomics.store(sleeps, 0, 0);
-            flagged = false;
-          }
+          // Awake: the program goes back to submitting without wake-ups.
+          if (n > 0 && sleeps[0] !== 0) Atomics.store(sleeps, 0, 0);
           delay = n > this.ringBytes / 8 ? DRAIN_SOON_MS : n > 0 ? DRAIN_MS : DRAIN_SLEEP_MS;
         } catch (e) {
           end(e as Error);
