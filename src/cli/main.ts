@@ -1,8 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-concurrent-recompilation
 // The tcpkit command. Declares the flags, builds the run, and is the one place
 // that exits the process.
 // First: SIGINT and SIGTERM are caught from here on (see lifecycle.ts), and
-// V8 is set for a long run (v8-flags.ts).
+// V8 is set for a long run (v8-flags.ts; the #! line above carries the one
+// setting that must be given on node's command line).
 import './v8-flags';
 import { stopOnSignal, stopSignal } from './lifecycle';
 import { relinquishPrivileges, targetUser } from './privileges';

@@ -27,3 +27,21 @@ v8.setFlagsFromString('--no-memory-reducer-for-small-heaps');
 // feedback vector for every function that runs once: 0.8 MB more RSS, not
 // time per packet.
 v8.setFlagsFromString('--no-lazy-feedback-allocation');
+
+// Optimizing on the JavaScript thread: node's command line says
+// --no-concurrent-recompilation (the #! line of cli/main.ts and bin/tcpkit,
+// so `tcpkit` and the installed command start that way). V8 reads it only
+// when it creates the isolate, so it cannot be set here. By default V8
+// compiles a hot function on a worker thread while the JavaScript thread
+// goes on running its unoptimized code. At the start of a capture that code
+// is the packet path, 20 times slower than once optimized, and on a busy
+// 2-core host the worker waits for a core. Replaying 200,000 recorded
+// requests in a fresh process (test/bench/ring-replay.ts), the first 1-8 MiB
+// of samples took 100-170 ms of CPU before the path ran at full speed; with
+// the compiling done in place, 55-60 ms, and the compiling costs the same.
+// The whole replay, 7 alternating runs: a median of 274 ns a packet against
+// 452 (every run lower); once warm, 107-111 against 105-112. Live, over a
+// veth, the first 200,000 requests (6 alternating rounds): a median of 18 CPU
+// ticks against 21.5. The price: the event loop stops for a few milliseconds
+// while a function compiles, early in a capture; the ring buffer holds the
+// samples meanwhile.

@@ -92,13 +92,18 @@ export function ebpfVerdict(probe: EbpfProbe, caps: bigint): string {
   return why.length === 0 ? 'usable' : `not usable here: ${why.join(', ')} (--ebpf falls back to libpcap)`;
 }
 
+/** The node flags tcpkit was started with (its launcher's #! line), as `; flags ...`, or nothing. */
+function nodeFlags(): string {
+  return process.execArgv.length === 0 ? '' : `; flags ${process.execArgv.join(' ')}`;
+}
+
 /** The whole report, one fact a line; `ok` is false when the addon cannot load. */
 export function versionReport(version: string): { text: string; ok: boolean } {
   const caps = effectiveCapabilities();
   const uid = process.getuid?.() ?? -1;
   const lines = [
     `tcpkit ${version}`,
-    `node: ${process.version} (N-API ${process.versions.napi}), ${process.platform}-${process.arch}, kernel ${os.release()}`,
+    `node: ${process.version} (N-API ${process.versions.napi}${nodeFlags()}), ${process.platform}-${process.arch}, kernel ${os.release()}`,
   ];
   let ok = true;
   try {

@@ -11,6 +11,10 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CLI="$ROOT/dist/src/cli/main.js"
+# Node started as tcpkit's launcher starts it (the flags on the CLI's #! line;
+# src/cli/v8-flags.ts says why), so that a bench measures what `tcpkit` runs.
+read -r -a NODE_FLAGS <<<"$(sed -n '1s|^#!/usr/bin/env -S node||p' "$CLI" 2>/dev/null)"
+TCPKIT=(node "${NODE_FLAGS[@]}" "$CLI")
 BENCH_DIR=${BENCH_DIR:-/tmp/tcpkit-bench}
 HZ=$(getconf CLK_TCK)
 
@@ -252,7 +256,7 @@ pps() { awk -v p="$PACKETS" -v s="$1" 'BEGIN { printf "%.0f", p / s }'; }
 offline_time() {
   local out="$WORK/tcpkit.out"
   log "timing $PACKETS packets, best of $BENCH_RUNS"
-  T_TCPKIT=$(best_of "$BENCH_RUNS" tcpkit node "$CLI" -r "$CAPTURE" -p "$PORT" "$@" -o "$out")
+  T_TCPKIT=$(best_of "$BENCH_RUNS" tcpkit "${TCPKIT[@]}" -r "$CAPTURE" -p "$PORT" "$@" -o "$out")
   LINES=$(wc -l <"$out")
   # tcpkit's own clock: from the first packet read to the last line written.
   # The rest of the wall time is node's start-up, loading, and the summary.

@@ -85,8 +85,8 @@ for round in $(seq 1 "$ROUNDS"); do
   rps=$(load)
   echo "$rps - - -" >>"$WORK/nobody.rows"
   log "nobody: $rps req/s"
-  watch ebpf node "$CLI" --ebpf -i lo -p "$PORT" -m redis -o /dev/null
-  watch libpcap node "$CLI" -i lo -p "$PORT" -m redis -o /dev/null
+  watch ebpf "${TCPKIT[@]}" --ebpf -i lo -p "$PORT" -m redis -o /dev/null
+  watch libpcap "${TCPKIT[@]}" -i lo -p "$PORT" -m redis -o /dev/null
   watch tcpdump tcpdump -i lo -nn -s 0 -w /dev/null "tcp and (port $PORT)"
 done
 

@@ -205,15 +205,15 @@ run_case() {
       echo "$rps - - - -" >>"$WORK/nobody.rows"
       log "nobody: $rps req/s"
       ;;
-    ebpf) watch ebpf "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
-    ebpf-socket) watch ebpf-socket "$TK_READY" env TCPKIT_EBPF_ATTACH=socket node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
-    libpcap) watch libpcap "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
-    ebpf-all) watch ebpf-all "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
-    libpcap-all) watch libpcap-all "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
+    ebpf) watch ebpf "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    ebpf-socket) watch ebpf-socket "$TK_READY" env TCPKIT_EBPF_ATTACH=socket node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    libpcap) watch libpcap "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    ebpf-all) watch ebpf-all "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
+    libpcap-all) watch libpcap-all "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
     original) [ -n "$ORIGINAL" ] && watch original "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     original-all) [ -n "$ORIGINAL" ] && watch original-all "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
-    ebpf-warm) watch ebpf-warm "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
-    libpcap-warm) watch libpcap-warm "$TK_READY" node "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    ebpf-warm) watch ebpf-warm "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    libpcap-warm) watch libpcap-warm "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     original-warm) [ -n "$ORIGINAL" ] && watch original-warm "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     tcpdump) watch tcpdump 'listening on' tcpdump -i "$SDEV" -nn -s 0 -w /dev/null "tcp and (port $PORT)" ;;
     *) die "unknown watcher $1" ;;
@@ -322,7 +322,7 @@ if [[ " ${CASES[*]} " == *" ebpf "* ]] && [ -w /proc/sys/kernel/bpf_stats_enable
   BENCH_BPF_STATS_WAS=$(cat /proc/sys/kernel/bpf_stats_enabled)
   echo 1 >/proc/sys/kernel/bpf_stats_enabled
   # Not sampled by perf: only the BPF statistics are read from this run.
-  BENCH_KERNEL_PERF= WATCH_BEFORE_STOP=bpf_stats_snapshot watch kernel "$TK_READY" node "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10
+  BENCH_KERNEL_PERF= WATCH_BEFORE_STOP=bpf_stats_snapshot watch kernel "$TK_READY" "${TCPKIT[@]}" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10
   echo "$BENCH_BPF_STATS_WAS" >/proc/sys/kernel/bpf_stats_enabled
   BENCH_BPF_STATS_WAS=
   if [ -s "$WORK/kernel.stats" ]; then

@@ -63,7 +63,7 @@ for s in size-payload example nothing; do
     once "$ORIG" -r "$CAPTURE" -p 6379 -s 127.0.0.1 -S "$WORK/$s.lua" >"$WORK/once"
     read -r w c <"$WORK/once"
     o=$(min "$o" "$w"); oc=$(min "$oc" "$c")
-    once node "$CLI" -r "$CAPTURE" -p 6379 -s 127.0.0.1 -S "$WORK/$s.lua" -o "$WORK/ours.out" >"$WORK/once"
+    once "${TCPKIT[@]}" -r "$CAPTURE" -p 6379 -s 127.0.0.1 -S "$WORK/$s.lua" -o "$WORK/ours.out" >"$WORK/once"
     read -r w c <"$WORK/once"
     t=$(min "$t" "$w"); tc=$(min "$tc" "$c")
   done

@@ -70,7 +70,7 @@ best_of() {
   local name=$1 best="" best_cpu="" i t0 t1 s cpu seen
   for i in $(seq 1 "$BENCH_RUNS"); do
     t0=$(now)
-    { time node "$CLI" -r "$CAPTURE" -p "$PORT" -S "$WORK/$name.lua" >"$WORK/$name.out" 2>"$WORK/$name.err" \
+    { time "${TCPKIT[@]}" -r "$CAPTURE" -p "$PORT" -S "$WORK/$name.lua" >"$WORK/$name.out" 2>"$WORK/$name.err" \
       || { cat "$WORK/$name.err" >&2; die "$name failed"; }; } 2>"$WORK/$name.time"
     t1=$(now)
     seen=$(cut -f1 "$WORK/$name.out")

@@ -41,7 +41,7 @@ fi
 # peak_kib FILE NAME: tcpkit -r FILE; prints its peak RSS in KiB (stderr in
 # $WORK/NAME.err, GNU time's figure last).
 peak_kib() {
-  /usr/bin/time -f 'peak-rss-kib %M' node "$CLI" -r "$1" -p 6379 -m redis -o /dev/null 2>"$WORK/$2.err" ||
+  /usr/bin/time -f 'peak-rss-kib %M' "${TCPKIT[@]}" -r "$1" -p 6379 -m redis -o /dev/null 2>"$WORK/$2.err" ||
     { cat "$WORK/$2.err" >&2; die "tcpkit -r $1 failed"; }
   sed -n 's/^peak-rss-kib //p' "$WORK/$2.err"
 }

@@ -202,10 +202,10 @@ offline_tshark -Y "$TSHARK_FILTER"
 T_LUA="" LUA_NOTE="" LUA_SEEN=""
 if [ "$WORKLOAD" = redis ] && [ "$BENCH_LUA" = 1 ]; then
   rc=0
-  node "$CLI" -r "$ROOT/test/fixtures/redis-demo.pcap" -p "$PORT" -m raw -S "$LUA_SCRIPT" -o /dev/null 2>"$WORK/lua-probe.err" || rc=$?
+  "${TCPKIT[@]}" -r "$ROOT/test/fixtures/redis-demo.pcap" -p "$PORT" -m raw -S "$LUA_SCRIPT" -o /dev/null 2>"$WORK/lua-probe.err" || rc=$?
   if [ "$rc" = 0 ]; then
     LUA_OUT="$WORK/lua.out"
-    T_LUA=$(best_of "$BENCH_RUNS" lua node "$CLI" -r "$CAPTURE" -p "$PORT" -m raw -S "$LUA_SCRIPT" -o "$LUA_OUT")
+    T_LUA=$(best_of "$BENCH_RUNS" lua "${TCPKIT[@]}" -r "$CAPTURE" -p "$PORT" -m raw -S "$LUA_SCRIPT" -o "$LUA_OUT")
     # The script's last line counts what it was given (if process_end ran).
     LUA_SEEN=$(sed -n 's/^lua-raw: \([0-9]*\) packets.*/\1/p' "$LUA_OUT" | tail -1)
   elif grep -q 'not supported' "$WORK/lua-probe.err"; then

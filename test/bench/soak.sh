@@ -30,10 +30,10 @@ need_cli
 bench_netns
 start_redis "$PORT"
 
-ip netns exec "$NS" node "$CLI" --ebpf -i lo -p "$PORT" -m redis -o /dev/null 2>"$WORK/tcpkit.err" &
-TCPKIT=$!
-bench_track "$TCPKIT"
-wait_log "$TCPKIT" "$WORK/tcpkit.err" 'capturing with'
+ip netns exec "$NS" "${TCPKIT[@]}" --ebpf -i lo -p "$PORT" -m redis -o /dev/null 2>"$WORK/tcpkit.err" &
+TK_PID=$!
+bench_track "$TK_PID"
+wait_log "$TK_PID" "$WORK/tcpkit.err" 'capturing with'
 grep -q 'capturing with eBPF' "$WORK/tcpkit.err" || log "warning: not on eBPF: $(head -1 "$WORK/tcpkit.err")"
 
 # The load, in a loop until the soak ends.
@@ -50,9 +50,9 @@ START=$(date +%s)
 : >"$WORK/samples"
 while :; do
   sleep "$INTERVAL"
-  kill -0 "$TCPKIT" 2>/dev/null || { cat "$WORK/tcpkit.err" >&2; die "tcpkit exited during the soak"; }
+  kill -0 "$TK_PID" 2>/dev/null || { cat "$WORK/tcpkit.err" >&2; die "tcpkit exited during the soak"; }
   t=$(($(date +%s) - START))
-  r=$(rss_kib "$TCPKIT")
+  r=$(rss_kib "$TK_PID")
   echo "$t $r" >>"$WORK/samples"
   log "$t s: VmRSS $r KiB"
   [ "$t" -lt "$DURATION" ] || break
@@ -65,9 +65,9 @@ bench_untrack "$LOADER"
 stop_load() { local p; for p in $(ip netns pids "$NS"); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = redis-benchmark ] && kill -TERM "$p" 2>/dev/null; done; return 0; }
 stop_load
 sleep 1
-kill -INT "$TCPKIT"
-wait "$TCPKIT" || true
-bench_untrack "$TCPKIT"
+kill -INT "$TK_PID"
+wait "$TK_PID" || true
+bench_untrack "$TK_PID"
 
 # first last max mean slope(KiB/min, after warm-up) rise(KiB over the soak after warm-up) samples
 read -r FIRST LAST MAX MEAN SLOPE RISE COUNT < <(awk -v warm=$((DURATION / 5)) '

@@ -33,9 +33,9 @@ start() {
   local args=(--ebpf -i lo -p "$PORT" -m redis -o /dev/null --pid-file "$pidfile")
   if [ "$name" = top ]; then
     tmux -L "$TMUX_SOCKET" new-session -d -s "top$RANDOM" -x 160 -y 50 \
-      "LANG=C.UTF-8 ip netns exec $NS node $CLI --top ${args[*]} 2>$WORK/$name.err"
+      "LANG=C.UTF-8 ip netns exec $NS ${TCPKIT[*]} --top ${args[*]} 2>$WORK/$name.err"
   else
-    ip netns exec "$NS" node "$CLI" "${args[@]}" >/dev/null 2>"$WORK/$name.err" &
+    ip netns exec "$NS" "${TCPKIT[@]}" "${args[@]}" >/dev/null 2>"$WORK/$name.err" &
   fi
   wait_until 100 test -s "$pidfile" || die "$name: tcpkit did not start: $(cat "$WORK/$name.err")"
   PID=$(cat "$pidfile")

@@ -63,11 +63,11 @@ run_case() {
     echo "$round $gbps - -" >>"$WORK/$case.rows"
     return
   fi
-  local cmd=(node "$CLI" --ebpf -i lo -p "$WATCHED" -m redis -o /dev/null) env=() ready='capturing with' engine=ebpf
+  local cmd=("${TCPKIT[@]}" --ebpf -i lo -p "$WATCHED" -m redis -o /dev/null) env=() ready='capturing with' engine=ebpf
   case $case in
     ebpf) ;; # auto: tcx on lo
     ebpf-socket) env=(TCPKIT_EBPF_ATTACH=socket) ;;
-    libpcap) cmd=(node "$CLI" -i lo -p "$WATCHED" -m redis -o /dev/null) engine=libpcap ;;
+    libpcap) cmd=("${TCPKIT[@]}" -i lo -p "$WATCHED" -m redis -o /dev/null) engine=libpcap ;;
     tcpdump) cmd=(tcpdump -i lo -nn -s 0 -w /dev/null "tcp port $WATCHED") ready='listening on' engine=tcpdump ;;
   esac
   ip netns exec "$NS" env "${env[@]}" "${cmd[@]}" 2>"$WORK/$case.err" &

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, parseLines, tcpkit } from '../helpers/run';
+import { spawnSync } from 'node:child_process';
+import { CLI, FIXTURES, ROOT, parseLines, tcpkit } from '../helpers/run';
 import { tcxAnswer } from '../../src/cli/version';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-cli-'));
@@ -90,6 +91,18 @@ test('-v prints the version first, then what this host offers (test/release chec
   assert.match(help.stdout.replace(/\s+/g, ' '), /-o, --output <file> write lines to this file instead of standard output: replaced, or appended with -d; reopened on SIGHUP/);
   assert.match(help.stdout.replace(/\s+/g, ' '), /-B, --buffer <KiB> capture buffer size, in KiB \(default: 16384/);
   assert.match(help.stdout.replace(/\s+/g, ' '), /-u, --udp watch UDP only \(raw, dns and memcached modes\)/);
+});
+
+test('run as a command (its #! line, as `tcpkit` and bin/tcpkit start it), node compiles on the JavaScript thread: -v names the flag', () => {
+  // The #! line finds node on the PATH (env -S): this test's own node comes first.
+  const env = { ...process.env, TZ: 'UTC', PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+  for (const command of [CLI, path.join(ROOT, 'bin', 'tcpkit')]) {
+    const r = spawnSync(command, ['-v'], { encoding: 'utf8', env });
+    assert.equal(r.status, 0, `${command}: ${r.stderr}`);
+    assert.match(r.stdout, /^node: v[\d.]+ \(N-API \d+; flags --no-concurrent-recompilation\), /m, command);
+  }
+  // Started by hand without the launcher: no flags, and -v says none.
+  assert.match(tcpkit(['-v']).stdout, /^node: v[\d.]+ \(N-API \d+\), /m);
 });
 
 test('-v says whether --ebpf can attach at tcx: the kernel, then CAP_NET_ADMIN', () => {
