@@ -32,6 +32,10 @@ need() {
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (network namespaces, live capture)"; }
 need_cli() { [ -f "$CLI" ] || die "$CLI is missing: run 'make build' first"; }
 
+# ebpf_attachment FILE: where tcpkit --ebpf attached, from its notice in FILE
+# ("tcx" or "socket filter", as "capturing with eBPF on ... (tcx, ..." says).
+ebpf_attachment() { grep -oE '\((tcx|socket filter)[^,)]*' "$1" | head -1 | tr -d '('; }
+
 result() {
   if [ -n "${BENCH_RESULTS:-}" ]; then printf '%s=%s\n' "$1" "$2" >>"$BENCH_RESULTS"; fi
 }

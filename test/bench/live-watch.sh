@@ -329,7 +329,7 @@ if [[ " ${CASES[*]} " == *" ebpf "* ]] && [ -w /proc/sys/kernel/bpf_stats_enable
     set -- $(cat "$WORK/kernel.stats")
     per=$(awk -v t="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.0f", t / n; else print "-" }')
     echo
-    echo "the eBPF program in the kernel ($(grep -oE '\((tcx|socket filter)' "$WORK/kernel.err" | head -1 | tr -d '('), bpf_stats): $2 runs, $per ns a run, $(awk -v t="$1" -v n="$SENT" 'BEGIN { printf "%.2f", t / n / 1000 }') us per request"
+    echo "the eBPF program in the kernel ($(ebpf_attachment "$WORK/kernel.err"), bpf_stats): $2 runs, $per ns a run, $(awk -v t="$1" -v n="$SENT" 'BEGIN { printf "%.2f", t / n / 1000 }') us per request"
     result watch.kernel.ns_per_run "$per"
     result watch.kernel.runs "$2"
   fi

@@ -92,7 +92,7 @@ run_case() {
   bench_untrack "$pid"
   seen=$(grep -E "^tcpkit: $engine:|packets captured" "$WORK/$case.err" | sed "s/^tcpkit: $engine: //" | head -1)
   if grep -qE 'eBPF unavailable' "$WORK/$case.err"; then seen="fell back to libpcap: $seen"; fi
-  if [ "$engine" = ebpf ]; then seen="$(grep -oE '\((tcx|socket filter)[^,]*' "$WORK/$case.err" | head -1 | tr -d '('): $seen"; fi
+  if [ "$engine" = ebpf ]; then seen="$(ebpf_attachment "$WORK/$case.err"): $seen"; fi
   printf '%-22s %5s %12s %14s %14s  %s\n' "$case" "$round" "$gbps" "$busy" "$idle" "$seen"
   echo "$round $gbps $busy $idle" >>"$WORK/$case.rows"
   [ "$round" = 1 ] && result "unrelated.$case.seen" "$seen"
