@@ -50,6 +50,13 @@ const volatile __u32 cfg_wake_bytes = 0;  /* unread bytes past which the reader 
  * Samples are then submitted with a wake-up, until the reader, awake, clears
  * it. Otherwise the reader drains on its own timer, and is woken only when
  * the ring holds more than cfg_wake_bytes it has not read (a burst).
+ *
+ * A sample submitted without a wake-up looks at the flag once more after its
+ * commit (woken_if_asleep): the reader sets the flag and then looks at the
+ * ring, this program commits and then looks at the flag, each with a full
+ * barrier between (the commit's xchg, the reader's seq_cst store), so one of
+ * them sees the other. A sample is never left behind a sleeping reader, and
+ * the reader needs no timer while it sleeps.
  */
 volatile __u32 reader_sleeps = 0;
 
@@ -151,6 +158,19 @@ static __always_inline int watched_server(const struct tk_addr *a)
 	h->cap_len = n
 
 /*
+ * After a commit without a wake-up: if the reader went to sleep meanwhile, an
+ * empty record, discarded with a wake-up, wakes it (it skips discarded ones).
+ */
+static __always_inline void woken_if_asleep(__u64 wake)
+{
+	if (wake != BPF_RB_NO_WAKEUP || !reader_sleeps)
+		return;
+	void *p = bpf_ringbuf_reserve(&samples, 8, 0);
+	if (p)
+		bpf_ringbuf_discard(p, BPF_RB_FORCE_WAKEUP);
+}
+
+/*
  * Reserves a sample of SIZE bytes and writes it in place: the header, then
  * the bytes LOAD_CAPPED loads.
  */
@@ -165,6 +185,7 @@ static __always_inline int watched_server(const struct tk_addr *a)
 			    bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP));          \
 		__builtin_memcpy(s, h, TK_SAMPLE_HDR_LEN);                      \
 		bpf_ringbuf_submit(s, wake);                                    \
+		woken_if_asleep(wake);                                          \
 		c->sent++;                                                      \
 		return 0;                                                       \
 	} while (0)
@@ -186,6 +207,7 @@ static __always_inline int watched_server(const struct tk_addr *a)
 			c->lost++;                                              \
 			return 0;                                               \
 		}                                                               \
+		woken_if_asleep(wake);                                          \
 		c->sent++;                                                      \
 		return 0;                                                       \
 	} while (0)

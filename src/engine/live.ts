@@ -124,14 +124,12 @@ abstract class LiveEngine implements Engine {
  * 1,702-1,988 samples lost without it against 1,796-7,517 with it.) While idle
  * the reader sleeps, and the program wakes it with the first sample that
  * comes (its reader_sleeps flag): no wake-ups while nothing is watched (it
- * woke 20 times a second before, 0.4-0.5% of a core). DRAIN_SLEEP_MS bounds
- * a sleep all the same, for the sample that raced the flag. Timestamps are
- * the kernel's: only when lines appear waits, never what they say.
+ * woke 20 times a second before, 0.4-0.5% of a core). Timestamps are the
+ * kernel's: only when lines appear waits, never what they say.
  */
 const DRAIN_MS = 100;
 /** The first drain: soon after the start, so that the first lines do not wait. */
 const FIRST_DRAIN_MS = 5;
-const DRAIN_SLEEP_MS = 1000;
 
 export class EbpfEngine extends LiveEngine {
   readonly name = 'ebpf';
@@ -191,7 +189,6 @@ export class EbpfEngine extends LiveEngine {
     this.reader = reader;
     this.running = true;
     return new Promise<void>((resolve, reject) => {
-      let delay = DRAIN_MS;
       const handler = (data: Buffer, start: number, end: number): void => onSamples(data, start, end, this.offSec, this.offNsec);
       const drain = (): number => {
         const now = Date.now();
@@ -218,15 +215,21 @@ export class EbpfEngine extends LiveEngine {
         if (error !== null) reject(error);
         else resolve();
       };
-      // Idle, the reader sleeps: it sets the program's reader_sleeps, and the
-      // next sample wakes it (sleeper()). The flag is set before the ring is
-      // looked at once more, so a sample committed before the program could
-      // see it is found then. A sample whose program read the flag just
-      // before it was set waits for the next one, or for DRAIN_SLEEP_MS.
-      // The program also wakes the reader while a quarter of the ring is
-      // unread (a burst): then it drains at once, whatever its timer says.
+      // Idle, the reader sleeps: it sets the program's reader_sleeps, looks at
+      // the ring once more, and waits, with no timer, for the program to wake
+      // it (sleeper()). The program looks at the flag again after each commit
+      // that did not wake the reader (bpf/tcpkit.bpf.c, woken_if_asleep), so
+      // no sample is left behind a sleeping reader. The program also wakes
+      // the reader while a quarter of the ring is unread (a burst): then it
+      // drains at once, whatever its timer says.
+      let sleeping = false;
       const asleep = this.handle.sleeper(() => {
-        if (this.timer === null) return; // a drain is running or already due
+        if (sleeping) {
+          sleeping = false;
+          tick();
+          return;
+        }
+        if (this.timer === null) return; // the last drain is already due (stop())
         clearTimeout(this.timer);
         tick();
       });
@@ -234,15 +237,15 @@ export class EbpfEngine extends LiveEngine {
       const sleeps = new Uint32Array(asleep.buffer, asleep.byteOffset, 1);
       const tick = (): void => {
         this.timer = null;
+        let n: number;
         try {
-          let n = drain();
+          n = drain();
           if (n === 0 && !this.stopRequested && sleeps[0] === 0) {
             Atomics.store(sleeps, 0, 1);
             n = drain();
           }
           // Awake: the program goes back to submitting without wake-ups.
           if (n > 0 && sleeps[0] !== 0) Atomics.store(sleeps, 0, 0);
-          delay = n > 0 ? DRAIN_MS : DRAIN_SLEEP_MS;
         } catch (e) {
           end(e as Error);
           return;
@@ -251,13 +254,15 @@ export class EbpfEngine extends LiveEngine {
           end(null);
           return;
         }
-        this.timer = setTimeout(tick, delay);
+        if (n === 0) sleeping = true;
+        else this.timer = setTimeout(tick, DRAIN_MS);
       };
       // stop(): one last drain of what the kernel already committed, then close.
       this.finish = () => {
-        if (this.timer !== null) {
-          clearTimeout(this.timer);
+        if (this.timer !== null || sleeping) {
+          if (this.timer !== null) clearTimeout(this.timer);
           this.timer = null;
+          sleeping = false;
           setImmediate(tick);
         }
       };
