@@ -466,6 +466,15 @@ export class Pipeline {
   }
 
   /**
+   * Nothing the clock could expire: no connection (so no request waiting)
+   * and no datagram waiting for fragments. Until packets come again, a live
+   * capture needs no clock.
+   */
+  get quiet(): boolean {
+    return this.table.connections === 0 && this.fragments.waiting === 0;
+  }
+
+  /**
    * Live capture: the wall clock moved on (called once a second). When no
    * packet arrives, requests still time out and idle connections still go.
    */

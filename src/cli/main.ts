@@ -222,12 +222,32 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
 
   report.attach(pipeline, engine, source, writer, lua === null ? {} : { luaErrors: () => lua.luaErrors });
   const started = process.hrtime.bigint();
-  // Live: time passes without packets too (timeouts, idle connections).
-  const clock = isFile(engine) ? null : setInterval(() => {
-    pipeline.clock(Math.floor(Date.now() / 1000));
-    const lost = engine.lossNotice(Date.now());
-    if (lost !== null) process.stderr.write(`tcpkit: ${lost}\n`);
-  }, 1000);
+  // Live: time passes without packets too (timeouts, idle connections). With
+  // nothing left to expire (pipeline.quiet), the clock stops, so that a
+  // capture with nothing to watch wakes no one; the next packets start it.
+  let clock: NodeJS.Timeout | null = null;
+  if (!isFile(engine)) {
+    const onClock = (): void => {
+      pipeline.clock(Math.floor(Date.now() / 1000));
+      const lost = engine.lossNotice(Date.now());
+      if (lost !== null) process.stderr.write(`tcpkit: ${lost}\n`);
+      if (pipeline.quiet && clock !== null) {
+        clearInterval(clock);
+        clock = null;
+      }
+    };
+    clock = setInterval(onClock, 1000);
+    const batches = onBatch;
+    const samples = onSamples;
+    onBatch = (buf, used) => {
+      if (clock === null) clock = setInterval(onClock, 1000);
+      batches(buf, used);
+    };
+    onSamples = (data, start, end, offSec, offNsec) => {
+      if (clock === null) clock = setInterval(onClock, 1000);
+      samples(data, start, end, offSec, offNsec);
+    };
+  }
   const view = top === null ? null : startTop(config, top, engine, source, stop);
   try {
     await engine.run(onBatch, onSamples);

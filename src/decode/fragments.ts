@@ -37,6 +37,11 @@ export class Reassembler {
   private readonly pending = new Map<string, Datagram>();
   private bytes = 0;
 
+  /** Datagrams waiting for fragments. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
   /**
    * Takes the fragment decodePacket() just described in `p` (its data in
    * `buf`). When it completes a datagram, decodes the datagram's transport

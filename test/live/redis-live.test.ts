@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Lab, labUnavailable, tempDir, type Commands, type RunningTcpkit, type Side } from '../helpers/netns';
 import { kernelState, kernelStateBefore, settlesTo } from '../helpers/kernel-state';
 import { parseLines, tcpkit, type TxLine } from '../helpers/run';
@@ -302,6 +303,20 @@ describe('live capture of a real redis-server', { skip: why ?? false }, () => {
     assert.match(tk.stdout, /^\S+ \S+ \S+ => \S+:6379 \| no response \| DEBUG SLEEP 2\.5\n$/);
     assert.match(tk.stderr, /1 without response/);
     assert.match(tk.stderr, /1 response without a request/);
+    assert.equal(await settlesTo(state, nsList), state);
+  });
+
+  test('eBPF: after an idle spell (the clock stopped: nothing to expire), a request unanswered past --timeout is still reported', async () => {
+    const state = await kernelStateBefore(nsList);
+    const tk = await lab.tcpkit('server', ['--ebpf', '-p', '6379', '-m', 'redis', '--timeout', '1']);
+    await delay(2500); // no connection: the once-a-second clock stops
+    lab.redis([['DEBUG', 'SLEEP', '2.5']]); // returns after 2.5 s
+    assert.equal(await tk.stop(), 0, tk.stderr);
+    // The drain that carried the request started the clock again, and it gave
+    // the request up after a second or two. Without it, nothing would have
+    // looked before the reply came, and the reply would have answered it.
+    assert.match(tk.stdout, /^\S+ \S+ \S+ => \S+:6379 \| no response \| DEBUG SLEEP 2\.5\n$/);
+    assert.match(tk.stderr, /1 without response/);
     assert.equal(await settlesTo(state, nsList), state);
   });
 

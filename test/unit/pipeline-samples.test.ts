@@ -263,3 +263,19 @@ test('--timeout on the sample path: checked once a drain, after its packets, so 
   assert.deepEqual([two.pipeline.pairer.counters.paired, two.pipeline.pairer.counters.unanswered, two.pipeline.pairer.counters.orphanResponses], [1, 1, 1]);
   assert.deepEqual(two.lines.map((l) => [l.client, l.request, l.latencyMs]), [['10.0.0.3:40001', 'GET b', 0.05], ['10.0.0.2:40000', 'GET a', null]]);
 });
+
+test('quiet (the live clock stops): nothing to expire until a connection comes, and again once it has been swept as idle', () => {
+  const config = buildConfig({ port: '6379', mode: 'redis' });
+  const pipeline = new Pipeline(config, [], respParser, null);
+  assert.equal(pipeline.quiet, true);
+  const a = new Flow({ ip: '10.0.0.2', port: 40000 }, server, 1).handshake(0).request(1000, GET('a'));
+  const data = ring(a.samples);
+  pipeline.onSamples(data, 0, data.length, WALL, 0);
+  assert.equal(pipeline.quiet, false);
+  pipeline.clock(WALL + 20); // the request given up (--timeout 10); the connection still there
+  assert.equal(pipeline.pairer.counters.unanswered, 1);
+  assert.equal(pipeline.quiet, false);
+  pipeline.clock(WALL + 3600); // idle for an hour: swept
+  assert.equal(pipeline.table.connections, 0);
+  assert.equal(pipeline.quiet, true);
+});
