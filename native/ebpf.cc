@@ -376,8 +376,8 @@ Napi::Value EbpfCapture::WallOffset(const Napi::CallbackInfo& info) {
 // sleeper(onWake): the page of the program's .bss, where reader_sleeps is
 // JavaScript's to set (a u32 at offset 0); while it is 1, the program submits
 // each sample with a wake-up, and onWake() is called on the JavaScript thread.
-// So an idle capture sleeps (JavaScript keeps only a one-second timer, for a
-// sample that raced the flag). Once.
+// So an idle capture sleeps, with no timer (the program also looks at the
+// flag after a commit that did not wake: bpf/tcpkit.bpf.c). Once.
 Napi::Value EbpfCapture::Sleeper(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (skel_ == nullptr || wake_poll_ != nullptr || info.Length() < 1 || !info[0].IsFunction()) {

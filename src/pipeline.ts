@@ -475,8 +475,9 @@ export class Pipeline {
   }
 
   /**
-   * Live capture: the wall clock moved on (called once a second). When no
-   * packet arrives, requests still time out and idle connections still go.
+   * Live capture: the wall clock moved on (called once a second while tcpkit's
+   * clock runs, that is, unless quiet). When no packet arrives, requests
+   * still time out and idle connections still go.
    */
   clock(nowSec: number): void {
     if (nowSec <= this.lastSec) return;

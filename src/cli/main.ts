@@ -222,16 +222,18 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
 
   report.attach(pipeline, engine, source, writer, lua === null ? {} : { luaErrors: () => lua.luaErrors });
   const started = process.hrtime.bigint();
-  // Live: time passes without packets too (timeouts, idle connections). With
-  // nothing left to expire (pipeline.quiet), the clock stops, so that a
-  // capture with nothing to watch wakes no one; the next packets start it.
+  // Live: time passes without packets too (timeouts, idle connections, the
+  // notice of losses). With nothing left to expire (pipeline.quiet) and no
+  // loss left untold, the clock stops, so that a capture with nothing to
+  // watch wakes no one; the next packets start it.
   let clock: NodeJS.Timeout | null = null;
   if (!isFile(engine)) {
+    const live = engine;
     const onClock = (): void => {
       pipeline.clock(Math.floor(Date.now() / 1000));
-      const lost = engine.lossNotice(Date.now());
+      const lost = live.lossNotice(Date.now());
       if (lost !== null) process.stderr.write(`tcpkit: ${lost}\n`);
-      if (pipeline.quiet && clock !== null) {
+      if (pipeline.quiet && !live.lossesUntold && clock !== null) {
         clearInterval(clock);
         clock = null;
       }

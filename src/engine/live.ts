@@ -92,10 +92,16 @@ abstract class LiveEngine implements Engine {
   private lossToldAt = -Infinity;
 
   /**
-   * While capturing, called about once a second: a line when packets were
-   * lost since the last such line (at most one every LOSS_NOTICE_MS), so that
-   * losses are never silent until the summary. Null when there is nothing new.
+   * While capturing, called by tcpkit's clock (once a second while it runs):
+   * a line when packets were lost since the last such line (at most one every
+   * LOSS_NOTICE_MS), so that losses are never silent until the summary. Null
+   * when there is nothing new, or nothing new may be told yet.
    */
+  /** Losses no notice has told yet: the clock keeps running until one has. */
+  get lossesUntold(): boolean {
+    return this.counters().dropped > this.lossesTold;
+  }
+
   lossNotice(nowMs: number): string | null {
     if (nowMs - this.lossToldAt < LOSS_NOTICE_MS) return null;
     const lost = this.counters().dropped;
@@ -216,10 +222,11 @@ export class EbpfEngine extends LiveEngine {
         else resolve();
       };
       // Idle, the reader sleeps: it sets the program's reader_sleeps, looks at
-      // the ring once more, and waits, with no timer, for the program to wake
-      // it (sleeper()). The program looks at the flag again after each commit
-      // that did not wake the reader (bpf/tcpkit.bpf.c, woken_if_asleep), so
-      // no sample is left behind a sleeping reader. The program also wakes
+      // the ring once more, and, when nothing at all is reserved there, waits
+      // with no timer for the program to wake it (sleeper()). The program
+      // looks at the flag again after each commit that did not wake the
+      // reader (bpf/tcpkit.bpf.c, woken_if_asleep), so no sample is left
+      // behind a sleeping reader. The program also wakes
       // the reader while a quarter of the ring is unread (a burst): then it
       // drains at once, whatever its timer says.
       let sleeping = false;
@@ -254,7 +261,10 @@ export class EbpfEngine extends LiveEngine {
           end(null);
           return;
         }
-        if (n === 0) sleeping = true;
+        // Asleep only with nothing reserved: a record still being written
+        // may have been reserved before the flag was set, and its commit
+        // would not wake the reader. Then the timer comes back for it.
+        if (n === 0 && !reader.pending) sleeping = true;
         else this.timer = setTimeout(tick, DRAIN_MS);
       };
       // stop(): one last drain of what the kernel already committed, then close.

@@ -92,6 +92,16 @@ export class RingReader {
     this.pos = Number(this.cons64[0]);
   }
 
+  /**
+   * Records reserved past what was handed over: committed ones a drain has
+   * not reached yet, or one the kernel is still writing (a drain stops
+   * there). The reader may sleep only when there are none: the program wakes
+   * a sleeping reader only for commits made after it set reader_sleeps.
+   */
+  get pending(): boolean {
+    return ((Atomics.load(this.prod, 0) - this.pos) >>> 0) !== 0;
+  }
+
   /** Hands every committed record to `handler`; returns the bytes consumed. */
   drain(handler: RingHandler): number {
     const words = this.words;

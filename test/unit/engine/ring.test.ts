@@ -85,19 +85,26 @@ test('records that wrap past the data area arrive whole, from the second copy', 
   assert.equal(ring.consumed, 9024 + 6024);
 });
 
-test('a drain stops at a record still being written, and takes it once committed', () => {
+test('a drain stops at a record still being written, and takes it once committed; until then the ring is pending', () => {
   const ring = new FakeRing();
   const reader = new RingReader({ consumer: ring.consumer, data: ring.data, page: PAGE, size: SIZE });
   const log: string[] = [];
+  assert.equal(reader.pending, false, 'an empty ring: nothing pending, the reader may sleep');
   ring.add(100, 1);
   const busy = ring.add(100, 2, RING_BUSY);
   ring.add(100, 3);
   assert.equal(drainAll(reader, log), 112);
   assert.deepEqual(log, ['1:100']);
   assert.equal(ring.consumed, 112);
+  // Stopped at the busy record: still pending, so the reader must not sleep
+  // (its commit may come without a wake-up).
+  assert.equal(reader.pending, true);
+  assert.equal(drainAll(reader, log), 0);
+  assert.equal(reader.pending, true);
   ring.commit(busy);
   assert.equal(drainAll(reader, log), 224);
   assert.deepEqual(log, ['1:100', '2:100', '3:100']);
+  assert.equal(reader.pending, false);
 });
 
 test('discarded records are handed over marked, and their space given back', () => {
