@@ -17,8 +17,8 @@
 #   BENCH_TARGET_PPS   the target for the size+payload script (default 300000)
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-CLI="$ROOT/dist/src/cli/main.js"
+# ROOT, CLI, and TCPKIT (node started as the tcpkit command starts it).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_TARGET_PPS=${BENCH_TARGET_PPS:-300000}
 PORT=6379
