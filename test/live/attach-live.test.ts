@@ -133,7 +133,8 @@ describe('where --ebpf attaches: tcx, or a socket filter', { skip: why ?? false 
       // Nothing to watch, nothing woke it: no drain timer (every 50 ms before:
       // about 100 wake-ups in 5 s; a 1 s bound on the sleep: 5) and no clock
       // (tcpkit's once-a-second clock stops while there is nothing to expire).
-      assert.ok(idle <= 1, `the main thread woke ${idle} times in 5 s with nothing to watch`);
+      // 0 in every run here; 2 leaves room for a stray one.
+      assert.ok(idle <= 2, `the main thread woke ${idle} times in 5 s with nothing to watch`);
       for (let k = 0; k < 4; k++) {
         await sleep(1200);
         assert.equal(lab.redis([['GET', `after-idle-${k}`]]), 1);
