@@ -65,11 +65,15 @@ function wireLatencyUs(file: string, port: number, text: string): number {
  * A known sleep's latency, to the first byte of the answer: at least the
  * sleep, and what tcpdump recorded on the same interface to within 100 us
  * (the server's own delay past the sleep, on a shared machine, is its own).
+ * --ebpf at tcx takes the answer's time at egress, before the transmit path
+ * where tcpdump's tap copies it; a softirq on that CPU can come between (117
+ * us once, tcpkit's time the earlier): 500 us there.
  */
-function sleptFor(o: Obj, ms: number, file: string, port: number): void {
+function sleptFor(o: Obj, ms: number, file: string, port: number, engine: 'ebpf' | 'libpcap'): void {
   const wire = wireLatencyUs(file, port, o.request);
   assert.ok(o.latency_us! >= ms * 1000 && o.latency_us! < (ms + 1000) * 1000, `${o.request}: ${o.latency_us} us`);
-  assert.ok(Math.abs(o.latency_us! - wire) <= 100, `${o.request}: tcpkit ${o.latency_us} us, tcpdump ${wire} us`);
+  const within = engine === 'ebpf' ? 500 : 100;
+  assert.ok(Math.abs(o.latency_us! - wire) <= within, `${o.request}: tcpkit ${o.latency_us} us, tcpdump ${wire} us (${engine}: within ${within} us)`);
 }
 
 /**
@@ -142,7 +146,7 @@ describe('live capture of real MariaDB and PostgreSQL servers', { skip: why ?? f
   for (const engine of ENGINES) {
     const name = engine === 'ebpf' ? 'eBPF' : 'libpcap';
 
-    test(`${name}, mysql: the mariadb client's statements, SLEEP(0.2) at least 200 ms and within 100 us of tcpdump's, rows, affected rows, errors, a denied login`, async () => {
+    test(`${name}, mysql: the mariadb client's statements, SLEEP(0.2) at least 200 ms and within ${engine === 'ebpf' ? 500 : 100} us of tcpdump's, rows, affected rows, errors, a denied login`, async () => {
       const recorded = path.join(tmp.dir, `mysql-${engine}.pcap`);
       const { objs, stderr, kernel } = await capture(engine, 'mysql', () => {
         const ok = mariadbCli(lab, ['-u', 'tk', '-ptkpw', 'shop', '--batch'], [
@@ -169,7 +173,7 @@ describe('live capture of real MariaDB and PostgreSQL servers', { skip: why ?? f
       const logins = objs.filter((o) => o.request === 'LOGIN tk shop');
       assert.deepEqual(logins.map((o) => [o.status, o.error, o.error_code, o.sqlstate]), [['OK', false, null, null], ['1045', true, 1045, '28000']]);
       const sleep = one(objs, 'SELECT SLEEP(0.2)');
-      sleptFor(sleep, 200, recorded, MYSQL_PORT);
+      sleptFor(sleep, 200, recorded, MYSQL_PORT, engine);
       assert.equal(sleep.rows, 1);
       assert.equal(sleep.command, 'SELECT');
       assert.equal(one(objs, "INSERT INTO t VALUES (1, 'alice'), (2, 'bob'), (3, 'carol')").affected_rows, 3);
@@ -218,7 +222,7 @@ describe('live capture of real MariaDB and PostgreSQL servers', { skip: why ?? f
       await kernel();
     });
 
-    test(`${name}, pgsql: psql's statements, pg_sleep(0.2) at least 200 ms and within 100 us of tcpdump's, tags, errors with SQLSTATE, a failed startup`, async () => {
+    test(`${name}, pgsql: psql's statements, pg_sleep(0.2) at least 200 ms and within ${engine === 'ebpf' ? 500 : 100} us of tcpdump's, tags, errors with SQLSTATE, a failed startup`, async () => {
       const recorded = path.join(tmp.dir, `pgsql-${engine}.pcap`);
       const { objs, stderr, kernel } = await capture(engine, 'pgsql', () => {
         const ok = psqlCli(lab, ['-U', 'tk', '-d', 'shop', '-c', 'SELECT pg_sleep(0.2)', '-c', 'DROP TABLE IF EXISTS t', '-c', 'CREATE TABLE t (id int PRIMARY KEY, name text)',
@@ -237,7 +241,7 @@ describe('live capture of real MariaDB and PostgreSQL servers', { skip: why ?? f
       const startups = objs.filter((o) => o.request.startsWith('STARTUP '));
       assert.deepEqual(startups.map((o) => [o.request, o.status, o.error, o.sqlstate]), [['STARTUP tk shop', 'OK', false, null], ['STARTUP tk nodb', '3D000', true, '3D000']]);
       const sleep = one(objs, 'SELECT pg_sleep(0.2)');
-      sleptFor(sleep, 200, recorded, PGSQL_PORT);
+      sleptFor(sleep, 200, recorded, PGSQL_PORT, engine);
       assert.deepEqual([sleep.status, sleep.rows, sleep.command], ['SELECT 1', 1, 'SELECT']);
       const ins = one(objs, "INSERT INTO t VALUES (1, 'alice'), (2, 'bob'), (3, 'carol')");
       assert.deepEqual([ins.status, ins.affected_rows, ins.command], ['INSERT 0 3', 3, 'INSERT']);
@@ -267,7 +271,7 @@ describe('live capture of real MariaDB and PostgreSQL servers', { skip: why ?? f
       assert.deepEqual(results.slice(2), ['rows 2', 'rows 1', 'rows 1', 'rows 2000', 'error 42P01']);
       const byId = objs.filter((o) => o.request === 'SELECT id, name FROM p WHERE id > $1');
       assert.deepEqual(byId.map((o) => [o.status, o.rows]), [['SELECT 2', 2], ['SELECT 1', 1]]);
-      sleptFor(one(objs, 'SELECT pg_sleep($1)'), 200, recorded, PGSQL_PORT);
+      sleptFor(one(objs, 'SELECT pg_sleep($1)'), 200, recorded, PGSQL_PORT, engine);
       assert.equal(one(objs, "SELECT repeat('x', 1000) AS pad FROM generate_series(1, 2000)").rows, 2000);
       const err = one(objs, 'SELECT id FROM nowhere WHERE id = $1');
       assert.deepEqual([err.error, err.sqlstate], [true, '42P01']);
