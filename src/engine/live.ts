@@ -226,9 +226,9 @@ export class EbpfEngine extends LiveEngine {
       // with no timer for the program to wake it (sleeper()). The program
       // looks at the flag again after each commit that did not wake the
       // reader (bpf/tcpkit.bpf.c, woken_if_asleep), so no sample is left
-      // behind a sleeping reader. The program also wakes
-      // the reader while a quarter of the ring is unread (a burst): then it
-      // drains at once, whatever its timer says.
+      // behind a sleeping reader. The program also wakes the reader while a
+      // quarter of the ring is unread (a burst): then it drains at once,
+      // whatever its timer says.
       let sleeping = false;
       const asleep = this.handle.sleeper(() => {
         if (sleeping) {
