@@ -238,15 +238,18 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
         clock = null;
       }
     };
-    clock = setInterval(onClock, 1000);
+    const startClock = (): void => {
+      if (clock === null) clock = setInterval(onClock, 1000);
+    };
+    startClock();
     const batches = onBatch;
     const samples = onSamples;
     onBatch = (buf, used) => {
-      if (clock === null) clock = setInterval(onClock, 1000);
+      startClock();
       batches(buf, used);
     };
     onSamples = (data, start, end, offSec, offNsec) => {
-      if (clock === null) clock = setInterval(onClock, 1000);
+      startClock();
       samples(data, start, end, offSec, offNsec);
     };
   }

@@ -91,17 +91,17 @@ abstract class LiveEngine implements Engine {
   private lossesTold = 0;
   private lossToldAt = -Infinity;
 
+  /** Losses no notice has told yet: the clock keeps running until one has. */
+  get lossesUntold(): boolean {
+    return this.counters().dropped > this.lossesTold;
+  }
+
   /**
    * While capturing, called by tcpkit's clock (once a second while it runs):
    * a line when packets were lost since the last such line (at most one every
    * LOSS_NOTICE_MS), so that losses are never silent until the summary. Null
    * when there is nothing new, or nothing new may be told yet.
    */
-  /** Losses no notice has told yet: the clock keeps running until one has. */
-  get lossesUntold(): boolean {
-    return this.counters().dropped > this.lossesTold;
-  }
-
   lossNotice(nowMs: number): string | null {
     if (nowMs - this.lossToldAt < LOSS_NOTICE_MS) return null;
     const lost = this.counters().dropped;
@@ -231,13 +231,9 @@ export class EbpfEngine extends LiveEngine {
       // whatever its timer says.
       let sleeping = false;
       const asleep = this.handle.sleeper(() => {
-        if (sleeping) {
-          sleeping = false;
-          tick();
-          return;
-        }
-        if (this.timer === null) return; // the last drain is already due (stop())
-        clearTimeout(this.timer);
+        if (sleeping) sleeping = false;
+        else if (this.timer !== null) clearTimeout(this.timer);
+        else return; // the last drain is already due (stop())
         tick();
       });
       // Only this thread writes the flag; the program only reads it.

@@ -99,7 +99,12 @@ export class RingReader {
    * a sleeping reader only for commits made after it set reader_sleeps.
    */
   get pending(): boolean {
-    return ((Atomics.load(this.prod, 0) - this.pos) >>> 0) !== 0;
+    return this.reserved() !== 0;
+  }
+
+  /** Bytes the kernel reserved past our position (producer_pos, low word: positions differ by at most the ring's size). */
+  private reserved(): number {
+    return (Atomics.load(this.prod, 0) - this.pos) >>> 0;
   }
 
   /** Hands every committed record to `handler`; returns the bytes consumed. */
@@ -107,9 +112,7 @@ export class RingReader {
     const words = this.words;
     let consumed = 0;
     for (;;) {
-      // producer_pos, low word: positions differ by at most the ring's size.
-      const prodLo = Atomics.load(this.prod, 0);
-      const avail = (prodLo - this.pos) >>> 0;
+      const avail = this.reserved();
       if (avail === 0) break;
       const start = this.page + (this.pos & this.mask);
       // Up to the first copy's end: a record starting before it is whole in the mapping.

@@ -139,6 +139,11 @@ export class MessageInfo {
     if (this.previewLen < PREVIEW_MAX) this.preview[this.previewLen++] = b < 0x20 || b === 0x7f ? 0x2e : b;
   }
 
+  /** bytes[start, end), byte by byte as appendPreview() takes them. */
+  appendBytes(bytes: Uint8Array, start: number, end: number): void {
+    for (let i = start; i < end; i++) this.appendPreview(bytes[i]);
+  }
+
   /** Text known to be ASCII (a command's name), byte by byte as appendPreview() takes it. */
   appendAscii(text: string): void {
     for (let i = 0; i < text.length; i++) this.appendPreview(text.charCodeAt(i));

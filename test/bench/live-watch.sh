@@ -66,6 +66,8 @@ WARMUP=${BENCH_WARMUP:-100000}
 CASES=(${BENCH_WATCHERS:-$ALL_CASES})
 # Extra node flags for the tcpkit watchers (for example --cpu-prof).
 NODE_ARGS=(${BENCH_NODE_ARGS:-})
+# A tcpkit watcher: node as the tcpkit command starts it, with those flags added.
+WATCHER=(node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI")
 PORT=6379
 # redis-benchmark sends CONFIG GET twice before its GETs.
 SENT=$((REQUESTS + 2))
@@ -205,15 +207,15 @@ run_case() {
       echo "$rps - - - -" >>"$WORK/nobody.rows"
       log "nobody: $rps req/s"
       ;;
-    ebpf) watch ebpf "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
-    ebpf-socket) watch ebpf-socket "$TK_READY" env TCPKIT_EBPF_ATTACH=socket node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
-    libpcap) watch libpcap "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
-    ebpf-all) watch ebpf-all "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
-    libpcap-all) watch libpcap-all "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
+    ebpf) watch ebpf "$TK_READY" "${WATCHER[@]}" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    ebpf-socket) watch ebpf-socket "$TK_READY" env TCPKIT_EBPF_ATTACH=socket "${WATCHER[@]}" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    libpcap) watch libpcap "$TK_READY" "${WATCHER[@]}" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    ebpf-all) watch ebpf-all "$TK_READY" "${WATCHER[@]}" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
+    libpcap-all) watch libpcap-all "$TK_READY" "${WATCHER[@]}" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
     original) [ -n "$ORIGINAL" ] && watch original "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     original-all) [ -n "$ORIGINAL" ] && watch original-all "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 0 -o /dev/null ;;
-    ebpf-warm) watch ebpf-warm "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
-    libpcap-warm) watch libpcap-warm "$TK_READY" node "${NODE_FLAGS[@]}" "${NODE_ARGS[@]+"${NODE_ARGS[@]}"}" "$CLI" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    ebpf-warm) watch ebpf-warm "$TK_READY" "${WATCHER[@]}" --ebpf -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
+    libpcap-warm) watch libpcap-warm "$TK_READY" "${WATCHER[@]}" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     original-warm) [ -n "$ORIGINAL" ] && watch original-warm "" "$ORIGINAL" -i "$SDEV" -p "$PORT" -m redis -t 10 ;;
     tcpdump) watch tcpdump 'listening on' tcpdump -i "$SDEV" -nn -s 0 -w /dev/null "tcp and (port $PORT)" ;;
     *) die "unknown watcher $1" ;;

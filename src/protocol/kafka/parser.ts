@@ -903,7 +903,7 @@ export class KafkaParser implements StreamParser {
   }
 
   private put(bytes: Buffer): void {
-    for (let i = 0; i < bytes.length; i++) this.info.appendPreview(bytes[i]);
+    this.info.appendBytes(bytes, 0, bytes.length);
   }
 
   private putStr(r: Reader): void {

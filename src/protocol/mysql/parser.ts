@@ -446,7 +446,7 @@ export class MysqlRequestParser extends MysqlFraming {
         if (this.len > kept && f.previewLen < PREVIEW_MAX) f.appendEllipsis();
         trimSql(f);
         const text = Uint8Array.prototype.slice.call(f.preview, 0, f.previewLen) as Uint8Array;
-        for (let i = 0; i < text.length; i++) info.appendPreview(text[i]);
+        info.appendBytes(text, 0, text.length);
         if (st.prepares.length >= MAX_WAITING) st.prepares.shift();
         st.prepares.push(text);
         break;
@@ -460,7 +460,7 @@ export class MysqlRequestParser extends MysqlFraming {
         s.copy(this.idKey, 0, 1, 5);
         const text = st.statements.get(this.idKey, 0, 4);
         if (com === Com.StmtExecute && text !== null) {
-          for (let i = 0; i < text.length; i++) info.appendPreview(text[i]);
+          info.appendBytes(text, 0, text.length);
         } else {
           info.appendAscii(com === Com.StmtExecute ? 'EXECUTE ' : `${COMMAND_NAMES[com]} `);
           info.appendAscii(String(s.readUInt32LE(1)));
@@ -470,18 +470,18 @@ export class MysqlRequestParser extends MysqlFraming {
       }
       case Com.InitDb:
         info.appendAscii('INIT_DB ');
-        for (let i = 1; i < kept; i++) info.appendPreview(s[i]);
+        info.appendBytes(s, 1, kept);
         break;
       case Com.FieldList: {
         info.appendAscii('FIELD_LIST ');
         const z = cstringEnd(s, 1, kept);
-        for (let i = 1; i < (z < 0 ? kept : z); i++) info.appendPreview(s[i]);
+        info.appendBytes(s, 1, z < 0 ? kept : z);
         break;
       }
       case Com.ChangeUser: {
         info.appendAscii('CHANGE_USER ');
         const z = cstringEnd(s, 1, kept);
-        for (let i = 1; i < (z < 0 ? kept : z); i++) info.appendPreview(s[i]);
+        info.appendBytes(s, 1, z < 0 ? kept : z);
         // Its answer (auth switches included, up to the OK or ERR) is read as
         // COM_CHANGE_USER's (open()), by the command waiting: not as a login,
         // which waits for nothing and would leave the command queued.
@@ -543,7 +543,7 @@ export class MysqlRequestParser extends MysqlFraming {
     const userEnd = cstringEnd(s, 32, kept);
     if (userEnd >= 0) {
       info.appendPreview(0x20);
-      for (let i = 32; i < userEnd; i++) info.appendPreview(s[i]);
+      info.appendBytes(s, 32, userEnd);
       let p = userEnd + 1;
       if ((caps & Cap.PluginAuthLenencData) !== 0) {
         p = readLenenc(s, p, kept);
@@ -558,7 +558,7 @@ export class MysqlRequestParser extends MysqlFraming {
         const dbEnd = cstringEnd(s, p, kept);
         if (dbEnd > p) {
           info.appendPreview(0x20);
-          for (let i = p; i < dbEnd; i++) info.appendPreview(s[i]);
+          info.appendBytes(s, p, dbEnd);
         }
       }
     }

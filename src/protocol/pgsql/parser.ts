@@ -76,9 +76,6 @@ class ConnState {
 
 const connStates = new PerConnection(() => new ConnState());
 
-function appendBytes(info: MessageInfo, b: Uint8Array, start: number, end: number): void {
-  for (let i = start; i < end; i++) info.appendPreview(b[i]);
-}
 
 /** Message framing, shared by both directions. */
 abstract class PgFraming implements StreamParser {
@@ -278,7 +275,7 @@ export class PgRequestParser extends PgFraming {
       return true;
     }
     if (!this.inBatch || this.batchFlushed) return false;
-    if (this.executes === 0 && this.parsedText !== null) appendBytes(info, this.parsedText, 0, this.parsedLen);
+    if (this.executes === 0 && this.parsedText !== null) info.appendBytes(this.parsedText, 0, this.parsedLen);
     info.bytes = this.batchBytes;
     info.incomplete = true;
     this.batchFlushed = true;
@@ -378,9 +375,9 @@ export class PgRequestParser extends PgFraming {
         if (text === null) {
           // Prepared before the capture began.
           info.appendAscii('EXECUTE ');
-          appendBytes(info, s, 0, portalEnd === 0 ? 0 : portalEnd);
+          info.appendBytes(s, 0, portalEnd);
         } else {
-          appendBytes(info, text, 0, len);
+          info.appendBytes(text, 0, len);
         }
         return;
       }
@@ -406,7 +403,7 @@ export class PgRequestParser extends PgFraming {
           info.begin(this.msgSec, this.msgNsec);
           info.appendAscii('SYNC');
         } else if (this.executes === 0 && this.parsedText !== null) {
-          appendBytes(info, this.parsedText, 0, this.parsedLen);
+          info.appendBytes(this.parsedText, 0, this.parsedLen);
         }
         info.bytes = this.batchBytes + this.msgBytes;
         this.inBatch = false;
@@ -488,10 +485,10 @@ export class PgRequestParser extends PgFraming {
     info.appendAscii('STARTUP');
     if (user >= 0) {
       info.appendPreview(Ch.SPACE);
-      appendBytes(info, s, user, userEnd);
+      info.appendBytes(s, user, userEnd);
       info.appendPreview(Ch.SPACE);
-      if (db >= 0) appendBytes(info, s, db, dbEnd);
-      else appendBytes(info, s, user, userEnd);
+      if (db >= 0) info.appendBytes(s, db, dbEnd);
+      else info.appendBytes(s, user, userEnd);
     }
     this.request(MessageKind.Normal);
   }
