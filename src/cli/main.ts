@@ -28,6 +28,7 @@ import { counterPhrases, packetsPhrase, plural, renderSummary } from '../output/
 import { FdWriter } from '../output/writer';
 import type { LuaHost } from '../lua/host';
 import { RunReport } from './report';
+import { LiveClock } from './live-clock';
 import { versionReport } from './version';
 import { DaemonChild, daemonize, isDaemonChild } from './daemon';
 import type { Output, PacketSink } from '../pairing/consumer';
@@ -222,34 +223,19 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
 
   report.attach(pipeline, engine, source, writer, lua === null ? {} : { luaErrors: () => lua.luaErrors });
   const started = process.hrtime.bigint();
-  // Live: time passes without packets too (timeouts, idle connections, the
-  // notice of losses). With nothing left to expire (pipeline.quiet) and no
-  // loss left untold, the clock stops, so that a capture with nothing to
-  // watch wakes no one; the next packets start it.
-  let clock: NodeJS.Timeout | null = null;
-  if (!isFile(engine)) {
-    const live = engine;
-    const onClock = (): void => {
-      pipeline.clock(Math.floor(Date.now() / 1000));
-      const lost = live.lossNotice(Date.now());
-      if (lost !== null) process.stderr.write(`tcpkit: ${lost}\n`);
-      if (pipeline.quiet && !live.lossesUntold && clock !== null) {
-        clearInterval(clock);
-        clock = null;
-      }
-    };
-    const startClock = (): void => {
-      if (clock === null) clock = setInterval(onClock, 1000);
-    };
-    startClock();
+  // Live: the once-a-second clock (cli/live-clock.ts); it stops while there
+  // is nothing to expire and nothing to tell, and the next packets start it.
+  const clock = isFile(engine) ? null : new LiveClock(pipeline, engine, (line) => process.stderr.write(`tcpkit: ${line}\n`));
+  if (clock !== null) {
+    clock.start();
     const batches = onBatch;
     const samples = onSamples;
     onBatch = (buf, used) => {
-      startClock();
+      clock.start();
       batches(buf, used);
     };
     onSamples = (data, start, end, offSec, offNsec) => {
-      startClock();
+      clock.start();
       samples(data, start, end, offSec, offNsec);
     };
   }
@@ -259,7 +245,7 @@ async function watch(config: Config, report: RunReport, modes: string | null): P
     // The last screen of a file stays until q.
     if (view !== null && isFile(engine)) await view.ended(`${engine.endMessage() ?? `end of ${source}`}: q quits`);
   } finally {
-    if (clock !== null) clearInterval(clock);
+    clock?.stop();
     capture?.close();
     view?.stop();
   }

@@ -71,7 +71,7 @@ export function pcapFilter(o: Pick<LiveOptions, 'ports' | 'serverNames' | 'trans
   return f;
 }
 
-abstract class LiveEngine implements Engine {
+export abstract class LiveEngine implements Engine {
   abstract readonly name: string;
   readonly endError: string | null = null;
   protected stopRequested = false;
@@ -97,7 +97,7 @@ abstract class LiveEngine implements Engine {
   }
 
   /**
-   * While capturing, called by tcpkit's clock (once a second while it runs):
+   * While capturing, called by tcpkit's clock (cli/live-clock.ts, once a second while it runs):
    * a line when packets were lost since the last such line (at most one every
    * LOSS_NOTICE_MS), so that losses are never silent until the summary. Null
    * when there is nothing new, or nothing new may be told yet.
