@@ -97,10 +97,11 @@ export abstract class LiveEngine implements Engine {
   }
 
   /**
-   * While capturing, called by tcpkit's clock (cli/live-clock.ts, once a second while it runs):
-   * a line when packets were lost since the last such line (at most one every
-   * LOSS_NOTICE_MS), so that losses are never silent until the summary. Null
-   * when there is nothing new, or nothing new may be told yet.
+   * While capturing, called by tcpkit's clock (cli/live-clock.ts, once a
+   * second while it runs): a line when packets were lost since the last such
+   * line (at most one every LOSS_NOTICE_MS), so that losses are never silent
+   * until the summary. Null when there is nothing new, or nothing new may be
+   * told yet.
    */
   lossNotice(nowMs: number): string | null {
     if (nowMs - this.lossToldAt < LOSS_NOTICE_MS) return null;

@@ -76,7 +76,6 @@ class ConnState {
 
 const connStates = new PerConnection(() => new ConnState());
 
-
 /** Message framing, shared by both directions. */
 abstract class PgFraming implements StreamParser {
   protected readonly info = new MessageInfo();
